@@ -1,0 +1,42 @@
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN     := $(VENV)/bin
+HOST    ?= 127.0.0.1
+PORT    ?= 8080
+
+.PHONY: run test lint bench install dev clean
+
+$(BIN)/covey: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.dev: $(BIN)/covey
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/covey
+
+dev: $(VENV)/.dev
+
+## Serve the demo organization on http://$(HOST):$(PORT) (SQLite, built-in mock provider).
+run: install
+	$(BIN)/covey demo
+	$(BIN)/covey serve --host $(HOST) --port $(PORT)
+
+## Run the test suite on SQLite, then again on PostgreSQL (skipped, with a note, where none runs).
+test: dev
+	$(BIN)/python -m pytest -q
+	COVEY_TEST_DATABASE=postgresql $(BIN)/python -m pytest -q
+
+lint: dev
+	$(BIN)/ruff check covey tests bench
+	$(BIN)/ruff format --check covey tests bench
+	$(BIN)/mypy covey
+
+bench: dev
+	$(BIN)/python bench/gateway.py
+
+clean:
+	rm -rf $(VENV) covey.db covey.db-wal covey.db-shm

@@ -1,0 +1,44 @@
+"""Assembles the ASGI app from the routers of each domain; nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from covey.access.endpoints import router as access_router
+from covey.audit.endpoints import router as audit_router
+from covey.config import Settings
+from covey.groups.endpoints import router as groups_router
+from covey.keys.endpoints import router as keys_router
+from covey.kit.db import Database
+from covey.kit.error_handlers import install_error_handlers
+from covey.ops.endpoints import router as ops_router
+from covey.orgs.endpoints import router as orgs_router
+from covey.users.endpoints import router as users_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        db = Database.connect(settings.database_url)
+        try:
+            yield {"settings": settings, "db": db}
+        finally:
+            db.dispose()
+
+    app = FastAPI(
+        title="Covey",
+        summary="Self-hosted LLM gateway with governance for organizations",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in (keys_router, groups_router, access_router, orgs_router, users_router, audit_router):
+        app.include_router(router, prefix="/v1/manage")
+    app.include_router(ops_router)
+    return app

@@ -1,0 +1,40 @@
+"""Every change, by any path, goes through `record`: one audit event, and one revision bump so that
+every gateway's snapshot picks the change up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from covey.audit import repository
+from covey.audit.actor import Actor
+from covey.models import AuditEvent
+
+
+def record(
+    session: Session,
+    *,
+    org_id: str,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        org_id=org_id,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        via_key_id=actor.via_key_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        before=before,
+        after=after,
+    )
+    repository.insert_event(session, event)
+    repository.bump_revision(session)
+    return event

@@ -1,0 +1,89 @@
+"""Typed dependencies: what a management handler receives, and the permission its signature declares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from covey.audit.actor import Actor
+from covey.auth import repository
+from covey.auth.caller import Caller
+from covey.auth.permissions import Scope
+from covey.config import Settings
+from covey.kit.clock import utcnow
+from covey.kit.crypto import hash_secret
+from covey.kit.db import Database
+from covey.kit.errors import Forbidden, Unauthorized
+
+_LEVELS = {"none": 0, "read": 1, "write": 2}
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: commit on success, roll back on any error."""
+    with get_db(request).transaction() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("x-api-key") or None
+
+
+def authenticate(request: Request, session: SessionDep) -> Caller:
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("Unauthorized")
+    found = repository.key_and_owner(session, hash_secret(token))
+    now = utcnow()
+    if found is None:
+        raise Forbidden("Invalid authorization token")
+    key, owner = found
+    if key.revoked_at is not None or key.is_expired(now) or not owner.active:
+        raise Forbidden("Invalid authorization token")
+    scope = Scope(
+        user_id=owner.id,
+        org_role=owner.role,
+        memberships=repository.memberships_of(session, org_id=owner.org_id, user_id=owner.id),
+        parent_of=repository.parent_map(session, org_id=owner.org_id),
+    )
+    return Caller(
+        org_id=owner.org_id,
+        actor=Actor(kind="user", id=owner.id, label=owner.email, via_key_id=key.id),
+        scope=scope,
+        key_id=key.id,
+        key_manage=key.manage,
+    )
+
+
+def require_manage(level: str) -> Callable[[Caller], Caller]:
+    def _check(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+        if _LEVELS[caller.key_manage] < _LEVELS[level]:
+            raise Forbidden(f"manage {level} permission required")
+        return caller
+
+    return _check
+
+
+AnyCaller = Annotated[Caller, Depends(authenticate)]
+ManageRead = Annotated[Caller, Depends(require_manage("read"))]
+ManageWrite = Annotated[Caller, Depends(require_manage("write"))]

@@ -1,0 +1,65 @@
+"""Who may do what (DESIGN §2), as pure rules over a caller's scope.
+
+- org `owner`/`admin`: everything in their org;
+- group `admin`: members, keys and settings of their group and its subtree;
+- `member`: their own profile and keys, and read access to the groups they belong to (and their ancestors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from covey.groups import tree
+
+
+@dataclass(frozen=True)
+class Scope:
+    user_id: str
+    org_role: str
+    memberships: Mapping[str, str]  # group id → role in that group
+    parent_of: Mapping[str, str | None] = field(repr=False)
+
+    @property
+    def is_org_admin(self) -> bool:
+        return self.org_role in ("owner", "admin")
+
+    @property
+    def is_owner(self) -> bool:
+        return self.org_role == "owner"
+
+    @cached_property
+    def admin_groups(self) -> frozenset[str]:
+        """Every group this caller administers: the groups they are `admin` of, with their subtrees."""
+        kids = tree.children_map(self.parent_of)
+        out: set[str] = set()
+        for gid, role in self.memberships.items():
+            if role == "admin" and gid in self.parent_of:
+                out |= tree.descendants(self.parent_of, gid, children=kids)
+        return frozenset(out)
+
+    @cached_property
+    def member_groups(self) -> frozenset[str]:
+        """Effective groups: direct ones and their ancestors."""
+        return frozenset(tree.effective_groups(self.parent_of, self.memberships))
+
+    def can_read_group(self, group_id: str) -> bool:
+        return self.is_org_admin or group_id in self.admin_groups or group_id in self.member_groups
+
+    def can_manage_group(self, group_id: str) -> bool:
+        return self.is_org_admin or group_id in self.admin_groups
+
+    def can_read_user(self, user_id: str, user_groups: Iterable[str]) -> bool:
+        if self.is_org_admin or user_id == self.user_id:
+            return True
+        return any(g in self.admin_groups for g in user_groups)
+
+    def can_manage_key(self, *, owner_id: str, group_id: str | None) -> bool:
+        if self.is_org_admin or owner_id == self.user_id:
+            return True
+        return group_id is not None and group_id in self.admin_groups
+
+    def can_assign_org_role(self, role: str) -> bool:
+        """Admins manage admins and members; only an owner makes or unmakes owners."""
+        return self.is_owner or (self.is_org_admin and role != "owner")

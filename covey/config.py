@@ -1,0 +1,103 @@
+"""The one place that reads the environment and the TOML file.
+
+`Settings` holds the process settings (`COVEY_*` environment variables); `GatewayConfig` holds
+what `covey.toml` (named by `COVEY_CONFIG`) says about providers, prices and routing.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the plain `postgresql://` spelling and pick the psycopg 3 driver for it."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COVEY_", extra="ignore")
+
+    database_url: str = "sqlite:///./covey.db"
+    config: Path = Path("covey.toml")
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # How often the gateway looks for control-plane changes made by other processes.
+    snapshot_poll_seconds: float = 0.25
+    # Gateway request bodies above this size answer 413.
+    max_body_bytes: int = 4 * 1024 * 1024
+    usage_flush_seconds: float = 0.5
+    # Signs admin-panel session cookies. Empty means: generate one per process.
+    secret_key: str = ""
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalize(cls, value: str) -> str:
+        return normalize_database_url(value)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+class ProviderConfig(BaseModel):
+    kind: Literal["openai", "anthropic", "mock"]
+    base_url: str | None = None
+    api_key_env: str | None = None
+    models: list[str] = Field(default_factory=list)
+    timeout_seconds: float = 60.0
+    # Mock provider only: added latency and injected failures, for demos and tests.
+    latency_ms: float = 0.0
+    fail_rate: float = 0.0
+
+    @property
+    def api_key(self) -> str | None:
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
+class PriceConfig(BaseModel):
+    """USD per million tokens."""
+
+    input: Decimal
+    output: Decimal
+    cached_input: Decimal | None = None
+    cache_write: Decimal | None = None
+
+
+class GatewayConfig(BaseModel):
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    prices: dict[str, PriceConfig] = Field(default_factory=dict)
+
+
+DEFAULT_GATEWAY_CONFIG = GatewayConfig(
+    providers={
+        "mock": ProviderConfig(
+            kind="mock",
+            models=["gpt-4o-mini", "gpt-4o", "claude-sonnet", "text-embedding-3-small"],
+        )
+    },
+    prices={
+        "mock/gpt-4o-mini": PriceConfig(input=Decimal("0.15"), output=Decimal("0.60")),
+        "mock/gpt-4o": PriceConfig(input=Decimal("2.50"), output=Decimal("10.00")),
+        "mock/claude-sonnet": PriceConfig(input=Decimal("3.00"), output=Decimal("15.00")),
+        "mock/text-embedding-3-small": PriceConfig(input=Decimal("0.02"), output=Decimal("0")),
+    },
+)
+
+
+def load_gateway_config(path: Path) -> GatewayConfig:
+    """Read `covey.toml`; without one, serve the built-in mock provider."""
+    if not path.exists():
+        return DEFAULT_GATEWAY_CONFIG
+    with path.open("rb") as fh:
+        return GatewayConfig.model_validate(tomllib.load(fh))

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def isoformat(value: datetime | None) -> str | None:
+    """RFC 3339 with a `Z`, as Requesty writes timestamps."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,32 @@
+"""Every table, imported in one place so Alembic and the repositories see the same metadata."""
+
+from covey.kit.db import Base
+from covey.models.access_list import MODALITIES, AccessList
+from covey.models.api_key import PERMISSION_LEVELS, ApiKey
+from covey.models.audit_event import AuditEvent
+from covey.models.base import in_org
+from covey.models.group import GROUP_KINDS, MAX_DEPTH, Group
+from covey.models.membership import GROUP_ROLES, Membership
+from covey.models.organization import Organization
+from covey.models.revision import Revision
+from covey.models.user import ORG_ROLES, USER_STATUSES, User
+
+__all__ = [
+    "GROUP_KINDS",
+    "GROUP_ROLES",
+    "MAX_DEPTH",
+    "MODALITIES",
+    "ORG_ROLES",
+    "PERMISSION_LEVELS",
+    "USER_STATUSES",
+    "AccessList",
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "Group",
+    "Membership",
+    "Organization",
+    "Revision",
+    "User",
+    "in_org",
+]

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from covey.kit.clock import utcnow
+from covey.kit.db import Base, UTCDateTime
+from covey.models.base import OrgScoped
+
+GROUP_ROLES = ("admin", "member")
+
+
+class Membership(OrgScoped, Base):
+    __tablename__ = "memberships"
+
+    group_id: Mapped[str] = mapped_column(String(36), ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    added_by: Mapped[str | None] = mapped_column(String(36), default=None)

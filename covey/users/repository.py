@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from covey.models import Membership, User, in_org
+
+
+def get(session: Session, *, org_id: str, user_id: str) -> User | None:
+    return session.scalar(in_org(User, org_id).where(User.id == user_id))
+
+
+def get_by_email(session: Session, *, org_id: str, email: str) -> User | None:
+    return session.scalar(in_org(User, org_id).where(User.email == email.lower()))
+
+
+def get_by_external_id(session: Session, *, org_id: str, external_id: str) -> User | None:
+    return session.scalar(in_org(User, org_id).where(User.external_id == external_id))
+
+
+def existing_ids(session: Session, *, org_id: str, user_ids: Collection[str]) -> set[str]:
+    return set(session.scalars(in_org(User, org_id, User.id).where(User.id.in_(list(user_ids)))))
+
+
+def add(session: Session, user: User) -> User:
+    session.add(user)
+    session.flush()
+    return user
+
+
+def search(
+    session: Session,
+    *,
+    org_id: str,
+    q: str | None,
+    role: str | None,
+    status: str | None,
+    group_id: str | None,
+    visible_to_groups: Collection[str] | None,
+    visible_user_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[User], int]:
+    """`visible_*` narrow the result for callers who are not org admins (None = no narrowing)."""
+    stmt = in_org(User, org_id)
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(or_(func.lower(User.email).like(like), func.lower(User.name).like(like)))
+    if role:
+        stmt = stmt.where(User.role == role)
+    if status:
+        stmt = stmt.where(User.status == status)
+    if group_id:
+        stmt = stmt.where(User.id.in_(select(Membership.user_id).where(Membership.group_id == group_id)))
+    if visible_to_groups is not None:
+        in_groups = User.id.in_(select(Membership.user_id).where(Membership.group_id.in_(list(visible_to_groups))))
+        stmt = stmt.where(or_(in_groups, User.id == visible_user_id))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(User.email).limit(limit).offset(offset)).all()
+    return rows, total

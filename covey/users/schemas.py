@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from covey.kit.fields import Email, ExternalId, Money, Name, Strict
+from covey.kit.money import nanos_to_number
+from covey.models import User
+
+OrgRole = Literal["owner", "admin", "member"]
+GroupRole = Literal["admin", "member"]
+
+
+class UserCreate(Strict):
+    email: Email
+    name: Name | None = None
+    role: OrgRole = "member"
+    monthly_limit: Money | None = None
+    external_id: ExternalId | None = None
+
+
+class UserUpdate(Strict):
+    email: Email | None = None
+    name: Name | None = None
+    role: OrgRole | None = None
+    monthly_limit: Money | None = None
+    external_id: ExternalId | None = None
+
+
+class UserGroupRef(BaseModel):
+    id: str
+    name: str
+    role: GroupRole | None  # None for a group reached only as an ancestor
+    expired: bool
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    name: str
+    role: OrgRole
+    status: Literal["active", "deactivated"]
+    active: bool
+    monthly_limit: float | None
+    external_id: str | None
+    created_at: datetime
+    groups: list[UserGroupRef] | None = None
+
+    @classmethod
+    def of(cls, user: User, groups: list[UserGroupRef] | None = None) -> UserOut:
+        return cls(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            role=user.role,  # type: ignore[arg-type]
+            status=user.status,  # type: ignore[arg-type]
+            active=user.active,
+            monthly_limit=None if user.monthly_limit is None else nanos_to_number(user.monthly_limit),
+            external_id=user.external_id,
+            created_at=user.created_at,
+            groups=groups,
+        )
+
+
+class UserCreated(BaseModel):
+    user_id: str
+    user: UserOut
+
+
+class UserEnvelope(BaseModel):
+    user: UserOut
+
+
+class UserPage(BaseModel):
+    users: list[UserOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class UserGroups(BaseModel):
+    direct: list[UserGroupRef]
+    effective: list[UserGroupRef]

@@ -1,0 +1,209 @@
+"""Rules about users: creating them (into every default group), updating, deactivating."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from covey.audit import service as audit
+from covey.auth.caller import Caller
+from covey.groups import repository as groups_repo
+from covey.groups import tree
+from covey.kit.clock import utcnow
+from covey.kit.errors import Conflict, Forbidden, NotFound
+from covey.kit.fields import limit_nanos
+from covey.kit.pagination import Page
+from covey.models import Membership, Organization, User
+from covey.users import repository
+from covey.users.schemas import UserCreate, UserGroupRef, UserGroups, UserOut, UserUpdate
+
+
+def snapshot(user: User) -> dict[str, Any]:
+    """What the audit log keeps of a user."""
+    return UserOut.of(user).model_dump(mode="json")
+
+
+def get_visible(session: Session, caller: Caller, user_id: str) -> User:
+    user = repository.get(session, org_id=caller.org_id, user_id=user_id)
+    if user is None:
+        raise NotFound("user not found")
+    groups = [m.group_id for m in groups_repo.memberships_of_user(session, org_id=caller.org_id, user_id=user.id)]
+    if not caller.scope.can_read_user(user.id, groups):
+        raise Forbidden("You may not see this user")
+    return user
+
+
+def create(session: Session, caller: Caller, data: UserCreate, *, password_hash: str | None = None) -> User:
+    if not caller.scope.is_org_admin:
+        raise Forbidden("Creating users needs the org admin role")
+    if not caller.scope.can_assign_org_role(data.role):
+        raise Forbidden(f"Only an owner may make a user {data.role}")
+    if repository.get_by_email(session, org_id=caller.org_id, email=data.email):
+        raise Conflict(f"a user with email {data.email} already exists")
+    if data.external_id and repository.get_by_external_id(session, org_id=caller.org_id, external_id=data.external_id):
+        raise Conflict(f"a user with external_id {data.external_id} already exists")
+    org = session.get(Organization, caller.org_id)
+    assert org is not None
+    monthly_limit = (
+        limit_nanos(data.monthly_limit) if "monthly_limit" in data.model_fields_set else org.default_monthly_limit
+    )
+    user = repository.add(
+        session,
+        User(
+            org_id=caller.org_id,
+            email=data.email,
+            name=data.name or data.email.split("@")[0],
+            role=data.role,
+            monthly_limit=monthly_limit,
+            external_id=data.external_id,
+            password_hash=password_hash,
+        ),
+    )
+    audit.record(
+        session,
+        org_id=caller.org_id,
+        actor=caller.actor,
+        action="user.create",
+        target_type="user",
+        target_id=user.id,
+        after=snapshot(user),
+    )
+    _join_default_groups(session, caller, user)
+    return user
+
+
+def _join_default_groups(session: Session, caller: Caller, user: User) -> None:
+    now = utcnow()
+    for group in groups_repo.default_groups(session, org_id=caller.org_id):
+        if group.is_expired(now):
+            continue
+        groups_repo.add_membership(
+            session,
+            Membership(
+                org_id=caller.org_id,
+                group_id=group.id,
+                user_id=user.id,
+                role="member",
+                added_by=caller.actor.id,
+            ),
+        )
+        audit.record(
+            session,
+            org_id=caller.org_id,
+            actor=caller.actor,
+            action="group.member.add",
+            target_type="group",
+            target_id=group.id,
+            after={"user_id": user.id, "role": "member", "reason": "default group"},
+        )
+
+
+def update(session: Session, caller: Caller, user_id: str, data: UserUpdate) -> User:
+    user = get_visible(session, caller, user_id)
+    fields = data.model_dump(exclude_unset=True)
+    is_self = user.id == caller.user_id
+    if not caller.scope.is_org_admin and not (is_self and set(fields) <= {"name"}):
+        raise Forbidden("Members may change only their own name")
+    if user.role == "owner" and not caller.scope.is_owner:
+        raise Forbidden("Only an owner may change an owner")
+    if "role" in fields and fields["role"] is not None and not caller.scope.can_assign_org_role(fields["role"]):
+        raise Forbidden(f"Only an owner may make a user {fields['role']}")
+    if (
+        fields.get("email")
+        and fields["email"] != user.email
+        and repository.get_by_email(session, org_id=caller.org_id, email=fields["email"])
+    ):
+        raise Conflict(f"a user with email {fields['email']} already exists")
+    before = snapshot(user)
+    for name, value in fields.items():
+        if name == "monthly_limit":
+            user.monthly_limit = limit_nanos(value)
+        elif value is not None:
+            setattr(user, name, value)
+    session.flush()
+    audit.record(
+        session,
+        org_id=caller.org_id,
+        actor=caller.actor,
+        action="user.update",
+        target_type="user",
+        target_id=user.id,
+        before=before,
+        after=snapshot(user),
+    )
+    return user
+
+
+def set_status(session: Session, caller: Caller, user_id: str, *, active: bool) -> User:
+    """Deactivating a user stops all their keys at once (the gateway checks the owner's status)."""
+    user = get_visible(session, caller, user_id)
+    if not caller.scope.is_org_admin:
+        raise Forbidden("Changing a user's status needs the org admin role")
+    if user.role == "owner" and not caller.scope.is_owner:
+        raise Forbidden("Only an owner may change an owner")
+    if user.id == caller.user_id and not active:
+        raise Conflict("You cannot deactivate yourself")
+    if user.active == active:
+        return user
+    before = snapshot(user)
+    user.status = "active" if active else "deactivated"
+    user.deactivated_at = None if active else utcnow()
+    session.flush()
+    audit.record(
+        session,
+        org_id=caller.org_id,
+        actor=caller.actor,
+        action="user.activate" if active else "user.deactivate",
+        target_type="user",
+        target_id=user.id,
+        before=before,
+        after=snapshot(user),
+    )
+    return user
+
+
+def search(
+    session: Session,
+    caller: Caller,
+    *,
+    q: str | None,
+    role: str | None,
+    status: str | None,
+    group_id: str | None,
+    page: Page,
+) -> tuple[list[User], int]:
+    scope = caller.scope
+    visible = None if scope.is_org_admin else scope.admin_groups
+    rows, total = repository.search(
+        session,
+        org_id=caller.org_id,
+        q=q,
+        role=role,
+        status=status,
+        group_id=group_id,
+        visible_to_groups=visible,
+        visible_user_id=caller.user_id,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return list(rows), total
+
+
+def groups_of(session: Session, caller: Caller, user_id: str) -> UserGroups:
+    user = get_visible(session, caller, user_id)
+    memberships = groups_repo.memberships_of_user(session, org_id=caller.org_id, user_id=user.id)
+    parent_of = groups_repo.parent_map(session, org_id=caller.org_id)
+    role_of = {m.group_id: m.role for m in memberships}
+    effective = tree.effective_groups(parent_of, role_of)
+    groups = groups_repo.groups_by_id(session, org_id=caller.org_id, group_ids=sorted(effective))
+    now = utcnow()
+
+    def ref(gid: str) -> UserGroupRef:
+        g = groups[gid]
+        return UserGroupRef(id=g.id, name=g.name, role=role_of.get(gid), expired=g.is_expired(now))  # type: ignore[arg-type]
+
+    return UserGroups(
+        direct=sorted((ref(g) for g in role_of), key=lambda r: r.name),
+        effective=sorted((ref(g) for g in effective), key=lambda r: r.name),
+    )

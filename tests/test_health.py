@@ -1,0 +1,14 @@
+from fastapi.testclient import TestClient
+
+
+def test_healthz_and_readyz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["database"] == "ok"
+
+
+def test_unknown_path_answers_in_the_envelope(client: TestClient) -> None:
+    response = client.get("/v1/manage/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"]["origin"] == "router"
