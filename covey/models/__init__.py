@@ -9,6 +9,7 @@ from covey.models.group import GROUP_KINDS, MAX_DEPTH, Group
 from covey.models.membership import GROUP_ROLES, Membership
 from covey.models.organization import Organization
 from covey.models.revision import Revision
+from covey.models.scim_token import ScimToken
 from covey.models.user import ORG_ROLES, USER_STATUSES, User
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Membership",
     "Organization",
     "Revision",
+    "ScimToken",
     "User",
     "in_org",
 ]
