@@ -169,20 +169,25 @@ class Org:
         return Api(self.admin.client, response.json()["api_key"])
 
 
+def make_org(client: TestClient, db: Database, name: str = "Test Org") -> Org:
+    """A separate organization with its owner and an admin key, as `covey init` makes one."""
+    with db.transaction() as session:
+        made = create_org(session, name=name, owner_email=f"owner-{uuid.uuid4().hex[:8]}@example.com")
+    return Org(
+        id=made.org.id,
+        owner_id=made.owner.id,
+        owner_email=made.owner.email,
+        password=made.password,
+        admin=Api(client, made.api_key),
+    )
+
+
 @pytest.fixture
 def new_org(client: TestClient, db: Database) -> Any:
-    """A factory: each call creates a separate organization with its owner and an admin key."""
+    """A factory: each call creates a separate organization."""
 
     def _make(name: str = "Test Org") -> Org:
-        with db.transaction() as session:
-            made = create_org(session, name=name, owner_email=f"owner-{uuid.uuid4().hex[:8]}@example.com")
-        return Org(
-            id=made.org.id,
-            owner_id=made.owner.id,
-            owner_email=made.owner.email,
-            password=made.password,
-            admin=Api(client, made.api_key),
-        )
+        return make_org(client, db, name)
 
     return _make
 
