@@ -1,0 +1,262 @@
+"""Rules about API keys: who may make, see and change which key, and what a key may be given.
+
+The secret is made by `secrets.issue`, returned by `create` once and never kept: the table holds its
+hash and a short prefix, and no audit event carries either the secret or the hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from covey.access import repository as access_repo
+from covey.audit import service as audit
+from covey.auth import repository as auth_repo
+from covey.auth.caller import Caller
+from covey.groups import repository as groups_repo
+from covey.groups import tree
+from covey.keys import repository
+from covey.keys.schemas import KeyCreate, KeyOut, KeyUpdate, Permissions
+from covey.keys.secrets import issue
+from covey.kit.clock import isoformat, utcnow
+from covey.kit.errors import BadRequest, Conflict, Forbidden, NotFound
+from covey.kit.fields import limit_nanos
+from covey.kit.money import nanos_to_text
+from covey.models import ApiKey
+from covey.users import repository as users_repo
+
+LEVELS = {"none": 0, "read": 1, "write": 2}
+
+
+def snapshot(key: ApiKey) -> dict[str, Any]:
+    """What the audit log keeps of a key: never the secret, never its hash."""
+    return {
+        "name": key.name,
+        "owner_id": key.owner_id,
+        "group_id": key.group_id,
+        "prefix": key.prefix,
+        "permissions": {"manage": key.manage, "completions": key.completions},
+        "monthly_limit": nanos_to_text(key.monthly_limit or 0),
+        "labels": dict(key.labels or {}),
+        "expires_at": isoformat(key.expires_at),
+        "access_list_id": key.access_list_id,
+        "features": dict(key.features or {}),
+        "logging": key.logging,
+        "revoked_at": isoformat(key.revoked_at),
+    }
+
+
+def _record(session: Session, caller: Caller, action: str, key: ApiKey, before: dict[str, Any] | None = None) -> None:
+    audit.record(
+        session,
+        org_id=caller.org_id,
+        actor=caller.actor,
+        action=action,
+        target_type="apikey",
+        target_id=key.id,
+        before=before,
+        after=snapshot(key),
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def get_visible(session: Session, caller: Caller, key_id: str) -> ApiKey:
+    """A key the caller may see (and so manage). Another org's key is simply not found."""
+    key = repository.get(session, org_id=caller.org_id, key_id=key_id)
+    if key is None:
+        raise NotFound("api key not found")
+    if not caller.scope.can_manage_key(owner_id=key.owner_id, group_id=key.group_id):
+        raise Forbidden("You may not see this api key")
+    return key
+
+
+def get_self(session: Session, caller: Caller) -> ApiKey:
+    key = repository.get(session, org_id=caller.org_id, key_id=caller.key_id or "")
+    if key is None:
+        raise NotFound("api key not found")
+    return key
+
+
+def list_visible(
+    session: Session,
+    caller: Caller,
+    *,
+    include_revoked: bool = False,
+    owner_id: str | None = None,
+    group_id: str | None = None,
+) -> list[ApiKey]:
+    """Org admins see every key; group admins the keys of the groups they administer and their own;
+    members their own."""
+    scope = caller.scope
+    return list(
+        repository.search(
+            session,
+            org_id=caller.org_id,
+            include_revoked=include_revoked,
+            owner_id=owner_id,
+            group_id=group_id,
+            visible_groups=None if scope.is_org_admin else scope.admin_groups,
+            visible_owner_id=caller.user_id,
+        )
+    )
+
+
+def present(session: Session, caller: Caller, keys: Sequence[ApiKey]) -> list[KeyOut]:
+    user_ids = {k.owner_id for k in keys} | {k.created_by for k in keys if k.created_by}
+    emails = repository.emails(session, org_id=caller.org_id, user_ids=user_ids)
+    return [KeyOut.of(k, emails=emails) for k in keys]
+
+
+# --- checks shared by create and update -------------------------------------------------------
+
+
+def _check_manage_level(caller: Caller, level: str) -> None:
+    if LEVELS[level] > LEVELS[caller.key_manage]:
+        raise Forbidden(f"permissions.manage: cannot grant {level}, above your own key's {caller.key_manage}")
+
+
+def _check_access_list(session: Session, caller: Caller, access_list_id: str) -> None:
+    found = access_repo.get(session, org_id=caller.org_id, access_list_id=access_list_id)
+    if found is None:
+        raise NotFound(f"access_list_id: access list {access_list_id} not found")
+    if found.restricted and not caller.scope.is_org_admin:
+        raise Forbidden(f"access_list_id: access list {found.name} is restricted to org admins")
+
+
+def _check_group(session: Session, caller: Caller, *, group_id: str, owner_id: str) -> None:
+    group = groups_repo.get(session, org_id=caller.org_id, group_id=group_id)
+    if group is None:
+        raise NotFound(f"group_id: group {group_id} not found")
+    if group.is_expired(utcnow()):
+        raise Conflict(f"group_id: group {group.name} has expired")
+    direct = auth_repo.memberships_of(session, org_id=caller.org_id, user_id=owner_id)
+    effective = tree.effective_groups(auth_repo.parent_map(session, org_id=caller.org_id), direct)
+    if group_id not in effective:
+        raise Conflict(f"group_id: the key's owner is not a member of group {group.name}")
+
+
+def _editable(session: Session, caller: Caller, key_id: str) -> ApiKey:
+    key = get_visible(session, caller, key_id)
+    if key.revoked_at is not None:
+        raise Conflict("api key is revoked and cannot be changed")
+    if key.is_expired(utcnow()):
+        raise Conflict("api key has expired and cannot be changed")
+    return key
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def create(session: Session, caller: Caller, data: KeyCreate) -> tuple[ApiKey, str]:
+    """A new key and its secret: the only time the secret exists outside the caller's hands."""
+    scope = caller.scope
+    owner_id = data.owner_id or caller.user_id
+    if not owner_id:
+        raise BadRequest("owner_id: required when no user is acting")
+    owner = users_repo.get(session, org_id=caller.org_id, user_id=owner_id)
+    if owner is None:
+        raise NotFound(f"owner_id: user {owner_id} not found")
+    if owner_id != caller.user_id and not (
+        scope.is_org_admin or (data.group_id is not None and data.group_id in scope.admin_groups)
+    ):
+        raise Forbidden("owner_id: only org admins, or admins of the key's group, make keys for other users")
+    if not owner.active:
+        raise Conflict(f"owner_id: user {owner.email} is deactivated")
+    permissions = data.permissions or Permissions()
+    _check_manage_level(caller, permissions.manage)
+    if data.group_id is not None:
+        _check_group(session, caller, group_id=data.group_id, owner_id=owner_id)
+    if data.access_list_id is not None:
+        _check_access_list(session, caller, data.access_list_id)
+    issued = issue()
+    key = repository.add(
+        session,
+        ApiKey(
+            org_id=caller.org_id,
+            name=data.name,
+            key_hash=issued.key_hash,
+            prefix=issued.prefix,
+            owner_id=owner_id,
+            group_id=data.group_id,
+            manage=permissions.manage,
+            completions=permissions.completions,
+            labels=dict(data.labels or {}),
+            expires_at=data.expires_at,
+            monthly_limit=limit_nanos(data.monthly_limit),
+            access_list_id=data.access_list_id,
+            features=dict(data.features or {}),
+            logging=data.logging,
+            created_by=caller.user_id or None,
+        ),
+    )
+    _record(session, caller, "apikey.create", key)
+    return key, issued.secret
+
+
+def revoke(session: Session, caller: Caller, key_id: str) -> None:
+    """Requests with the key fail at once: authentication checks `revoked_at` on every call."""
+    key = get_visible(session, caller, key_id)
+    if key.revoked_at is not None:
+        return
+    before = snapshot(key)
+    key.revoked_at = utcnow()
+    session.flush()
+    _record(session, caller, "apikey.revoke", key, before)
+
+
+def set_limit(session: Session, caller: Caller, key_id: str, *, monthly_limit: Decimal) -> ApiKey:
+    key = _editable(session, caller, key_id)
+    before = snapshot(key)
+    key.monthly_limit = limit_nanos(monthly_limit)
+    session.flush()
+    _record(session, caller, "apikey.limit", key, before)
+    return key
+
+
+def set_labels(session: Session, caller: Caller, key_id: str, *, labels: dict[str, str]) -> ApiKey:
+    key = _editable(session, caller, key_id)
+    before = snapshot(key)
+    key.labels = dict(labels)
+    session.flush()
+    _record(session, caller, "apikey.label", key, before)
+    return key
+
+
+def set_expiry(session: Session, caller: Caller, key_id: str, *, expires_at: datetime | None) -> ApiKey:
+    key = _editable(session, caller, key_id)
+    before = snapshot(key)
+    key.expires_at = expires_at
+    session.flush()
+    _record(session, caller, "apikey.expiry", key, before)
+    return key
+
+
+def update(session: Session, caller: Caller, key_id: str, data: KeyUpdate) -> ApiKey:
+    key = _editable(session, caller, key_id)
+    fields = data.model_fields_set
+    levels = data.permissions.model_dump(include=data.permissions.model_fields_set) if data.permissions else {}
+    if "manage" in levels:
+        _check_manage_level(caller, levels["manage"])
+    if data.access_list_id is not None:
+        _check_access_list(session, caller, data.access_list_id)
+    before = snapshot(key)
+    if data.name is not None:
+        key.name = data.name
+    if "access_list_id" in fields:
+        key.access_list_id = data.access_list_id
+    if data.features is not None:
+        key.features = dict(data.features)
+    if data.logging is not None:
+        key.logging = data.logging
+    # Only the permissions named change: {"manage": "read"} leaves completions as it was.
+    key.manage = levels.get("manage", key.manage)
+    key.completions = levels.get("completions", key.completions)
+    session.flush()
+    _record(session, caller, "apikey.update", key, before)
+    return key
