@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlalchemy.orm import Session
 
-from covey.models import Group, Membership, in_org
+from covey.models import AccessList, Group, Membership, User, in_org
 
 
 def get(session: Session, *, org_id: str, group_id: str) -> Group | None:
-    return session.scalar(in_org(Group, org_id).where(Group.id == group_id))
+    found: Group | None = session.scalar(in_org(Group, org_id).where(Group.id == group_id))
+    return found
 
 
 def all_in_org(session: Session, *, org_id: str) -> Sequence[Group]:
@@ -31,9 +32,10 @@ def memberships_of_user(session: Session, *, org_id: str, user_id: str) -> Seque
 
 
 def get_membership(session: Session, *, org_id: str, group_id: str, user_id: str) -> Membership | None:
-    return session.scalar(
+    found: Membership | None = session.scalar(
         in_org(Membership, org_id).where(Membership.group_id == group_id, Membership.user_id == user_id)
     )
+    return found
 
 
 def add_membership(session: Session, membership: Membership) -> Membership:
@@ -58,3 +60,77 @@ def groups_by_id(session: Session, *, org_id: str, group_ids: Sequence[str]) -> 
 
 def member_user_ids(session: Session, *, org_id: str, group_id: str) -> list[str]:
     return list(session.scalars(in_org(Membership, org_id, Membership.user_id).where(Membership.group_id == group_id)))
+
+
+def add(session: Session, group: Group) -> Group:
+    session.add(group)
+    session.flush()
+    return group
+
+
+def children_of(session: Session, *, org_id: str, parent_id: str | None) -> Sequence[Group]:
+    """The groups directly under `parent_id` (None: the top-level groups)."""
+    stmt = in_org(Group, org_id)
+    stmt = stmt.where(Group.parent_id.is_(None) if parent_id is None else Group.parent_id == parent_id)
+    return session.scalars(stmt.order_by(Group.name)).all()
+
+
+def member_counts(session: Session, *, org_id: str) -> dict[str, int]:
+    """Direct members of every group of the org that has any."""
+    rows = session.execute(in_org(Membership, org_id, Membership.group_id, func.count()).group_by(Membership.group_id))
+    return {gid: int(count) for gid, count in rows}
+
+
+def all_memberships(session: Session, *, org_id: str) -> list[tuple[str, str]]:
+    """(group id, user id) for every membership of the org."""
+    rows = session.execute(in_org(Membership, org_id, Membership.group_id, Membership.user_id))
+    return [(gid, uid) for gid, uid in rows]
+
+
+def members_with_users(session: Session, *, org_id: str, group_id: str) -> list[tuple[Membership, User]]:
+    rows = session.execute(
+        in_org(Membership, org_id, Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.group_id == group_id, User.org_id == org_id)
+        .order_by(User.email)
+    )
+    return [(m, u) for m, u in rows]
+
+
+def member_ids_among(session: Session, *, org_id: str, group_id: str, user_ids: Collection[str]) -> set[str]:
+    """Which of `user_ids` are already direct members of the group."""
+    if not user_ids:
+        return set()
+    return set(
+        session.scalars(
+            in_org(Membership, org_id, Membership.user_id).where(
+                Membership.group_id == group_id, Membership.user_id.in_(list(user_ids))
+            )
+        )
+    )
+
+
+def memberships_of_groups(session: Session, *, org_id: str, group_ids: Collection[str]) -> Sequence[Membership]:
+    if not group_ids:
+        return []
+    return session.scalars(
+        in_org(Membership, org_id)
+        .where(Membership.group_id.in_(list(group_ids)))
+        .order_by(Membership.group_id, Membership.user_id)
+    ).all()
+
+
+def get_access_list(session: Session, *, org_id: str, access_list_id: str) -> AccessList | None:
+    found: AccessList | None = session.scalar(in_org(AccessList, org_id).where(AccessList.id == access_list_id))
+    return found
+
+
+def delete_groups(session: Session, *, org_id: str, levels: Sequence[Collection[str]]) -> None:
+    """Delete groups and their memberships. `levels` lists the groups deepest first: a parent row is
+    only deleted once nothing points at it, because `groups.parent_id` is ON DELETE RESTRICT."""
+    everything = [gid for level in levels for gid in level]
+    if not everything:
+        return
+    session.execute(delete(Membership).where(Membership.org_id == org_id, Membership.group_id.in_(everything)))
+    for level in levels:
+        session.execute(delete(Group).where(Group.org_id == org_id, Group.id.in_(list(level))))

@@ -1,0 +1,387 @@
+"""Rules about groups and memberships: the tree's shape, who may change what, and one audit event per change.
+
+Every function takes `(session, caller, ...)`, only flushes (the caller's transaction commits), and
+raises before writing anything, so a refused request changes nothing.
+
+Audit actions: `group.create`, `group.update`, `group.delete` (a recursive delete is one event on the
+group asked for, its `before` listing the removed subgroups and memberships), `group.member.add`
+(a bulk add writes one such event per user it added), `group.member.role`, `group.member.remove`,
+`group.member.move` (one event, on the source group, `before` and `after` naming both groups).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from covey.audit import service as audit
+from covey.auth.caller import Caller
+from covey.groups import repository, views
+from covey.groups import tree as tree_rules
+from covey.groups.schemas import BulkAddResult, GroupCreate, GroupDetail, GroupOut, GroupUpdate, MemberOut, TreeNode
+from covey.kit.clock import utcnow
+from covey.kit.errors import Conflict, Forbidden, NotFound
+from covey.kit.fields import limit_nanos
+from covey.models import MAX_DEPTH, Group, Membership, User
+from covey.users import repository as users_repo
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _get(session: Session, caller: Caller, group_id: str, *, message: str = "group not found") -> Group:
+    group = repository.get(session, org_id=caller.org_id, group_id=group_id)
+    if group is None:
+        raise NotFound(message)
+    return group
+
+
+def get_readable(session: Session, caller: Caller, group_id: str) -> Group:
+    group = _get(session, caller, group_id)
+    if not caller.scope.can_read_group(group.id):
+        raise Forbidden("You may not see this group")
+    return group
+
+
+def _get_managed(session: Session, caller: Caller, group_id: str) -> Group:
+    group = _get(session, caller, group_id)
+    if not caller.scope.can_manage_group(group.id):
+        raise Forbidden(f'Managing group "{group.name}" needs the org admin role or the group admin role')
+    return group
+
+
+def list_visible(session: Session, caller: Caller) -> list[GroupOut]:
+    counts = repository.member_counts(session, org_id=caller.org_id)
+    now = utcnow()
+    return [
+        views.group_out(g, members_count=counts.get(g.id, 0), now=now)
+        for g in repository.all_in_org(session, org_id=caller.org_id)
+        if caller.scope.can_read_group(g.id)
+    ]
+
+
+def describe(session: Session, caller: Caller, group: Group) -> GroupOut:
+    members = repository.member_user_ids(session, org_id=caller.org_id, group_id=group.id)
+    return views.group_out(group, members_count=len(members), now=utcnow())
+
+
+def detail(session: Session, caller: Caller, group_id: str) -> GroupDetail:
+    group = get_readable(session, caller, group_id)
+    members = repository.members_with_users(session, org_id=caller.org_id, group_id=group.id)
+    return views.group_detail(group, members, now=utcnow())
+
+
+def describe_member(session: Session, caller: Caller, membership: Membership) -> MemberOut:
+    user = users_repo.get(session, org_id=caller.org_id, user_id=membership.user_id)
+    assert user is not None  # memberships cascade with their user
+    return views.member_out(membership, user)
+
+
+def tree(session: Session, caller: Caller) -> list[TreeNode]:
+    """The part of the org's tree the caller may read, nested."""
+    groups = repository.all_in_org(session, org_id=caller.org_id)
+    visible = {g.id for g in groups if caller.scope.can_read_group(g.id)}
+    memberships = repository.all_memberships(session, org_id=caller.org_id)
+    return views.tree_nodes(groups, visible=visible, memberships=memberships, now=utcnow())
+
+
+def find_by_path(session: Session, *, org_id: str, path: str) -> Group | None:
+    """`"Engineering/Backend Engineers"`: walk down from the top level, names matched case-insensitively
+    (sibling names are unique that way). A name that itself contains `/` cannot be found by path."""
+    names = [part.strip() for part in path.strip().strip("/").split("/")]
+    if not names or any(not n for n in names):
+        return None
+    found: Group | None = None
+    for name in names:
+        siblings = repository.children_of(session, org_id=org_id, parent_id=found.id if found else None)
+        found = next((g for g in siblings if g.name.lower() == name.lower()), None)
+        if found is None:
+            return None
+    return found
+
+
+# --- the tree's rules ----------------------------------------------------------------------------
+
+
+def _check_name_free(
+    session: Session, caller: Caller, *, name: str, parent: Group | None, exclude_id: str | None = None
+) -> None:
+    siblings = repository.children_of(session, org_id=caller.org_id, parent_id=parent.id if parent else None)
+    if any(s.id != exclude_id and s.name.lower() == name.lower() for s in siblings):
+        where = f'under "{parent.name}"' if parent else "at the top level"
+        raise Conflict(f'a group named "{name}" already exists {where}')
+
+
+def _check_placement(session: Session, caller: Caller, *, group: Group | None, parent: Group | None) -> None:
+    """No cycles, and no deeper than MAX_DEPTH levels once the group (and its subtree) sits under `parent`."""
+    if parent is None:
+        parent_depth = 0
+    else:
+        parent_of = repository.parent_map(session, org_id=caller.org_id)
+        if group is not None and tree_rules.would_cycle(parent_of, group.id, parent.id):
+            if parent.id == group.id:
+                raise Conflict(f'group "{group.name}" cannot be its own parent')
+            raise Conflict(f'cannot move group "{group.name}" under "{parent.name}", which is inside it (a cycle)')
+        parent_depth = tree_rules.depth(parent_of, parent.id)
+    height = 1
+    if group is not None:
+        height = tree_rules.height(repository.parent_map(session, org_id=caller.org_id), group.id)
+    if parent_depth + height > MAX_DEPTH:
+        raise Conflict(f"groups nest at most {MAX_DEPTH} levels deep; this would make {parent_depth + height}")
+
+
+def _parent(session: Session, caller: Caller, parent_id: str | None) -> Group | None:
+    if parent_id is None:
+        return None
+    return _get(session, caller, parent_id, message=f"parent group {parent_id} not found")
+
+
+def _check_access_list(session: Session, caller: Caller, *, new_id: str | None, old_id: str | None) -> None:
+    """The list must be this org's; restricted lists are put on or taken off only by org admins."""
+    if new_id == old_id:
+        return
+    for list_id in (old_id, new_id):
+        if list_id is None:
+            continue
+        found = repository.get_access_list(session, org_id=caller.org_id, access_list_id=list_id)
+        if found is None:
+            if list_id == old_id:
+                continue
+            raise NotFound(f"access list {list_id} not found")
+        if found.restricted and not caller.scope.is_org_admin:
+            raise Forbidden(f'access list "{found.name}" is restricted: only org admins may attach or detach it')
+
+
+# --- changing groups -----------------------------------------------------------------------------
+
+
+def create(session: Session, caller: Caller, data: GroupCreate) -> Group:
+    parent = _parent(session, caller, data.parent_id)
+    if parent is None:
+        if not caller.scope.is_org_admin:
+            raise Forbidden("Creating a top-level group needs the org admin role")
+    elif not caller.scope.can_manage_group(parent.id):
+        raise Forbidden(f'Creating a group under "{parent.name}" needs the org admin role or the group admin role')
+    if data.default and not caller.scope.is_org_admin:
+        raise Forbidden("Only org admins may make a group default: every new user joins it")
+    _check_access_list(session, caller, new_id=data.access_list_id, old_id=None)
+    _check_name_free(session, caller, name=data.name, parent=parent)
+    _check_placement(session, caller, group=None, parent=parent)
+    per_user = data.monthly_limit if "monthly_limit" in data.model_fields_set else data.monthly_budget_per_user
+    group = repository.add(
+        session,
+        Group(
+            org_id=caller.org_id,
+            parent_id=parent.id if parent else None,
+            name=data.name,
+            description=data.description,
+            kind=data.kind,
+            is_default=data.default,
+            expires_at=data.expires_at,
+            access_list_id=data.access_list_id,
+            features=dict(data.features),
+            monthly_budget=limit_nanos(data.monthly_budget),
+            monthly_budget_per_user=limit_nanos(per_user),
+            external_id=data.external_id,
+            created_by=caller.actor.id,
+        ),
+    )
+    _record(session, caller, "group.create", group.id, after=views.snapshot(group))
+    return group
+
+
+def update(session: Session, caller: Caller, group_id: str, data: GroupUpdate) -> Group:
+    group = _get_managed(session, caller, group_id)
+    fields = data.model_dump(exclude_unset=True)
+    scope = caller.scope
+
+    moving = "parent_id" in fields and fields["parent_id"] != group.parent_id
+    parent = _parent(session, caller, fields["parent_id"]) if moving else None
+    if moving:
+        # Moving takes the group out of its current place and into another: both must be the caller's.
+        current_ok = scope.is_org_admin or (group.parent_id is not None and scope.can_manage_group(group.parent_id))
+        target_ok = scope.is_org_admin or (parent is not None and scope.can_manage_group(parent.id))
+        if not (current_ok and target_ok):
+            raise Forbidden(f'Moving group "{group.name}" there needs the org admin role')
+    if "default" in fields and fields["default"] != group.is_default and not scope.is_org_admin:
+        raise Forbidden("Only org admins may change whether a group is default: every new user joins it")
+    if "access_list_id" in fields:
+        _check_access_list(session, caller, new_id=fields["access_list_id"], old_id=group.access_list_id)
+
+    new_name = fields.get("name", group.name)
+    if moving or new_name.lower() != group.name.lower():
+        target = parent if moving else _parent(session, caller, group.parent_id)
+        _check_name_free(session, caller, name=new_name, parent=target, exclude_id=group.id)
+    if moving:
+        _check_placement(session, caller, group=group, parent=parent)
+
+    before = views.snapshot(group)
+    _apply(group, fields)
+    session.flush()
+    after = views.snapshot(group)
+    if after != before:
+        _record(session, caller, "group.update", group.id, before=before, after=after)
+    return group
+
+
+_COLUMNS = {"default": "is_default"}
+
+
+def _apply(group: Group, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        if name in ("monthly_limit", "monthly_budget_per_user"):
+            group.monthly_budget_per_user = limit_nanos(value)
+        elif name == "monthly_budget":
+            group.monthly_budget = limit_nanos(value)
+        elif name == "features":
+            group.features = dict(value)
+        else:
+            setattr(group, _COLUMNS.get(name, name), value)
+
+
+def delete(session: Session, caller: Caller, group_id: str, *, recursive: bool = False) -> None:
+    """Delete a group; with `recursive`, its whole subtree. Memberships go with the groups; keys that
+    point at a deleted group keep its id and grant nothing."""
+    group = _get_managed(session, caller, group_id)
+    scope = caller.scope
+    if not scope.is_org_admin and not (group.parent_id is not None and scope.can_manage_group(group.parent_id)):
+        raise Forbidden(f'Deleting group "{group.name}" needs the org admin role or admin of a group above it')
+    parent_of = repository.parent_map(session, org_id=caller.org_id)
+    subtree = tree_rules.descendants(parent_of, group.id)
+    if len(subtree) > 1 and not recursive:
+        raise Conflict(
+            f'group "{group.name}" has {len(subtree) - 1} subgroup(s); delete them first or pass recursive=true'
+        )
+    levels: dict[int, list[str]] = {}
+    for gid in subtree:
+        levels.setdefault(tree_rules.depth(parent_of, gid), []).append(gid)
+    groups = repository.groups_by_id(session, org_id=caller.org_id, group_ids=sorted(subtree))
+    members = views.members_by_group(repository.memberships_of_groups(session, org_id=caller.org_id, group_ids=subtree))
+    before: dict[str, Any] = {**views.snapshot(group), "members": members.get(group.id, [])}
+    if recursive:
+        before["subgroups"] = [
+            {**views.snapshot(groups[gid]), "members": members.get(gid, [])}
+            for gid in sorted(subtree - {group.id}, key=lambda g: (tree_rules.depth(parent_of, g), groups[g].name))
+        ]
+    repository.delete_groups(session, org_id=caller.org_id, levels=[levels[d] for d in sorted(levels, reverse=True)])
+    _record(session, caller, "group.delete", group_id, before=before)
+
+
+# --- memberships ---------------------------------------------------------------------------------
+
+
+def _user(session: Session, caller: Caller, user_id: str) -> User:
+    user = users_repo.get(session, org_id=caller.org_id, user_id=user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+def _membership(session: Session, caller: Caller, group: Group, user_id: str) -> Membership:
+    membership = repository.get_membership(session, org_id=caller.org_id, group_id=group.id, user_id=user_id)
+    if membership is None:
+        _user(session, caller, user_id)
+        raise NotFound(f'user {user_id} is not a member of group "{group.name}"')
+    return membership
+
+
+def _new_membership(session: Session, caller: Caller, group: Group, user_id: str, role: str) -> Membership:
+    return repository.add_membership(
+        session,
+        Membership(org_id=caller.org_id, group_id=group.id, user_id=user_id, role=role, added_by=caller.actor.id),
+    )
+
+
+def add_member(session: Session, caller: Caller, group_id: str, *, user_id: str, role: str = "member") -> Membership:
+    group = _get_managed(session, caller, group_id)
+    user = _user(session, caller, user_id)
+    if repository.get_membership(session, org_id=caller.org_id, group_id=group.id, user_id=user.id):
+        raise Conflict(f'user {user.id} is already a member of group "{group.name}"')
+    membership = _new_membership(session, caller, group, user.id, role)
+    _record(session, caller, "group.member.add", group.id, after=views.membership_snapshot(membership))
+    return membership
+
+
+def bulk_add(
+    session: Session, caller: Caller, group_id: str, *, user_ids: Iterable[str], role: str = "member"
+) -> BulkAddResult:
+    """All or nothing: one unknown (or another org's) user id refuses the whole request. Users already
+    in the group are reported and left as they are. One `group.member.add` event per user added."""
+    group = _get_managed(session, caller, group_id)
+    wanted = list(dict.fromkeys(user_ids))
+    known = users_repo.existing_ids(session, org_id=caller.org_id, user_ids=wanted)
+    unknown = [uid for uid in wanted if uid not in known]
+    if len(unknown) == 1:
+        raise NotFound(f"user {unknown[0]} not found; nobody was added")
+    if unknown:
+        raise NotFound(f"users not found: {', '.join(unknown)}; nobody was added")
+    already = repository.member_ids_among(session, org_id=caller.org_id, group_id=group.id, user_ids=wanted)
+    added: list[str] = []
+    for uid in wanted:
+        if uid in already:
+            continue
+        membership = _new_membership(session, caller, group, uid, role)
+        _record(session, caller, "group.member.add", group.id, after=views.membership_snapshot(membership))
+        added.append(uid)
+    return BulkAddResult(added=added, already_members=[uid for uid in wanted if uid in already])
+
+
+def set_role(session: Session, caller: Caller, group_id: str, *, user_id: str, role: str) -> Membership:
+    group = _get_managed(session, caller, group_id)
+    membership = _membership(session, caller, group, user_id)
+    if membership.role == role:
+        return membership
+    before = views.membership_snapshot(membership)
+    membership.role = role
+    session.flush()
+    _record(session, caller, "group.member.role", group.id, before=before, after=views.membership_snapshot(membership))
+    return membership
+
+
+def remove_member(session: Session, caller: Caller, group_id: str, *, user_id: str) -> None:
+    group = _get_managed(session, caller, group_id)
+    membership = _membership(session, caller, group, user_id)
+    before = views.membership_snapshot(membership)
+    repository.remove_membership(session, org_id=caller.org_id, group_id=group.id, user_id=membership.user_id)
+    _record(session, caller, "group.member.remove", group.id, before=before)
+
+
+def move_member(
+    session: Session, caller: Caller, group_id: str, *, user_id: str, to_group_id: str, role: str | None = None
+) -> Membership:
+    """Out of one group and into another in the same transaction; the role stays unless one is given."""
+    source = _get_managed(session, caller, group_id)
+    target = _get(session, caller, to_group_id, message=f"group {to_group_id} not found")
+    if not caller.scope.can_manage_group(target.id):
+        raise Forbidden(f'Managing group "{target.name}" needs the org admin role or the group admin role')
+    old = _membership(session, caller, source, user_id)
+    if repository.get_membership(session, org_id=caller.org_id, group_id=target.id, user_id=old.user_id):
+        raise Conflict(f'user {old.user_id} is already a member of group "{target.name}"')
+    before = views.membership_snapshot(old)
+    new_role = role or old.role
+    repository.remove_membership(session, org_id=caller.org_id, group_id=source.id, user_id=old.user_id)
+    membership = _new_membership(session, caller, target, old.user_id, new_role)
+    _record(session, caller, "group.member.move", source.id, before=before, after=views.membership_snapshot(membership))
+    return membership
+
+
+def _record(
+    session: Session,
+    caller: Caller,
+    action: str,
+    group_id: str,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    audit.record(
+        session,
+        org_id=caller.org_id,
+        actor=caller.actor,
+        action=action,
+        target_type="group",
+        target_id=group_id,
+        before=before,
+        after=after,
+    )
