@@ -24,7 +24,7 @@ from covey.groups.schemas import BulkAddResult, GroupCreate, GroupDetail, GroupO
 from covey.kit.clock import utcnow
 from covey.kit.errors import Conflict, Forbidden, NotFound
 from covey.kit.fields import limit_nanos
-from covey.models import MAX_DEPTH, Group, Membership, User
+from covey.models import MAX_DEPTH, AccessList, Group, Membership, User
 from covey.users import repository as users_repo
 
 # --- reading -------------------------------------------------------------------------------------
@@ -44,10 +44,14 @@ def get_readable(session: Session, caller: Caller, group_id: str) -> Group:
     return group
 
 
-def _get_managed(session: Session, caller: Caller, group_id: str) -> Group:
-    group = _get(session, caller, group_id)
+def _require_manage(caller: Caller, group: Group) -> None:
     if not caller.scope.can_manage_group(group.id):
         raise Forbidden(f'Managing group "{group.name}" needs the org admin role or the group admin role')
+
+
+def _get_managed(session: Session, caller: Caller, group_id: str) -> Group:
+    group = _get(session, caller, group_id)
+    _require_manage(caller, group)
     return group
 
 
@@ -137,6 +141,13 @@ def _parent(session: Session, caller: Caller, parent_id: str | None) -> Group | 
     return _get(session, caller, parent_id, message=f"parent group {parent_id} not found")
 
 
+def _access_list(session: Session, caller: Caller, access_list_id: str) -> AccessList:
+    found = repository.get_access_list(session, org_id=caller.org_id, access_list_id=access_list_id)
+    if found is None:
+        raise NotFound(f"access list {access_list_id} not found")
+    return found
+
+
 def _check_access_list(session: Session, caller: Caller, *, new_id: str | None, old_id: str | None) -> None:
     """The list must be this org's; restricted lists are put on or taken off only by org admins."""
     if new_id == old_id:
@@ -144,12 +155,12 @@ def _check_access_list(session: Session, caller: Caller, *, new_id: str | None, 
     for list_id in (old_id, new_id):
         if list_id is None:
             continue
-        found = repository.get_access_list(session, org_id=caller.org_id, access_list_id=list_id)
-        if found is None:
-            if list_id == old_id:
-                continue
-            raise NotFound(f"access list {list_id} not found")
-        if found.restricted and not caller.scope.is_org_admin:
+        found = (
+            _access_list(session, caller, list_id)
+            if list_id == new_id
+            else repository.get_access_list(session, org_id=caller.org_id, access_list_id=list_id)
+        )
+        if found is not None and found.restricted and not caller.scope.is_org_admin:
             raise Forbidden(f'access list "{found.name}" is restricted: only org admins may attach or detach it')
 
 
@@ -158,6 +169,8 @@ def _check_access_list(session: Session, caller: Caller, *, new_id: str | None, 
 
 def create(session: Session, caller: Caller, data: GroupCreate) -> Group:
     parent = _parent(session, caller, data.parent_id)
+    if data.access_list_id is not None:
+        _access_list(session, caller, data.access_list_id)
     if parent is None:
         if not caller.scope.is_org_admin:
             raise Forbidden("Creating a top-level group needs the org admin role")
@@ -192,12 +205,16 @@ def create(session: Session, caller: Caller, data: GroupCreate) -> Group:
 
 
 def update(session: Session, caller: Caller, group_id: str, data: GroupUpdate) -> Group:
-    group = _get_managed(session, caller, group_id)
+    # Everything the body names is looked up first: an unknown (or another org's) id answers 404
+    # whatever the caller's role, so a refusal never tells what exists.
+    group = _get(session, caller, group_id)
     fields = data.model_dump(exclude_unset=True)
     scope = caller.scope
-
     moving = "parent_id" in fields and fields["parent_id"] != group.parent_id
     parent = _parent(session, caller, fields["parent_id"]) if moving else None
+    if fields.get("access_list_id") is not None:
+        _access_list(session, caller, fields["access_list_id"])
+    _require_manage(caller, group)
     if moving:
         # Moving takes the group out of its current place and into another: both must be the caller's.
         current_ok = scope.is_org_admin or (group.parent_id is not None and scope.can_manage_group(group.parent_id))
@@ -281,7 +298,6 @@ def _user(session: Session, caller: Caller, user_id: str) -> User:
 def _membership(session: Session, caller: Caller, group: Group, user_id: str) -> Membership:
     membership = repository.get_membership(session, org_id=caller.org_id, group_id=group.id, user_id=user_id)
     if membership is None:
-        _user(session, caller, user_id)
         raise NotFound(f'user {user_id} is not a member of group "{group.name}"')
     return membership
 
@@ -294,8 +310,9 @@ def _new_membership(session: Session, caller: Caller, group: Group, user_id: str
 
 
 def add_member(session: Session, caller: Caller, group_id: str, *, user_id: str, role: str = "member") -> Membership:
-    group = _get_managed(session, caller, group_id)
+    group = _get(session, caller, group_id)
     user = _user(session, caller, user_id)
+    _require_manage(caller, group)
     if repository.get_membership(session, org_id=caller.org_id, group_id=group.id, user_id=user.id):
         raise Conflict(f'user {user.id} is already a member of group "{group.name}"')
     membership = _new_membership(session, caller, group, user.id, role)
@@ -308,7 +325,7 @@ def bulk_add(
 ) -> BulkAddResult:
     """All or nothing: one unknown (or another org's) user id refuses the whole request. Users already
     in the group are reported and left as they are. One `group.member.add` event per user added."""
-    group = _get_managed(session, caller, group_id)
+    group = _get(session, caller, group_id)
     wanted = list(dict.fromkeys(user_ids))
     known = users_repo.existing_ids(session, org_id=caller.org_id, user_ids=wanted)
     unknown = [uid for uid in wanted if uid not in known]
@@ -316,6 +333,7 @@ def bulk_add(
         raise NotFound(f"user {unknown[0]} not found; nobody was added")
     if unknown:
         raise NotFound(f"users not found: {', '.join(unknown)}; nobody was added")
+    _require_manage(caller, group)
     already = repository.member_ids_among(session, org_id=caller.org_id, group_id=group.id, user_ids=wanted)
     added: list[str] = []
     for uid in wanted:
@@ -328,7 +346,9 @@ def bulk_add(
 
 
 def set_role(session: Session, caller: Caller, group_id: str, *, user_id: str, role: str) -> Membership:
-    group = _get_managed(session, caller, group_id)
+    group = _get(session, caller, group_id)
+    _user(session, caller, user_id)
+    _require_manage(caller, group)
     membership = _membership(session, caller, group, user_id)
     if membership.role == role:
         return membership
@@ -340,7 +360,9 @@ def set_role(session: Session, caller: Caller, group_id: str, *, user_id: str, r
 
 
 def remove_member(session: Session, caller: Caller, group_id: str, *, user_id: str) -> None:
-    group = _get_managed(session, caller, group_id)
+    group = _get(session, caller, group_id)
+    _user(session, caller, user_id)
+    _require_manage(caller, group)
     membership = _membership(session, caller, group, user_id)
     before = views.membership_snapshot(membership)
     repository.remove_membership(session, org_id=caller.org_id, group_id=group.id, user_id=membership.user_id)
@@ -351,10 +373,11 @@ def move_member(
     session: Session, caller: Caller, group_id: str, *, user_id: str, to_group_id: str, role: str | None = None
 ) -> Membership:
     """Out of one group and into another in the same transaction; the role stays unless one is given."""
-    source = _get_managed(session, caller, group_id)
+    source = _get(session, caller, group_id)
     target = _get(session, caller, to_group_id, message=f"group {to_group_id} not found")
-    if not caller.scope.can_manage_group(target.id):
-        raise Forbidden(f'Managing group "{target.name}" needs the org admin role or the group admin role')
+    _user(session, caller, user_id)
+    _require_manage(caller, source)
+    _require_manage(caller, target)
     old = _membership(session, caller, source, user_id)
     if repository.get_membership(session, org_id=caller.org_id, group_id=target.id, user_id=old.user_id):
         raise Conflict(f'user {old.user_id} is already a member of group "{target.name}"')
