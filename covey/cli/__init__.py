@@ -1,0 +1,29 @@
+"""The `covey` command, grouped by noun. Each command opens one transaction as the command line
+(`Caller.system`) in one organization and calls a service, which audits the change."""
+
+from __future__ import annotations
+
+import typer
+
+from covey.cli import groups, keys, users
+from covey.cli.bootstrap import demo, init
+from covey.cli.server import db_app, serve
+
+# No local variables in tracebacks: they could hold secrets.
+app = typer.Typer(
+    help="Covey: a self-hosted LLM gateway with groups, keys and budgets for organizations.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+app.command()(init)
+app.command()(demo)
+app.command()(serve)
+app.add_typer(db_app, name="db")
+app.add_typer(users.app, name="users")
+app.add_typer(groups.app, name="groups")
+app.add_typer(keys.app, name="keys")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,54 @@
+"""`covey serve` and `covey db …`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from covey.app import create_app
+from covey.cli.context import database, reported, settings
+from covey.migrations import runner
+
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default COVEY_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default COVEY_PORT or 8080).")] = None,
+) -> None:
+    """Serve the gateway, the management API and the admin panel (migrating the database first)."""
+    config = settings()
+    with database(migrate=True):
+        pass  # the app opens its own connections
+    uvicorn.run(create_app(config), host=host or config.host, port=port or config.port)
+
+
+@db_app.command("upgrade")
+def upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    with database(migrate=True) as db, reported():
+        typer.echo(f"Database at revision {_current(db.engine)} (head).")
+
+
+@db_app.command("current")
+def current() -> None:
+    """Print the database's schema revision and whether it is the newest."""
+    with database() as db, reported():
+        revision = _current(db.engine)
+        head = ScriptDirectory.from_config(runner.alembic_config(db.engine)).get_current_head()
+        if revision is None:
+            typer.echo("Database not migrated yet: run `covey db upgrade`.")
+        elif revision == head:
+            typer.echo(f"{revision} (head)")
+        else:
+            typer.echo(f"{revision} (head is {head}: run `covey db upgrade`)")
+
+
+def _current(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,88 @@
+"""`covey users …`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+from covey.cli.context import JsonOption, OrgOption, acting
+from covey.cli.lookup import find_user
+from covey.cli.output import emit_json, emit_table
+from covey.kit.pagination import Page
+from covey.users import service
+from covey.users.schemas import UserCreate, UserOut
+
+app = typer.Typer(help="People in an organization.", no_args_is_help=True)
+
+UserArg = Annotated[str, typer.Argument(metavar="USER", help="The user's id or email.")]
+_PAGE = 500
+
+
+@app.command("list")
+def list_users(
+    org: OrgOption = None,
+    search: Annotated[str | None, typer.Option("--search", "-q", help="Part of an email or name.")] = None,
+    role: Annotated[Literal["owner", "admin", "member"] | None, typer.Option(help="Only this org role.")] = None,
+    status: Annotated[Literal["active", "deactivated"] | None, typer.Option(help="Only this status.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List users, by email."""
+    with acting(org) as (session, caller):
+        found: list[UserOut] = []
+        while True:
+            rows, total = service.search(
+                session,
+                caller,
+                q=search,
+                role=role,
+                status=status,
+                group_id=None,
+                page=Page(limit=_PAGE, offset=len(found)),
+            )
+            found += [UserOut.of(u) for u in rows]
+            if not rows or len(found) >= total:
+                break
+    if as_json:
+        emit_json({"users": [u.model_dump(mode="json") for u in found]})
+    else:
+        emit_table([u.model_dump() for u in found], ["id", "email", "name", "role", "status", "monthly_limit"])
+
+
+@app.command("create")
+def create(
+    email: Annotated[str, typer.Argument(help="Their email, unique in the organization.")],
+    name: Annotated[str | None, typer.Option(help="Their name (default: from the email).")] = None,
+    role: Annotated[Literal["owner", "admin", "member"], typer.Option(help="Their org role.")] = "member",
+    monthly_limit: Annotated[
+        str | None, typer.Option("--monthly-limit", metavar="DOLLARS", help="Monthly spend cap; 0 = none.")
+    ] = None,
+    org: OrgOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a user; they join every default group."""
+    fields = {"email": email, "name": name, "role": role}
+    if monthly_limit is not None:
+        fields["monthly_limit"] = monthly_limit
+    with acting(org) as (session, caller):
+        user = UserOut.of(service.create(session, caller, UserCreate.model_validate(fields)))
+    if as_json:
+        emit_json({"user_id": user.id, "user": user.model_dump(mode="json")})
+    else:
+        typer.echo(f"Created user {user.email} ({user.id}).")
+
+
+@app.command("deactivate")
+def deactivate(user: UserArg, org: OrgOption = None) -> None:
+    """Deactivate a user: all their keys stop working."""
+    with acting(org) as (session, caller):
+        done = service.set_status(session, caller, find_user(session, caller, user).id, active=False)
+    typer.echo(f"Deactivated {done.email}.")
+
+
+@app.command("activate")
+def activate(user: UserArg, org: OrgOption = None) -> None:
+    """Reactivate a deactivated user."""
+    with acting(org) as (session, caller):
+        done = service.set_status(session, caller, find_user(session, caller, user).id, active=True)
+    typer.echo(f"Activated {done.email}.")

@@ -1,0 +1,1 @@
+"""The demo organization that `covey demo` and `make run` serve."""

@@ -1,0 +1,116 @@
+"""The demo organization, Acme Corp: its group tree, its people and their keys. Fixed data, so every
+seed of an empty database builds the same organization."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ORG_NAME = "Acme Corp"
+DOMAIN = "acme.example"
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    path: str  # "Engineering/Backend Engineers": the parent is everything before the last slash
+    kind: str
+    description: str
+    default: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def parent_path(self) -> str | None:
+        return self.path.rsplit("/", 1)[0] if "/" in self.path else None
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    role: str = "member"  # org role
+    groups: dict[str, str] = field(default_factory=dict)  # group path → group role
+    monthly_limit: str | None = None  # dollars
+
+    @property
+    def email(self) -> str:
+        return self.name.lower().replace("'", "").replace(" ", ".") + "@" + DOMAIN
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    name: str
+    owner: str  # a person's name
+    group: str | None  # a group path; None makes a personal key
+    monthly_limit: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+GROUPS = (
+    GroupSpec("All Staff", "custom", "Everyone at Acme; new people join automatically.", default=True),
+    GroupSpec("Engineering", "department", "Product engineering."),
+    GroupSpec("Engineering/Backend Engineers", "function", "APIs, services and data pipelines."),
+    GroupSpec("Engineering/Frontend Engineers", "function", "Web and mobile applications."),
+    GroupSpec("Engineering/DevOps Engineers", "function", "Infrastructure, CI and on-call."),
+    GroupSpec("Marketing", "department", "Brand, content and campaigns."),
+    GroupSpec("Marketing/Content Team", "function", "Blog posts, newsletters and documentation."),
+    GroupSpec("Marketing/Design Team", "function", "Visual design and brand assets."),
+    GroupSpec("Sales", "department", "New business and customer accounts."),
+    GroupSpec("Sales/Sales Reps", "function", "Account executives and business development."),
+    GroupSpec("Sales/Sales Engineers", "function", "Technical pre-sales: demos and proofs of concept."),
+)
+
+BACKEND = "Engineering/Backend Engineers"
+FRONTEND = "Engineering/Frontend Engineers"
+DEVOPS = "Engineering/DevOps Engineers"
+CONTENT = "Marketing/Content Team"
+DESIGN = "Marketing/Design Team"
+REPS = "Sales/Sales Reps"
+SALES_ENGINEERS = "Sales/Sales Engineers"
+
+# The owner, Olivia Bennett, comes first: `covey demo` prints her credentials.
+PEOPLE = (
+    Person("Olivia Bennett", role="owner"),
+    Person("Marcus Chen", role="admin"),
+    Person("Sarah Goldberg", groups={"Engineering": "admin"}),
+    Person("Priya Raman", groups={BACKEND: "admin"}),
+    Person("James O'Connor", groups={BACKEND: "member"}, monthly_limit="150"),
+    Person("Sofia Martinez", groups={BACKEND: "member", SALES_ENGINEERS: "member"}),
+    Person("Daniel Kim", groups={BACKEND: "member", DEVOPS: "member"}),
+    Person("Aisha Mohammed", groups={BACKEND: "member"}),
+    Person("Lukas Schneider", groups={BACKEND: "member"}),
+    Person("Emily Carter", groups={FRONTEND: "admin"}),
+    Person("Noah Williams", groups={FRONTEND: "member"}),
+    Person("Hannah Lee", groups={FRONTEND: "member", DESIGN: "member"}),
+    Person("Mateo Rossi", groups={FRONTEND: "member"}),
+    Person("Grace Thompson", groups={FRONTEND: "member"}),
+    Person("Ravi Patel", groups={DEVOPS: "admin"}),
+    Person("Chloe Dubois", groups={DEVOPS: "member"}),
+    Person("Ethan Brooks", groups={DEVOPS: "member"}),
+    Person("Laura Jensen", groups={"Marketing": "admin"}),
+    Person("Mia Novak", groups={CONTENT: "admin"}),
+    Person("Oliver Hughes", groups={CONTENT: "member"}),
+    Person("Zoe Anderson", groups={CONTENT: "member"}, monthly_limit="40"),
+    Person("Kenji Tanaka", groups={DESIGN: "admin"}),
+    Person("Isabella Costa", groups={DESIGN: "member"}),
+    Person("Michael Reyes", groups={"Sales": "admin"}),
+    Person("Jessica Morgan", groups={REPS: "member"}, monthly_limit="25"),
+    Person("Ryan Foster", groups={REPS: "member"}, monthly_limit="25"),
+    Person("Amara Okafor", groups={REPS: "member"}, monthly_limit="25"),
+    Person("Tom Becker", groups={REPS: "member"}),
+    Person("Nina Petrova", groups={SALES_ENGINEERS: "admin"}),
+    Person("Carlos Mendes", groups={SALES_ENGINEERS: "member"}),
+)
+
+KEYS = (
+    KeySpec("backend-ci", "Priya Raman", BACKEND, monthly_limit="200", labels={"env": "ci"}),
+    KeySpec("backend-dev", "Daniel Kim", BACKEND),
+    KeySpec("frontend-assistant", "Emily Carter", FRONTEND, labels={"env": "dev"}),
+    KeySpec("devops-runbooks", "Ravi Patel", DEVOPS, monthly_limit="100"),
+    KeySpec("content-drafts", "Mia Novak", CONTENT, monthly_limit="50"),
+    KeySpec("design-copy", "Kenji Tanaka", DESIGN),
+    KeySpec("sales-email", "Jessica Morgan", REPS, monthly_limit="20"),
+    KeySpec("solutions-demos", "Nina Petrova", SALES_ENGINEERS),
+    KeySpec("sarah-personal", "Sarah Goldberg", None),
+    KeySpec("marcus-scripts", "Marcus Chen", None, labels={"purpose": "automation"}),
+)

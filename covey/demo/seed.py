@@ -1,0 +1,119 @@
+"""`covey demo`: build Acme Corp once; on later runs, only hand out fresh credentials for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from sqlalchemy.orm import Session
+
+from covey.audit import service as audit
+from covey.auth.caller import Caller
+from covey.demo.roster import GROUPS, KEYS, ORG_NAME, PEOPLE
+from covey.groups import service as groups
+from covey.groups.schemas import GroupCreate
+from covey.keys import service as keys
+from covey.keys.schemas import KeyCreate
+from covey.kit.crypto import new_password
+from covey.kit.errors import Conflict
+from covey.models import Organization, User
+from covey.orgs import repository as orgs
+from covey.orgs.bootstrap import admin_key, create_org
+from covey.users import repository as users_repo
+from covey.users import service as users
+from covey.users.schemas import UserCreate
+
+LABEL = "covey demo"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    created: bool  # False: the organization was already there and only the credentials are new
+    org: Organization
+    owner: User
+    password: str
+    api_key: str
+    api_key_id: str
+
+
+def seed(session: Session) -> Seeded:
+    found = orgs.by_name(session, ORG_NAME)
+    if found:
+        return _fresh_credentials(session, found[0])
+    owner_spec = PEOPLE[0]
+    made = create_org(session, name=ORG_NAME, owner_email=owner_spec.email, owner_name=owner_spec.name)
+    caller = Caller.system(made.org.id, label=LABEL)
+    group_ids = _build_tree(session, caller)
+    user_ids = {owner_spec.name: made.owner.id}
+    # The owner was made before the default group existed; everyone after joins it on creation.
+    for group in GROUPS:
+        if group.default:
+            groups.add_member(session, caller, group_ids[group.path], user_id=made.owner.id, role="member")
+    for person in PEOPLE[1:]:
+        user = users.create(
+            session,
+            caller,
+            UserCreate(email=person.email, name=person.name, role=person.role, monthly_limit=person.monthly_limit),
+        )
+        user_ids[person.name] = user.id
+    for person in PEOPLE:
+        for path, role in person.groups.items():
+            groups.add_member(session, caller, group_ids[path], user_id=user_ids[person.name], role=role)
+    for spec in KEYS:
+        keys.create(
+            session,
+            caller,
+            KeyCreate(
+                name=spec.name,
+                owner_id=user_ids[spec.owner],
+                group_id=group_ids[spec.group] if spec.group else None,
+                monthly_limit=spec.monthly_limit,
+                labels=spec.labels or None,
+            ),
+        )
+    return Seeded(
+        created=True,
+        org=made.org,
+        owner=made.owner,
+        password=made.password,
+        api_key=made.api_key,
+        api_key_id=made.api_key_id,
+    )
+
+
+def _build_tree(session: Session, caller: Caller) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    for spec in GROUPS:
+        group = groups.create(
+            session,
+            caller,
+            GroupCreate(
+                name=spec.name,
+                parent_id=ids[spec.parent_path] if spec.parent_path else None,
+                kind=spec.kind,
+                description=spec.description,
+                default=spec.default,
+            ),
+        )
+        ids[spec.path] = group.id
+    return ids
+
+
+def _fresh_credentials(session: Session, org: Organization) -> Seeded:
+    caller = Caller.system(org.id, label=LABEL)
+    owner = users_repo.get_by_email(session, org_id=org.id, email=PEOPLE[0].email)
+    if owner is None:
+        raise Conflict(f"the organization {ORG_NAME} has no user {PEOPLE[0].email} any more to sign in as")
+    password = new_password()
+    owner.password_hash = PasswordHasher().hash(password)
+    session.flush()
+    audit.record(
+        session,
+        org_id=org.id,
+        actor=caller.actor,
+        action="user.password.reset",
+        target_type="user",
+        target_id=owner.id,
+    )
+    key, secret = admin_key(session, caller, owner, name="admin")
+    return Seeded(created=False, org=org, owner=owner, password=password, api_key=secret, api_key_id=key.id)
