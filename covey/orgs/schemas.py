@@ -1,12 +1,55 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, StringConstraints, field_validator
 
+from covey.access.schemas import ModelList
+from covey.kit.fields import Id, Money, Name, Strict
 from covey.kit.money import nanos_to_number
 from covey.models import Organization
+
+MAX_GUARDRAILS = 50
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone name") from None
+    return name
+
+
+TimeZone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(_zone)]
+GuardrailName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+Guardrails = Annotated[dict[GuardrailName, StrictBool], Field(max_length=MAX_GUARDRAILS)]
+
+
+class OrgUpdate(Strict):
+    """Covey's PATCH /org: any subset."""
+
+    name: Name | None = None
+    approved_models: ModelList | None = Field(default=None, description="Model ids; [] allows every model")
+    default_monthly_limit: Money | None = Field(
+        default=None, description="Dollars for new users, number or string; 0 or null = none"
+    )
+    timezone: TimeZone | None = Field(default=None, description="IANA name for budget periods, e.g. Europe/Paris")
+    guardrails: Guardrails | None = Field(
+        default=None, description="Toggles to set, e.g. {'pii': true}; toggles not named keep their value"
+    )
+
+    @field_validator("name", "approved_models", "timezone", "guardrails", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null")
+        return value
+
+
+class OrgGroupAccessList(Strict):
+    access_list_id: Id | None = Field(description="The access list new groups get by default; null clears it")
 
 
 class OrgOut(BaseModel):
