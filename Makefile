@@ -22,7 +22,7 @@ dev: $(VENV)/.dev
 
 ## Serve the demo organization on http://$(HOST):$(PORT) (SQLite, built-in mock provider).
 run: install
-	$(BIN)/covey demo
+	COVEY_HOST=$(HOST) COVEY_PORT=$(PORT) $(BIN)/covey demo
 	$(BIN)/covey serve --host $(HOST) --port $(PORT)
 
 ## Run the test suite on SQLite, then again on PostgreSQL (skipped, with a note, where none runs).
