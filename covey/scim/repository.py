@@ -1,0 +1,62 @@
+"""The SQL the SCIM layer needs beyond the users' and groups' own repositories: filtered pages, and
+memberships loaded in one query for a whole page."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from covey.models import Group, Membership, User, in_org
+
+M = TypeVar("M", User, Group)
+
+
+def page(
+    session: Session, model: type[M], *, org_id: str, condition: ColumnElement[bool], offset: int, limit: int
+) -> tuple[Sequence[M], int]:
+    stmt = in_org(model, org_id).where(condition)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if limit == 0:
+        return [], total
+    order: Any = model.created_at
+    rows = session.scalars(stmt.order_by(order, model.id).offset(offset).limit(limit)).all()
+    return rows, total
+
+
+def groups_of_users(session: Session, *, org_id: str, user_ids: Collection[str]) -> dict[str, list[Group]]:
+    out: dict[str, list[Group]] = defaultdict(list)
+    if not user_ids:
+        return out
+    rows = session.execute(
+        in_org(Membership, org_id, Membership.user_id, Group)
+        .join(Group, Group.id == Membership.group_id)
+        .where(Membership.user_id.in_(list(user_ids)))
+        .order_by(Group.name)
+    )
+    for user_id, group in rows:
+        out[user_id].append(group)
+    return out
+
+
+def members_of_groups(session: Session, *, org_id: str, group_ids: Collection[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    if not group_ids:
+        return out
+    rows = session.execute(
+        in_org(Membership, org_id, Membership.group_id, Membership.user_id)
+        .where(Membership.group_id.in_(list(group_ids)))
+        .order_by(Membership.added_at, Membership.user_id)
+    )
+    for group_id, user_id in rows:
+        out[group_id].append(user_id)
+    return out
+
+
+def existing_user_ids(session: Session, *, org_id: str, user_ids: Collection[str]) -> set[str]:
+    if not user_ids:
+        return set()
+    return set(session.scalars(in_org(User, org_id, User.id).where(User.id.in_(list(user_ids)))))

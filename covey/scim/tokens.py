@@ -1,0 +1,96 @@
+"""SCIM bearer tokens: one per identity-provider connection, shown once, kept only as a hash."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from covey.audit import service as audit
+from covey.audit.actor import Actor
+from covey.auth.caller import Caller
+from covey.kit.clock import utcnow
+from covey.kit.crypto import hash_secret, new_token, visible_prefix
+from covey.kit.errors import Forbidden, NotFound, Unauthorized
+from covey.models import ScimToken, in_org
+
+TOKEN_PREFIX = "scim_"
+# `last_used_at` is a hint for admins, not an audit trail: writing it on every request would turn
+# each SCIM read into a write.
+_TOUCH_EVERY_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ScimToken
+    secret: str
+
+
+def _require_org_admin(caller: Caller) -> None:
+    if not caller.scope.is_org_admin:
+        raise Forbidden("SCIM tokens need the org admin role")
+
+
+def issue(session: Session, caller: Caller, *, name: str) -> IssuedToken:
+    _require_org_admin(caller)
+    secret = new_token(TOKEN_PREFIX)
+    token = ScimToken(
+        org_id=caller.org_id,
+        name=name,
+        token_hash=hash_secret(secret),
+        prefix=visible_prefix(secret),
+        created_by=caller.user_id or None,
+    )
+    session.add(token)
+    session.flush()
+    audit.record(
+        session,
+        org_id=caller.org_id,
+        actor=caller.actor,
+        action="scim_token.create",
+        target_type="scim_token",
+        target_id=token.id,
+        after={"name": token.name, "prefix": token.prefix},
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+def list_tokens(session: Session, caller: Caller) -> Sequence[ScimToken]:
+    _require_org_admin(caller)
+    return session.scalars(in_org(ScimToken, caller.org_id).order_by(ScimToken.created_at, ScimToken.id)).all()
+
+
+def revoke(session: Session, caller: Caller, token_id: str) -> ScimToken:
+    _require_org_admin(caller)
+    token: ScimToken | None = session.scalar(in_org(ScimToken, caller.org_id).where(ScimToken.id == token_id))
+    if token is None:
+        raise NotFound("SCIM token not found")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+        audit.record(
+            session,
+            org_id=caller.org_id,
+            actor=caller.actor,
+            action="scim_token.revoke",
+            target_type="scim_token",
+            target_id=token.id,
+            before={"name": token.name, "prefix": token.prefix, "revoked": False},
+            after={"name": token.name, "prefix": token.prefix, "revoked": True},
+        )
+    return token
+
+
+def caller_for(session: Session, secret: str) -> Caller:
+    """The identity provider behind a bearer token: full rights, in the token's org only."""
+    # The one lookup not scoped by org: the token is what says which org the request acts in.
+    token = session.scalar(select(ScimToken).where(ScimToken.token_hash == hash_secret(secret)))
+    if token is None or token.revoked_at is not None:
+        raise Unauthorized("Invalid SCIM token")
+    now = utcnow()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > _TOUCH_EVERY_SECONDS:
+        session.execute(update(ScimToken).where(ScimToken.id == token.id).values(last_used_at=now))
+    system = Caller.system(token.org_id)
+    return Caller(org_id=token.org_id, actor=Actor(kind="scim", id=token.id, label=token.name), scope=system.scope)

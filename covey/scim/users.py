@@ -1,0 +1,159 @@
+"""SCIM users: every change goes through `users.service`, so default groups, rules and audit apply.
+
+A user deleted through SCIM is deactivated (their keys stop, their history stays) and disappears
+from SCIM until it is provisioned again or reactivated in Covey.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from scim2_models import Context, NotFoundException, PatchOp, UniquenessException
+from sqlalchemy import ColumnElement, and_, exists, not_, select
+from sqlalchemy.orm import Session
+
+from covey.audit import service as audit
+from covey.auth.caller import Caller
+from covey.models import AuditEvent, User
+from covey.scim import filters, repository
+from covey.scim.mapping import UserFields, user_as_input, user_fields
+from covey.scim.resources import POLICY, USER_SCHEMA, InputUser
+from covey.users import repository as users_repo
+from covey.users import service as users_service
+from covey.users.schemas import UserCreate, UserUpdate
+
+DELETE_ACTION = "user.scim_delete"
+
+
+def _deleted() -> ColumnElement[bool]:
+    """Deactivated, and deleted through SCIM since: a reactivation in Covey brings the user back."""
+    return and_(
+        User.status == "deactivated",
+        exists(
+            select(AuditEvent.id).where(
+                AuditEvent.org_id == User.org_id,
+                AuditEvent.target_type == "user",
+                AuditEvent.target_id == User.id,
+                AuditEvent.action == DELETE_ACTION,
+                AuditEvent.occurred_at >= User.deactivated_at,
+            )
+        ),
+    )
+
+
+def _is_deleted(session: Session, user: User) -> bool:
+    return bool(session.scalar(select(_deleted()).where(User.id == user.id)))
+
+
+def get(session: Session, caller: Caller, user_id: str) -> User:
+    user = users_repo.get(session, org_id=caller.org_id, user_id=user_id)
+    if user is None or _is_deleted(session, user):
+        raise NotFoundException(detail=f"User {user_id} not found")
+    return user
+
+
+def search(
+    session: Session, caller: Caller, *, expression: str | None, offset: int, limit: int, lenient: bool = False
+) -> tuple[Sequence[User], int]:
+    condition = filters.to_sql(
+        expression, model=InputUser, attributes=filters.USER_ATTRIBUTES, schema=USER_SCHEMA, lenient=lenient
+    )
+    return repository.page(
+        session, User, org_id=caller.org_id, condition=and_(condition, not_(_deleted())), offset=offset, limit=limit
+    )
+
+
+def parse(payload: Mapping[str, Any]) -> InputUser:
+    return InputUser.model_validate(payload, scim_ctx=Context.DEFAULT, scim_policy=POLICY)
+
+
+def create(session: Session, caller: Caller, payload: Mapping[str, Any]) -> User:
+    fields = user_fields(parse(payload))
+    existing = users_repo.get_by_email(session, org_id=caller.org_id, email=fields.email)
+    if existing is not None:
+        if not _is_deleted(session, existing):
+            raise UniquenessException(detail=f"userName {fields.email} already exists")
+        # Provisioned again after a delete: the same person, with their history.
+        return _apply(session, caller, existing, fields)
+    _check_external_id(session, caller, None, fields.external_id)
+    user = users_service.create(
+        session, caller, UserCreate(email=fields.email, name=fields.name, external_id=fields.external_id)
+    )
+    if not fields.active:
+        user = users_service.set_status(session, caller, user.id, active=False)
+    return user
+
+
+def replace(session: Session, caller: Caller, user_id: str, payload: Mapping[str, Any]) -> User:
+    user = get(session, caller, user_id)
+    return _apply(session, caller, user, user_fields(parse(payload)))
+
+
+def patch(session: Session, caller: Caller, user_id: str, payload: Mapping[str, Any]) -> User:
+    user = get(session, caller, user_id)
+    operations = PatchOp[InputUser].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY)
+    state = user_as_input(user)
+    before = state.model_copy(deep=True)
+    operations.patch(state, scim_policy=POLICY)
+    return _apply(session, caller, user, user_fields(state, before=before))
+
+
+def delete(session: Session, caller: Caller, user_id: str) -> None:
+    user = get(session, caller, user_id)
+    before = users_service.snapshot(user)
+    users_service.set_status(session, caller, user.id, active=False)
+    audit.record(
+        session,
+        org_id=caller.org_id,
+        actor=caller.actor,
+        action=DELETE_ACTION,
+        target_type="user",
+        target_id=user.id,
+        before=before,
+        after=users_service.snapshot(user),
+    )
+
+
+def _check_external_id(session: Session, caller: Caller, user: User | None, external_id: str | None) -> None:
+    if external_id is None or (user is not None and user.external_id == external_id):
+        return
+    other = users_repo.get_by_external_id(session, org_id=caller.org_id, external_id=external_id)
+    if other is not None and (user is None or other.id != user.id):
+        raise UniquenessException(detail=f"externalId {external_id} already exists")
+
+
+def _apply(session: Session, caller: Caller, user: User, fields: UserFields) -> User:
+    """Bring a stored user to what SCIM asked for, one audited service call per kind of change."""
+    _check_external_id(session, caller, user, fields.external_id)
+    changes: dict[str, Any] = {}
+    if fields.email != user.email:
+        changes["email"] = fields.email
+    if fields.name is not None and fields.name != user.name:
+        changes["name"] = fields.name
+    if fields.external_id is not None and fields.external_id != user.external_id:
+        changes["external_id"] = fields.external_id
+    if changes:
+        user = users_service.update(session, caller, user.id, UserUpdate(**changes))
+    if fields.external_id is None and user.external_id is not None:
+        _clear_external_id(session, caller, user)
+    if fields.active != user.active:
+        user = users_service.set_status(session, caller, user.id, active=fields.active)
+    return user
+
+
+def _clear_external_id(session: Session, caller: Caller, user: User) -> None:
+    # `users.service.update` reads a null as "leave unchanged", and SCIM may remove `externalId`.
+    before = users_service.snapshot(user)
+    user.external_id = None
+    session.flush()
+    audit.record(
+        session,
+        org_id=caller.org_id,
+        actor=caller.actor,
+        action="user.update",
+        target_type="user",
+        target_id=user.id,
+        before=before,
+        after=users_service.snapshot(user),
+    )
