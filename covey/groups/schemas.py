@@ -70,7 +70,8 @@ _NULLABLE = frozenset(
 
 
 class GroupUpdate(_Budgets):
-    """Only the fields present in the body change; `parent_id: null` moves the group to the top level."""
+    """Only the fields present in the body change; `parent_id: null` moves the group to the top level,
+    and `features`, when given, replaces the whole map."""
 
     name: Name | None = None
     parent_id: Id | None = None

@@ -226,12 +226,12 @@ def update(session: Session, caller: Caller, group_id: str, data: GroupUpdate) -
     if "access_list_id" in fields:
         _check_access_list(session, caller, new_id=fields["access_list_id"], old_id=group.access_list_id)
 
+    if moving:
+        _check_placement(session, caller, group=group, parent=parent)
     new_name = fields.get("name", group.name)
     if moving or new_name.lower() != group.name.lower():
         target = parent if moving else _parent(session, caller, group.parent_id)
         _check_name_free(session, caller, name=new_name, parent=target, exclude_id=group.id)
-    if moving:
-        _check_placement(session, caller, group=group, parent=parent)
 
     before = views.snapshot(group)
     _apply(group, fields)
