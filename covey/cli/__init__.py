@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import typer
 
-from covey.cli import groups, keys, users
+from covey.cli import groups, keys, orgs, users
 from covey.cli.bootstrap import demo, init
 from covey.cli.server import db_app, serve
 
 # No local variables in tracebacks: they could hold secrets.
 app = typer.Typer(
-    help="Covey: a self-hosted LLM gateway with groups, keys and budgets for organizations.",
+    help="Covey: a self-hosted LLM gateway for organizations, with nested groups and keys.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
@@ -20,6 +20,7 @@ app.command()(init)
 app.command()(demo)
 app.command()(serve)
 app.add_typer(db_app, name="db")
+app.add_typer(orgs.app, name="orgs")
 app.add_typer(users.app, name="users")
 app.add_typer(groups.app, name="groups")
 app.add_typer(keys.app, name="keys")

@@ -79,6 +79,22 @@ def _label(node: TreeNode) -> str:
     return f"{node.name}  ({', '.join(notes)}; {count})"
 
 
+@app.command("show")
+def show(group: GroupArg, org: OrgOption = None, as_json: JsonOption = False) -> None:
+    """Show a group with its members."""
+    with acting(org) as (session, caller):
+        detail = service.detail(session, caller, find_group(session, caller, group).id)
+    if as_json:
+        emit_json({"group": detail.model_dump(mode="json")})
+        return
+    notes = [detail.kind, *(["default"] if detail.default else []), *(["expired"] if detail.expired else [])]
+    typer.echo(f"{detail.name}  ({', '.join(notes)})  {detail.id}")
+    if detail.description:
+        typer.echo(detail.description)
+    typer.echo("")
+    emit_table([m.model_dump() for m in detail.members], ["id", "email", "name", "role", "active"])
+
+
 @app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="The new group's name, unique among its siblings.")],
@@ -131,3 +147,13 @@ def move(
         person = find_user(session, caller, user)
         service.move_member(session, caller, source.id, user_id=person.id, to_group_id=target.id)
     typer.echo(f"Moved {person.email} from {source.name} to {target.name}.")
+
+
+@app.command("remove-member")
+def remove_member(group: GroupArg, user: UserArg, org: OrgOption = None) -> None:
+    """Take a user out of a group; keys they hold in it stop working."""
+    with acting(org) as (session, caller):
+        found = find_group(session, caller, group)
+        person = find_user(session, caller, user)
+        service.remove_member(session, caller, found.id, user_id=person.id)
+    typer.echo(f"Removed {person.email} from {found.name}.")

@@ -21,7 +21,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default COVEY_HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default COVEY_PORT or 8080).")] = None,
 ) -> None:
-    """Serve the gateway, the management API and the admin panel (migrating the database first)."""
+    """Serve Covey over HTTP (migrating the database first)."""
     config = settings()
     with database(migrate=True):
         pass  # the app opens its own connections

@@ -91,6 +91,19 @@ def test_groups_create_add_member_move_and_tree(covey: Covey, db: Database) -> N
     engineering = next(n for n in tree if n["name"] == "Engineering")
     platform = next(n for n in engineering["children"] if n["name"] == "Data Platform")
     assert platform["members_count"] == 2
+    shown = ok_json(covey("groups", "show", "engineering/data platform", "--json"))["group"]
+    assert {m["email"]: m["role"] for m in shown["members"]} == {
+        "lukas.schneider@acme.example": "admin",
+        "aisha.mohammed@acme.example": "member",
+    }
+    assert "aisha.mohammed@acme.example" in ok(covey("groups", "show", group_id)).stdout
+
+    ok(covey("groups", "remove-member", group_id, "aisha.mohammed@acme.example"))
+    with db.sessions() as session:
+        assert session.get(Membership, (group_id, aisha)) is None
+    assert len(_events(db, "group.member.remove", group_id)) == 1
+    ok(covey("groups", "add-member", group_id, aisha))
+
     drawn = ok(covey("groups", "tree")).stdout
     assert "└─ Sales Reps" in drawn or "├─ Sales Reps" in drawn
     assert "Data Platform  (project; 2 members)" in drawn
@@ -149,6 +162,8 @@ def test_several_organizations_need_an_org_and_name_the_choices(empty_database: 
     assert ok_json(covey("users", "list", "--json"))["users"][0]["email"] == "admin@example.com"
     second = ok_json(covey("init", "--json", "--email", "other@example.com"))["org_id"]
 
+    listed_orgs = ok_json(covey("orgs", "list", "--json"))["orgs"]
+    assert [o["id"] for o in listed_orgs] == [first, second]
     message = refused(covey("users", "list"))
     assert "--org" in message and first in message and second in message
     listed = ok_json(covey("users", "list", "--org", second, "--json"))["users"]
