@@ -19,7 +19,7 @@ from covey.groups import service as groups_service
 from covey.groups.schemas import GroupCreate, GroupUpdate
 from covey.kit.errors import Conflict
 from covey.models import Group, in_org
-from covey.scim import filters, repository
+from covey.scim import filters, repository, resources
 from covey.scim.mapping import GroupFields, group_as_input, group_fields
 from covey.scim.resources import GROUP_SCHEMA, POLICY, InputGroup
 
@@ -35,7 +35,7 @@ def search(
     session: Session, caller: Caller, *, expression: str | None, offset: int, limit: int, lenient: bool = False
 ) -> tuple[Sequence[Group], int]:
     condition = filters.to_sql(
-        expression, model=InputGroup, attributes=filters.GROUP_ATTRIBUTES, schema=GROUP_SCHEMA, lenient=lenient
+        expression, model=resources.Group, attributes=filters.GROUP_ATTRIBUTES, schema=GROUP_SCHEMA, lenient=lenient
     )
     return repository.page(session, Group, org_id=caller.org_id, condition=condition, offset=offset, limit=limit)
 

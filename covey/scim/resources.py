@@ -16,6 +16,7 @@ from scim2_models import (
     URN,
     CaseExact,
     ComplexAttribute,
+    Email,
     EnterpriseUser,
     Mutability,
     Reference,
@@ -83,8 +84,18 @@ class Group(Resource[Any]):
     members: list[GroupMember] | None = None
 
 
+class _InputEmail(Email):
+    # Covey ignores `emails` (userName is the address); an intranet domain such as `corp.local` there
+    # must not refuse the whole user.
+    value: str | None = None
+
+
+class _InputUser(StandardUser[Any]):
+    emails: list[_InputEmail] | None = None
+
+
 # What requests are read with: every standard attribute, so nothing an identity provider sends is an error.
-InputUser = StandardUser[EnterpriseUser]
+InputUser = _InputUser[EnterpriseUser]
 InputGroup = StandardGroup
 
 USER_TYPE = ResourceType(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from covey.audit import service as audit
 from covey.auth.caller import Caller
 from covey.models import AuditEvent, User
-from covey.scim import filters, repository
+from covey.scim import filters, repository, resources
 from covey.scim.mapping import UserFields, user_as_input, user_fields
 from covey.scim.resources import POLICY, USER_SCHEMA, InputUser
 from covey.users import repository as users_repo
@@ -57,7 +57,7 @@ def search(
     session: Session, caller: Caller, *, expression: str | None, offset: int, limit: int, lenient: bool = False
 ) -> tuple[Sequence[User], int]:
     condition = filters.to_sql(
-        expression, model=InputUser, attributes=filters.USER_ATTRIBUTES, schema=USER_SCHEMA, lenient=lenient
+        expression, model=resources.User, attributes=filters.USER_ATTRIBUTES, schema=USER_SCHEMA, lenient=lenient
     )
     return repository.page(
         session, User, org_id=caller.org_id, condition=and_(condition, not_(_deleted())), offset=offset, limit=limit
