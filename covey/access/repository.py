@@ -11,11 +11,15 @@ from covey.models import AccessList, ApiKey, Group, Organization, in_org
 
 
 def get(session: Session, *, org_id: str, access_list_id: str) -> AccessList | None:
-    return session.scalar(in_org(AccessList, org_id).where(AccessList.id == access_list_id))
+    found: AccessList | None = session.scalar(in_org(AccessList, org_id).where(AccessList.id == access_list_id))
+    return found
 
 
 def get_by_name(session: Session, *, org_id: str, name: str) -> AccessList | None:
-    return session.scalar(in_org(AccessList, org_id).where(func.lower(AccessList.name) == name.lower()))
+    found: AccessList | None = session.scalar(
+        in_org(AccessList, org_id).where(func.lower(AccessList.name) == name.lower())
+    )
+    return found
 
 
 def all_in_org(session: Session, *, org_id: str) -> Sequence[AccessList]:

@@ -71,8 +71,8 @@ def create(session: Session, caller: Caller, data: AccessListCreate) -> AccessLi
 
 
 def update(session: Session, caller: Caller, access_list_id: str, data: AccessListUpdate) -> AccessList:
-    _require_admin(caller)
     access_list = get(session, caller, access_list_id)
+    _require_admin(caller)
     fields = data.model_dump(exclude_unset=True)
     if "name" in fields:
         _check_name_free(session, caller, fields["name"], except_id=access_list.id)
@@ -90,8 +90,8 @@ def _count(n: int, noun: str) -> str:
 
 
 def delete(session: Session, caller: Caller, access_list_id: str) -> None:
-    _require_admin(caller)
     access_list = get(session, caller, access_list_id)
+    _require_admin(caller)
     groups = repository.group_count(session, org_id=caller.org_id, access_list_id=access_list.id)
     keys = repository.live_key_count(session, org_id=caller.org_id, access_list_id=access_list.id)
     uses = [_count(n, noun) for n, noun in ((groups, "group"), (keys, "key")) if n]

@@ -11,7 +11,8 @@ from covey.models import ApiKey, User, in_org
 
 
 def get(session: Session, *, org_id: str, key_id: str) -> ApiKey | None:
-    return session.scalar(in_org(ApiKey, org_id).where(ApiKey.id == key_id))
+    key: ApiKey | None = session.scalar(in_org(ApiKey, org_id).where(ApiKey.id == key_id))
+    return key
 
 
 def add(session: Session, key: ApiKey) -> ApiKey:

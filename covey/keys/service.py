@@ -26,7 +26,7 @@ from covey.kit.clock import isoformat, utcnow
 from covey.kit.errors import BadRequest, Conflict, Forbidden, NotFound
 from covey.kit.fields import limit_nanos
 from covey.kit.money import nanos_to_text
-from covey.models import ApiKey
+from covey.models import AccessList, ApiKey, Group
 from covey.users import repository as users_repo
 
 LEVELS = {"none": 0, "read": 1, "write": 2}
@@ -121,23 +121,32 @@ def _check_manage_level(caller: Caller, level: str) -> None:
         raise Forbidden(f"permissions.manage: cannot grant {level}, above your own key's {caller.key_manage}")
 
 
-def _check_access_list(session: Session, caller: Caller, access_list_id: str) -> None:
+def _find_access_list(session: Session, caller: Caller, access_list_id: str) -> AccessList:
     found = access_repo.get(session, org_id=caller.org_id, access_list_id=access_list_id)
     if found is None:
         raise NotFound(f"access_list_id: access list {access_list_id} not found")
-    if found.restricted and not caller.scope.is_org_admin:
-        raise Forbidden(f"access_list_id: access list {found.name} is restricted to org admins")
+    return found
 
 
-def _check_group(session: Session, caller: Caller, *, group_id: str, owner_id: str) -> None:
+def _check_may_attach(caller: Caller, access_list: AccessList) -> None:
+    if access_list.restricted and not caller.scope.is_org_admin:
+        raise Forbidden(f"access_list_id: access list {access_list.name} is restricted to org admins")
+
+
+def _find_group(session: Session, caller: Caller, group_id: str) -> Group:
     group = groups_repo.get(session, org_id=caller.org_id, group_id=group_id)
     if group is None:
         raise NotFound(f"group_id: group {group_id} not found")
+    return group
+
+
+def _check_group_usable(session: Session, caller: Caller, *, group: Group, owner_id: str) -> None:
+    """DESIGN §2: a key with a group works while the group lives and its owner is in it (or below it)."""
     if group.is_expired(utcnow()):
         raise Conflict(f"group_id: group {group.name} has expired")
     direct = auth_repo.memberships_of(session, org_id=caller.org_id, user_id=owner_id)
     effective = tree.effective_groups(auth_repo.parent_map(session, org_id=caller.org_id), direct)
-    if group_id not in effective:
+    if group.id not in effective:
         raise Conflict(f"group_id: the key's owner is not a member of group {group.name}")
 
 
@@ -159,21 +168,24 @@ def create(session: Session, caller: Caller, data: KeyCreate) -> tuple[ApiKey, s
     owner_id = data.owner_id or caller.user_id
     if not owner_id:
         raise BadRequest("owner_id: required when no user is acting")
+    # Every named object is looked up first, so another org's id answers 404 whoever asks.
     owner = users_repo.get(session, org_id=caller.org_id, user_id=owner_id)
     if owner is None:
         raise NotFound(f"owner_id: user {owner_id} not found")
+    group = _find_group(session, caller, data.group_id) if data.group_id is not None else None
+    access_list = _find_access_list(session, caller, data.access_list_id) if data.access_list_id else None
     if owner_id != caller.user_id and not (
-        scope.is_org_admin or (data.group_id is not None and data.group_id in scope.admin_groups)
+        scope.is_org_admin or (group is not None and group.id in scope.admin_groups)
     ):
         raise Forbidden("owner_id: only org admins, or admins of the key's group, make keys for other users")
-    if not owner.active:
-        raise Conflict(f"owner_id: user {owner.email} is deactivated")
     permissions = data.permissions or Permissions()
     _check_manage_level(caller, permissions.manage)
-    if data.group_id is not None:
-        _check_group(session, caller, group_id=data.group_id, owner_id=owner_id)
-    if data.access_list_id is not None:
-        _check_access_list(session, caller, data.access_list_id)
+    if access_list is not None:
+        _check_may_attach(caller, access_list)
+    if not owner.active:
+        raise Conflict(f"owner_id: user {owner.email} is deactivated")
+    if group is not None:
+        _check_group_usable(session, caller, group=group, owner_id=owner_id)
     issued = issue()
     key = repository.add(
         session,
@@ -244,7 +256,7 @@ def update(session: Session, caller: Caller, key_id: str, data: KeyUpdate) -> Ap
     if "manage" in levels:
         _check_manage_level(caller, levels["manage"])
     if data.access_list_id is not None:
-        _check_access_list(session, caller, data.access_list_id)
+        _check_may_attach(caller, _find_access_list(session, caller, data.access_list_id))
     before = snapshot(key)
     if data.name is not None:
         key.name = data.name

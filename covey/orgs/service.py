@@ -68,11 +68,11 @@ def update(session: Session, caller: Caller, data: OrgUpdate) -> Organization:
 
 def set_group_access_list(session: Session, caller: Caller, data: OrgGroupAccessList) -> Organization:
     """The access list groups fall back to when they have none of their own."""
-    org = _editable(session, caller)
     if data.access_list_id is not None and (
         access_repo.get(session, org_id=caller.org_id, access_list_id=data.access_list_id) is None
     ):
         raise NotFound(f"access_list_id: access list {data.access_list_id} not found")
+    org = _editable(session, caller)
     before = snapshot(org)
     org.default_group_access_list_id = data.access_list_id
     session.flush()

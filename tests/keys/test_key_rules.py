@@ -176,6 +176,10 @@ def test_another_orgs_key_is_not_found_everywhere(org: Org, new_org: Any) -> Non
     their_group = other.group()
     assert _create(org.admin, owner_id=their_user).status_code == 404
     assert _create(org.admin, group_id=their_group).status_code == 404
+    # Looked up before any rights are weighed: a member naming them learns nothing more.
+    member_key = org.key(org.user(), manage="write")
+    assert _create(member_key, owner_id=their_user, group_id=their_group).status_code == 404
+    assert _create(member_key, owner_id=org.owner_id, group_id=their_group).status_code == 404
 
 
 def test_restricted_access_list_is_for_org_admins(org: Org) -> None:
