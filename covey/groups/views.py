@@ -79,11 +79,16 @@ def tree_nodes(
     for gid, uid in memberships:
         direct.setdefault(gid, set()).add(uid)
 
+    below: dict[str, set[str]] = {}
+
     def subtree_users(gid: str) -> set[str]:
-        users: set[str] = set()
-        for member_gid in tree_rules.descendants(parent_of, gid, children=kids):
-            users |= direct.get(member_gid, set())
-        return users
+        # Each subtree's users are gathered once, from its children's, so the whole tree costs one pass.
+        if gid not in below:
+            users = set(direct.get(gid, ()))
+            for child in kids.get(gid, ()):
+                users |= subtree_users(child)
+            below[gid] = users
+        return below[gid]
 
     def node(gid: str) -> TreeNode:
         group = by_id[gid]
