@@ -11,12 +11,15 @@ from fastapi import FastAPI
 from covey.access.endpoints import router as access_router
 from covey.audit.endpoints import router as audit_router
 from covey.config import Settings
+from covey.gateway.endpoints import gateway_routes
+from covey.gateway.runtime import GatewayRuntime
 from covey.groups.endpoints import router as groups_router
 from covey.keys.endpoints import router as keys_router
 from covey.kit.db import Database
 from covey.kit.error_handlers import install_error_handlers
 from covey.ops.endpoints import router as ops_router
 from covey.orgs.endpoints import router as orgs_router
+from covey.policies.endpoints import router as policies_router
 from covey.scim.endpoints import router as scim_router
 from covey.scim.token_endpoints import router as scim_token_router
 from covey.users.endpoints import router as users_router
@@ -28,9 +31,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         db = Database.connect(settings.database_url)
+        gateway = await GatewayRuntime.start(settings, db)
         try:
-            yield {"settings": settings, "db": db}
+            yield {"settings": settings, "db": db, "gateway": gateway.gateway}
         finally:
+            await gateway.stop()
             db.dispose()
 
     app = FastAPI(
@@ -40,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.router.routes[0:0] = gateway_routes()  # plain ASGI, matched first: the hot path
+    app.include_router(policies_router, prefix="/v1/manage")
     for router in (keys_router, groups_router, access_router, orgs_router, users_router, audit_router):
         app.include_router(router, prefix="/v1/manage")
     app.include_router(scim_token_router, prefix="/v1/manage")

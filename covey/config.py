@@ -10,7 +10,6 @@ import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,7 +50,8 @@ class Settings(BaseSettings):
 
 
 class ProviderConfig(BaseModel):
-    kind: Literal["openai", "anthropic", "mock"]
+    # "openai", "anthropic", "mock", or a kind a `covey.providers` plugin registers.
+    kind: str
     base_url: str | None = None
     api_key_env: str | None = None
     models: list[str] = Field(default_factory=list)
@@ -59,6 +59,8 @@ class ProviderConfig(BaseModel):
     # Mock provider only: added latency and injected failures, for demos and tests.
     latency_ms: float = 0.0
     fail_rate: float = 0.0
+    # genai-prices provider id to price this provider's models with (e.g. "openai"); default: inferred.
+    price_provider: str | None = None
 
     @property
     def api_key(self) -> str | None:
@@ -77,6 +79,8 @@ class PriceConfig(BaseModel):
 class GatewayConfig(BaseModel):
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     prices: dict[str, PriceConfig] = Field(default_factory=dict)
+    # First wait between retries of a fallback chain; it doubles each time, with ±10% jitter.
+    retry_backoff_seconds: float = 0.5
 
 
 DEFAULT_GATEWAY_CONFIG = GatewayConfig(

@@ -9,7 +9,9 @@ from covey.models.group import GROUP_KINDS, MAX_DEPTH, Group
 from covey.models.membership import GROUP_ROLES, Membership
 from covey.models.organization import Organization
 from covey.models.revision import Revision
+from covey.models.routing_policy import POLICY_TYPES, RoutingPolicy
 from covey.models.scim_token import ScimToken
+from covey.models.usage_record import UsageCharge, UsageRecord
 from covey.models.user import ORG_ROLES, USER_STATUSES, User
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "MODALITIES",
     "ORG_ROLES",
     "PERMISSION_LEVELS",
+    "POLICY_TYPES",
     "USER_STATUSES",
     "AccessList",
     "ApiKey",
@@ -28,7 +31,10 @@ __all__ = [
     "Membership",
     "Organization",
     "Revision",
+    "RoutingPolicy",
     "ScimToken",
+    "UsageCharge",
+    "UsageRecord",
     "User",
     "in_org",
 ]

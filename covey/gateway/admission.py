@@ -1,0 +1,156 @@
+"""The first steps of every gateway request: the key (from the snapshot), a bounded JSON body, the
+caller's metadata and the features the request uses. Everything here answers from memory."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from covey.gateway.access import INVALID_TOKEN, Grant
+from covey.gateway.asgi import BodyTooLarge, Receive, Scope, read_body
+from covey.gateway.errors import GatewayError
+from covey.gateway.snapshot import Snapshot
+from covey.kit.crypto import hash_secret
+
+Json = dict[str, Any]
+_DIMENSION_PREFIXES = (b"x-covey-", b"x-requesty-")
+
+
+@dataclass
+class Admitted:
+    grant: Grant
+    body: Json
+    raw: bytes
+    started: float
+    tags: list[str] = field(default_factory=list)
+    end_user_id: str | None = None
+    trace_id: str | None = None
+    extra: Json = field(default_factory=dict)
+    auto_cache: bool | None = None
+    dimensions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Headers:
+    token: str | None
+    content_length: int | None
+    dimensions: dict[str, str]
+
+
+def read_headers(scope: Scope) -> Headers:
+    token: str | None = None
+    api_key: str | None = None
+    length: int | None = None
+    dimensions: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, rest = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and rest.strip():
+                token = rest.strip()
+        elif name == b"x-api-key":
+            api_key = value.decode("latin-1").strip() or None
+        elif name == b"content-length":
+            length = int(value) if value.isdigit() else None
+        elif name.startswith(_DIMENSION_PREFIXES):
+            key = name.split(b"-", 2)[2].decode("latin-1")
+            dimensions[key] = value.decode("latin-1")[:500]
+    return Headers(token=token or api_key, content_length=length, dimensions=dimensions)
+
+
+def authenticate(snapshot: Snapshot, token: str | None) -> Grant:
+    if token is None:
+        raise GatewayError(401, "Unauthorized")
+    grant = snapshot.grants.get(hash_secret(token))
+    if grant is None:
+        raise GatewayError(403, INVALID_TOKEN)
+    refusal = grant.refusal_at(time.time())
+    if refusal is not None:
+        raise GatewayError(403, refusal)
+    return grant
+
+
+def _metadata(admitted: Admitted, given: object) -> None:
+    """Requesty's `requesty` object: stored as dimensions of the usage record, never forwarded."""
+    if given is None:
+        return
+    if not isinstance(given, dict):
+        raise GatewayError(400, "requesty: must be an object")
+    tags = given.get("tags")
+    if tags is not None:
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise GatewayError(400, "requesty.tags: must be a list of strings")
+        admitted.tags = tags
+    for name, attr in (("user_id", "end_user_id"), ("trace_id", "trace_id")):
+        value = given.get(name)
+        if value is not None:
+            if not isinstance(value, str):
+                raise GatewayError(400, f"requesty.{name}: must be a string")
+            setattr(admitted, attr, value[:200])
+    extra = given.get("extra")
+    if extra is not None:
+        if not isinstance(extra, dict):
+            raise GatewayError(400, "requesty.extra: must be an object")
+        admitted.extra = extra
+    auto_cache = given.get("auto_cache")
+    if auto_cache is not None:
+        if not isinstance(auto_cache, bool):
+            raise GatewayError(400, "requesty.auto_cache: must be a boolean")
+        admitted.auto_cache = auto_cache
+
+
+async def admit(scope: Scope, receive: Receive, snapshot: Snapshot, *, max_body_bytes: int) -> Admitted:
+    headers = read_headers(scope)
+    grant = authenticate(snapshot, headers.token)
+    try:
+        raw = await read_body(receive, max_body_bytes, headers.content_length)
+    except BodyTooLarge:
+        raise GatewayError(413, f"Request body too large (limit {max_body_bytes} bytes)") from None
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise GatewayError(400, f"Malformed JSON body: {exc}") from None
+    if not isinstance(body, dict):
+        raise GatewayError(400, "body: must be a JSON object")
+    admitted = Admitted(grant=grant, body=body, raw=raw, started=time.perf_counter(), dimensions=headers.dimensions)
+    _metadata(admitted, body.pop("requesty", None))
+    return admitted
+
+
+def require_model(body: Json) -> str:
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise GatewayError(400, "model: Field required")
+    return model
+
+
+def require_messages(body: Json) -> None:
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
+        raise GatewayError(400, "messages: must be a non-empty list of message objects")
+
+
+def features_used(body: Json, *, endpoint: str, auto_cache: bool | None) -> list[str]:
+    used: list[str] = []
+    if endpoint == "embeddings":
+        return ["embeddings"]
+    if body.get("stream"):
+        used.append("streaming")
+    if body.get("tools") or body.get("functions"):
+        used.append("tools")
+    response_format = body.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") in ("json_object", "json_schema"):
+        used.append("structured_outputs")
+    if body.get("reasoning_effort") or body.get("reasoning") or body.get("thinking"):
+        used.append("reasoning")
+    if auto_cache:
+        used.append("auto_caching")
+    return used
+
+
+def check_features(grant: Grant, used: list[str]) -> None:
+    for feature in used:
+        if feature in grant.disabled_features:
+            raise GatewayError(403, f"Feature '{feature}' is disabled for this API key")

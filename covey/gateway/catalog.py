@@ -1,0 +1,48 @@
+"""Every model the configured providers serve, as `provider/model`, with its provider and its prices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from covey.config import GatewayConfig
+from covey.gateway.providers.base import Provider, ProviderContext, ProviderRegistry
+from covey.pricing.prices import PricedModel, priced_model
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogModel:
+    id: str  # "provider/model", what callers name and what answers report
+    provider_name: str
+    upstream_model: str
+    provider: Provider
+    price: PricedModel
+
+    @property
+    def is_embedding(self) -> bool:
+        return "embed" in self.upstream_model
+
+
+@dataclass(frozen=True)
+class Catalog:
+    models: dict[str, CatalogModel]
+
+    @classmethod
+    def build(cls, config: GatewayConfig, registry: ProviderRegistry, context: ProviderContext) -> Catalog:
+        models: dict[str, CatalogModel] = {}
+        for name, provider_config in config.providers.items():
+            provider = registry.build(name, provider_config, context)
+            for upstream_model in provider_config.models:
+                model_id = f"{name}/{upstream_model}"
+                models[model_id] = CatalogModel(
+                    id=model_id,
+                    provider_name=name,
+                    upstream_model=upstream_model,
+                    provider=provider,
+                    price=priced_model(
+                        model_id=model_id,
+                        upstream_model=upstream_model,
+                        price_provider=provider_config.price_provider,
+                        override=config.prices.get(model_id),
+                    ),
+                )
+        return cls(models=models)

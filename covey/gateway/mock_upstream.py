@@ -1,0 +1,157 @@
+"""A stand-alone mock LLM upstream over real HTTP, speaking OpenAI's and Anthropic's APIs, with the
+mock provider's deterministic answers. Tests and the benchmark point an `openai`- or `anthropic`-kind
+provider at it. It can be told, per model, to fail with a status or to be slow:
+
+    POST /_mock/behaviour {"model": "m", "status": 500, "times": 1, "delay_ms": 0}
+    GET  /_mock/calls     → {"m": 3, ...}
+    GET  /_mock/last      → the last model call's path, headers and body
+    POST /_mock/reset
+
+Run alone: `python -m covey.gateway.mock_upstream --port 9000`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from covey.gateway import translation
+from covey.gateway.asgi import Receive, Scope, Send, end_body, send_chunk, send_json, start_sse
+from covey.gateway.providers import mock
+
+Json = dict[str, Any]
+
+
+@dataclass
+class Behaviour:
+    status: int = 200
+    times: int | None = None  # None: every call
+    delay_ms: float = 0.0
+    # Streams only: after this many chunks, send an error event instead of the rest.
+    break_after: int | None = None
+
+
+class MockUpstream:
+    def __init__(self) -> None:
+        self.behaviours: dict[str, Behaviour] = {}
+        self.calls: Counter[str] = Counter()
+        self.last: Json = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        data: Json = orjson.loads(body) if body else {}
+        if path == "/_mock/behaviour":
+            self.behaviours[data["model"]] = Behaviour(
+                status=data.get("status", 200),
+                times=data.get("times"),
+                delay_ms=data.get("delay_ms", 0),
+                break_after=data.get("break_after"),
+            )
+            await send_json(send, 200, b"{}")
+        elif path == "/_mock/reset":
+            self.behaviours.clear()
+            self.calls.clear()
+            await send_json(send, 200, b"{}")
+        elif path == "/_mock/calls":
+            await send_json(send, 200, orjson.dumps(dict(self.calls)))
+        elif path == "/_mock/last":
+            await send_json(send, 200, orjson.dumps(self.last))
+        elif path.endswith("/models"):
+            await send_json(send, 200, b'{"object":"list","data":[]}')
+        elif path.endswith(("/chat/completions", "/messages", "/embeddings")):
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            self.last = {"path": path, "headers": headers, "body": data}
+            await self._model_call(path, data, send)
+        else:
+            await send_json(send, 404, b'{"error":{"message":"not found"}}')
+
+    async def _model_call(self, path: str, data: Json, send: Send) -> None:
+        model = str(data.get("model"))
+        self.calls[model] += 1
+        behaviour = self.behaviours.get(model)
+        if behaviour is not None:
+            if behaviour.delay_ms:
+                await asyncio.sleep(behaviour.delay_ms / 1000)
+            if behaviour.status != 200 and (behaviour.times is None or behaviour.times > 0):
+                if behaviour.times is not None:
+                    behaviour.times -= 1
+                error = {"error": {"message": f"mock upstream says {behaviour.status}", "type": "mock"}}
+                await send_json(send, behaviour.status, orjson.dumps(error))
+                return
+        if path.endswith("/embeddings"):
+            await send_json(send, 200, orjson.dumps(mock.embeddings(data)))
+        elif path.endswith("/messages"):
+            await self._anthropic(data, send)
+        elif data.get("stream"):
+            await start_sse(send)
+            for n, chunk in enumerate(mock.chat_chunks(data)):
+                if behaviour is not None and behaviour.break_after is not None and n >= behaviour.break_after:
+                    error = {"error": {"message": "mock upstream broke the stream", "type": "mock"}}
+                    await send_chunk(send, b"data: " + orjson.dumps(error) + b"\n\n")
+                    await end_body(send)
+                    return
+                await send_chunk(send, b"data: " + orjson.dumps(chunk) + b"\n\n")
+            await send_chunk(send, b"data: [DONE]\n\n")
+            await end_body(send)
+        else:
+            await send_json(send, 200, orjson.dumps(mock.chat_completion(data)))
+
+    async def _anthropic(self, data: Json, send: Send) -> None:
+        chat = translation.messages_request_to_chat(data)
+        if not data.get("stream"):
+            answer = translation.chat_response_to_messages(mock.chat_completion(chat))
+            await send_json(send, 200, orjson.dumps(answer))
+            return
+        converter = translation.ChatToMessagesStream(str(data.get("model")))
+        events: list[Json] = []
+        for chunk in mock.chat_chunks({**chat, "stream_options": {"include_usage": True}}):
+            events += converter.feed(chunk)
+        events += converter.finish()
+        # Anthropic reports input tokens at the start and output tokens at the end.
+        usage = events[-2]["usage"]
+        events[0]["message"]["usage"] = {"input_tokens": usage["input_tokens"], "output_tokens": 1}
+        await start_sse(send)
+        for event in events:
+            await send_chunk(send, f"event: {event['type']}\ndata: ".encode() + orjson.dumps(event) + b"\n\n")
+        await end_body(send)
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9000)
+    args = parser.parse_args()
+    uvicorn.run(
+        MockUpstream(),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

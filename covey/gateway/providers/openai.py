@@ -1,0 +1,35 @@
+"""Any OpenAI-compatible upstream, named by its `base_url`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import ClassVar
+
+from covey.config import ProviderConfig
+from covey.gateway.providers.base import Json, ProviderContext
+from covey.gateway.providers.http import HttpUpstream
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class OpenAIProvider:
+    dialect: ClassVar[str] = "openai"
+
+    def __init__(self, name: str, config: ProviderConfig, context: ProviderContext) -> None:
+        self.name = name
+        key = config.api_key
+        self.upstream = HttpUpstream(
+            context.http,
+            base_url=config.base_url or OPENAI_BASE_URL,
+            headers={"authorization": f"Bearer {key}"} if key else {},
+            timeout=config.timeout_seconds,
+        )
+
+    async def complete(self, body: Json) -> Json:
+        return await self.upstream.post("/chat/completions", body)
+
+    def stream(self, body: Json) -> AsyncIterator[Json]:
+        return self.upstream.stream("/chat/completions", body)
+
+    async def embed(self, body: Json) -> Json:
+        return await self.upstream.post("/embeddings", body)

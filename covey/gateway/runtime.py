@@ -1,0 +1,48 @@
+"""Everything the gateway holds for the life of the process: the HTTP client, providers, catalog,
+snapshot and usage writer, with their background tasks. The app's lifespan starts and stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import aiohttp
+
+from covey.config import Settings, load_gateway_config
+from covey.gateway.catalog import Catalog
+from covey.gateway.providers import ProviderContext, default_registry
+from covey.gateway.service import Gateway
+from covey.gateway.snapshot import SnapshotStore
+from covey.kit.db import Database
+from covey.usage.writer import UsageWriter
+
+
+class GatewayRuntime:
+    def __init__(self, gateway: Gateway, http: aiohttp.ClientSession, tasks: list[asyncio.Task[None]]) -> None:
+        self.gateway = gateway
+        self.http = http
+        self.tasks = tasks
+
+    @classmethod
+    async def start(cls, settings: Settings, db: Database) -> GatewayRuntime:
+        config = load_gateway_config(settings.config)
+        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000, ttl_dns_cache=300))
+        catalog = Catalog.build(config, default_registry(), ProviderContext(http=http))
+        store = SnapshotStore(db, catalog=catalog.models)
+        await asyncio.to_thread(store.refresh)
+        writer = UsageWriter(db, flush_seconds=settings.usage_flush_seconds)
+        gateway = Gateway(settings=settings, config=config, catalog=catalog, store=store, writer=writer)
+        tasks = [
+            asyncio.create_task(store.watch(settings.snapshot_poll_seconds), name="covey-snapshot"),
+            asyncio.create_task(writer.run(), name="covey-usage-writer"),
+        ]
+        return cls(gateway, http, tasks)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.gateway.writer.stop()
+        await self.http.close()

@@ -1,0 +1,383 @@
+"""The gateway's request flow: admit → plan the route → call the provider (with fallback) → answer
+→ meter → queue the usage record. One `Gateway` per process, built by the app's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import orjson
+
+from covey.config import GatewayConfig, Settings
+from covey.gateway import asgi, routing
+from covey.gateway.admission import (
+    Admitted,
+    admit,
+    authenticate,
+    check_features,
+    features_used,
+    read_headers,
+    require_messages,
+    require_model,
+)
+from covey.gateway.bridges import Bridge, StreamConverter, bridge
+from covey.gateway.catalog import Catalog, CatalogModel
+from covey.gateway.errors import (
+    GatewayError,
+    anthropic_error,
+    anthropic_stream_error,
+    openai_error,
+    openai_stream_error,
+)
+from covey.gateway.models_list import list_models
+from covey.gateway.providers.base import ProviderError
+from covey.gateway.snapshot import SnapshotStore
+from covey.kit.errors import CoveyError
+from covey.kit.ids import new_id
+from covey.kit.money import nanos_to_number
+from covey.pricing.tokens import Tokens
+from covey.usage.writer import UsageWriter
+
+Json = dict[str, Any]
+T = TypeVar("T")
+STREAM_BROKEN = "There was a problem with the provider stream"
+_ERRORS = {"openai": openai_error, "anthropic": anthropic_error}
+_STREAM_ERRORS = {"openai": openai_stream_error, "anthropic": anthropic_stream_error}
+
+
+class Outcome:
+    """What one request ended as, for its usage record."""
+
+    __slots__ = ("attempts", "cost", "error", "model", "origin", "response_body", "status", "tokens", "ttft")
+
+    def __init__(self) -> None:
+        self.model: CatalogModel | None = None
+        self.tokens = Tokens()
+        self.status = 200
+        self.error: str | None = None
+        self.origin = "provider"
+        self.cost: int | None = None
+        self.attempts = 0
+        self.ttft: float | None = None
+        self.response_body: str | None = None
+
+
+class Gateway:
+    def __init__(
+        self, *, settings: Settings, config: GatewayConfig, catalog: Catalog, store: SnapshotStore, writer: UsageWriter
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.catalog = catalog
+        self.store = store
+        self.writer = writer
+
+    # ---- entry points ---------------------------------------------------------------------------------
+
+    async def chat(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        await self._serve(scope, receive, send, dialect="openai", endpoint="chat")
+
+    async def messages(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        await self._serve(scope, receive, send, dialect="anthropic", endpoint="messages")
+
+    async def embeddings(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        await self._serve(scope, receive, send, dialect="openai", endpoint="embeddings")
+
+    async def models(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        snapshot = self.store.current
+        try:
+            grant = authenticate(snapshot, read_headers(scope).token)
+        except GatewayError as exc:
+            await asgi.send_json(send, exc.status, openai_error(exc.status, exc.message))
+            return
+        listing = list_models(self.catalog, grant, snapshot.policies.get(grant.org_id, {}))
+        await asgi.send_json(send, 200, orjson.dumps(listing))
+
+    # ---- the flow -------------------------------------------------------------------------------------
+
+    async def _serve(
+        self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send, *, dialect: str, endpoint: str
+    ) -> None:
+        snapshot = self.store.current
+        try:
+            ad = await admit(scope, receive, snapshot, max_body_bytes=self.settings.max_body_bytes)
+            model = require_model(ad.body)
+            if endpoint == "embeddings":
+                if ad.body.get("input") is None:
+                    raise GatewayError(400, "input: Field required")
+            else:
+                require_messages(ad.body)
+                if dialect == "anthropic" and not (
+                    isinstance(ad.body.get("max_tokens"), int) and ad.body["max_tokens"] >= 1
+                ):
+                    raise GatewayError(400, "max_tokens: Field required (an integer ≥ 1)")
+            features = features_used(ad.body, endpoint=endpoint, auto_cache=ad.auto_cache)
+            check_features(ad.grant, features)
+            steps = routing.plan(
+                model,
+                catalog=self.catalog.models,
+                allowed=ad.grant.allowed_models,
+                policies=snapshot.policies.get(ad.grant.org_id, {}),
+                trace_id=ad.trace_id,
+            )
+        except GatewayError as exc:
+            await asgi.send_json(send, exc.status, _ERRORS[dialect](exc.status, exc.message, exc.origin))
+            return
+        except CoveyError as exc:
+            await asgi.send_json(send, exc.status_code, _ERRORS[dialect](exc.status_code, exc.message))
+            return
+        except asgi.ClientGone:
+            return
+
+        outcome = Outcome()
+        stream = endpoint != "embeddings" and bool(ad.body.get("stream"))
+        watch = asgi.DisconnectWatch(receive)
+        try:
+            with watch:
+                try:
+                    if stream:
+                        await self._stream(ad, steps, outcome, dialect, send, watch)
+                        return
+                    answer = await self._answer(ad, steps, outcome, dialect, endpoint)
+                except asyncio.CancelledError:
+                    if not watch.gone:
+                        raise
+                    outcome.status, outcome.error = 499, "client closed the connection"
+                    return
+        finally:
+            self._record(ad, model, outcome, endpoint=endpoint, stream=stream, features=features)
+        if answer is None:
+            assert outcome.error is not None
+            await asgi.send_json(send, outcome.status, _ERRORS[dialect](outcome.status, outcome.error, outcome.origin))
+        else:
+            await asgi.send_json(send, 200, answer)
+
+    async def _with_fallback(
+        self, steps: list[routing.Step], outcome: Outcome, call: Callable[[CatalogModel], Awaitable[T]]
+    ) -> T:
+        """Try each step, retrying retryable failures with exponential backoff; the first success wins."""
+        last: ProviderError | None = None
+        for step in steps:
+            model = self.catalog.models[step.model]
+            for attempt in range(step.retries + 1):
+                outcome.attempts += 1
+                try:
+                    result = await call(model)
+                except ProviderError as exc:
+                    last = exc
+                    if not exc.retryable:
+                        break
+                    if attempt < step.retries:
+                        wait = self.config.retry_backoff_seconds * 2**attempt * random.uniform(0.9, 1.1)
+                        await asyncio.sleep(wait)
+                    continue
+                outcome.model = model
+                return result
+        assert last is not None
+        raise last
+
+    async def _answer(
+        self, ad: Admitted, steps: list[routing.Step], outcome: Outcome, dialect: str, endpoint: str
+    ) -> bytes | None:
+        async def call(model: CatalogModel) -> tuple[Json, Tokens]:
+            if endpoint == "embeddings":
+                resp = await model.provider.embed({**ad.body, "model": model.upstream_model})
+                usage = resp.get("usage") or {}
+                return resp, Tokens(input=int(usage.get("prompt_tokens") or 0))
+            way = bridge(dialect, model.provider.dialect)
+            native = await model.provider.complete(way.request({**ad.body, "model": model.upstream_model}))
+            return way.response(native), way.tokens(native)
+
+        try:
+            resp, tokens = await self._with_fallback(steps, outcome, call)
+        except ProviderError as exc:
+            outcome.status, outcome.error, outcome.origin = exc.status, exc.message, exc.origin
+            return None
+        assert outcome.model is not None
+        outcome.tokens = tokens
+        cost = outcome.cost = outcome.model.price.cost_nanos(tokens)
+        resp["model"] = outcome.model.id
+        usage = resp.get("usage")
+        if not isinstance(usage, dict):
+            usage = resp["usage"] = {}
+        usage["cost"] = nanos_to_number(cost)
+        body = orjson.dumps(resp)
+        if ad.grant.logging:
+            outcome.response_body = body.decode()
+        return body
+
+    async def _stream(
+        self,
+        ad: Admitted,
+        steps: list[routing.Step],
+        outcome: Outcome,
+        dialect: str,
+        send: asgi.Send,
+        watch: asgi.DisconnectWatch,
+    ) -> None:
+        async def open_stream(model: CatalogModel) -> tuple[Bridge, AsyncIterator[Json], Json]:
+            way = bridge(dialect, model.provider.dialect)
+            native = way.request({**ad.body, "model": model.upstream_model})
+            native["stream"] = True
+            if way.ask_stream_usage:
+                native["stream_options"] = {"include_usage": True}
+            events = aiter(model.provider.stream(native))
+            try:
+                first = await anext(events)
+            except StopAsyncIteration:
+                raise ProviderError(424, "Provider returned an empty stream", retryable=True, origin="router") from None
+            return way, events, first
+
+        try:
+            way, events, first = await self._with_fallback(steps, outcome, open_stream)
+        except ProviderError as exc:
+            outcome.status, outcome.error = exc.status, exc.message
+            await asgi.send_json(send, exc.status, _ERRORS[dialect](exc.status, exc.message, exc.origin))
+            return
+        assert outcome.model is not None
+        converter = way.stream(outcome.model.id)
+        frame = _openai_frame if dialect == "openai" else _anthropic_frame
+        logged: list[bytes] | None = [] if ad.grant.logging else None
+        await asgi.start_sse(send)
+        try:
+            last = await self._pump(first, events, converter, frame, send, outcome, ad, logged)
+        except ProviderError as exc:
+            outcome.tokens = converter.tokens
+            outcome.status, outcome.error = 502, f"{STREAM_BROKEN}: {exc.message}"
+            await asgi.send_chunk(send, _STREAM_ERRORS[dialect](502, STREAM_BROKEN, "router"))
+            await asgi.end_body(send)
+            return
+        finally:
+            if logged is not None:
+                outcome.response_body = b"".join(logged).decode()
+        outcome.tokens = converter.tokens
+        outcome.cost = outcome.model.price.cost_nanos(outcome.tokens)
+        tail = [frame(e) for e in converter.finish()]
+        if dialect == "openai":
+            options = ad.body.get("stream_options")
+            if isinstance(options, dict) and options.get("include_usage"):
+                usage = {**outcome.tokens.to_openai(), "cost": nanos_to_number(outcome.cost)}
+                tail.append(frame(_usage_chunk(last, outcome.model.id, usage)))
+            tail.append(b"data: [DONE]\n\n")
+        # The answer is complete: from here on a disconnect is no reason to cancel anything.
+        watch.stop()
+        if logged is not None:
+            outcome.response_body += b"".join(tail).decode()
+        await asgi.send_chunk(send, b"".join(tail))
+        await asgi.end_body(send)
+
+    async def _pump(
+        self,
+        first: Json,
+        events: AsyncIterator[Json],
+        converter: StreamConverter,
+        frame: Callable[[Json], bytes],
+        send: asgi.Send,
+        outcome: Outcome,
+        ad: Admitted,
+        logged: list[bytes] | None,
+    ) -> Json | None:
+        """Relays the stream; returns the last event sent."""
+        last: Json | None = None
+
+        async def each() -> AsyncIterator[Json]:
+            yield first
+            async for event in events:
+                yield event
+
+        async for event in each():
+            out = converter.feed(event)
+            if not out:
+                continue
+            last = out[-1]
+            data = b"".join(frame(e) for e in out)
+            if outcome.ttft is None:
+                outcome.ttft = time.perf_counter() - ad.started
+            if logged is not None:
+                logged.append(data)
+            await asgi.send_chunk(send, data)
+        return last
+
+    # ---- metering -------------------------------------------------------------------------------------
+
+    def _record(
+        self, ad: Admitted, model_requested: str, outcome: Outcome, *, endpoint: str, stream: bool, features: list[str]
+    ) -> None:
+        grant = ad.grant
+        used = outcome.model
+        cost = outcome.cost
+        if cost is None:
+            # A stream cut short still used what it used; a failed call used nothing.
+            has_tokens = outcome.tokens.input + outcome.tokens.output > 0
+            cost = used.price.cost_nanos(outcome.tokens) if used is not None and has_tokens else 0
+        now = datetime.now(UTC)
+        usage_id = new_id()
+        tokens = outcome.tokens
+        record = {
+            "id": usage_id,
+            "org_id": grant.org_id,
+            "created_at": now,
+            "key_id": grant.key_id,
+            "user_id": grant.owner_id,
+            "group_id": grant.group_id,
+            "charged_groups": list(grant.charged_groups),
+            "endpoint": endpoint,
+            "model_requested": model_requested,
+            "model_used": used.id if used is not None else None,
+            "provider_used": used.provider_name if used is not None else None,
+            "input_tokens": tokens.input,
+            "output_tokens": tokens.output,
+            "cached_tokens": tokens.cached,
+            "cache_write_tokens": tokens.cache_write,
+            "reasoning_tokens": tokens.reasoning,
+            "cost_nanos": cost,
+            "latency_ms": int((time.perf_counter() - ad.started) * 1000),
+            "ttft_ms": int(outcome.ttft * 1000) if outcome.ttft is not None else None,
+            "status": outcome.status,
+            "error": outcome.error,
+            "stream": stream,
+            "attempts": outcome.attempts,
+            "features": features,
+            "tags": ad.tags,
+            "trace_id": ad.trace_id,
+            "end_user_id": ad.end_user_id,
+            "extra": ad.extra,
+            "dimensions": ad.dimensions,
+            "request_body": ad.raw.decode(errors="replace") if grant.logging else None,
+            "response_body": outcome.response_body if grant.logging else None,
+        }
+        charges = [
+            {
+                "usage_id": usage_id,
+                "group_id": g,
+                "org_id": grant.org_id,
+                "created_at": now,
+                "cost_nanos": cost,
+                "depth": i,
+            }
+            for i, g in enumerate(grant.charged_groups)
+        ]
+        self.writer.add(record, charges)
+
+
+def _openai_frame(event: Json) -> bytes:
+    return b"data: " + orjson.dumps(event) + b"\n\n"
+
+
+def _anthropic_frame(event: Json) -> bytes:
+    return b"event: " + str(event.get("type", "message")).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+
+
+def _usage_chunk(last: Json | None, model: str, usage: Json) -> Json:
+    return {
+        "id": (last or {}).get("id", "chatcmpl-usage"),
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [],
+        "usage": usage,
+    }

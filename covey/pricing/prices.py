@@ -1,0 +1,136 @@
+"""What a request cost: `genai-prices` data, or a per-model override from `covey.toml`, as exact Decimals
+turned into integer nano-dollars."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from genai_prices import Usage, calc_price
+from genai_prices.data_snapshot import get_snapshot
+
+from covey.config import PriceConfig
+from covey.kit.money import to_nanos
+from covey.pricing.tokens import Tokens
+
+log = logging.getLogger("covey.pricing")
+_MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPrices:
+    """USD per million tokens."""
+
+    input: Decimal
+    output: Decimal
+    cached_input: Decimal | None = None
+    cache_write: Decimal | None = None
+
+    def per_token(self) -> dict[str, str]:
+        """Requesty's `/v1/models` fields: USD per token, as exact decimal text."""
+        out = {"input_price": _text(self.input / _MILLION), "output_price": _text(self.output / _MILLION)}
+        if self.cached_input is not None:
+            out["cached_price"] = _text(self.cached_input / _MILLION)
+        if self.cache_write is not None:
+            out["caching_price"] = _text(self.cache_write / _MILLION)
+        return out
+
+
+def _text(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def override_cost(prices: UnitPrices, tokens: Tokens) -> Decimal:
+    uncached = max(tokens.input - tokens.cached - tokens.cache_write, 0)
+    total = (
+        uncached * prices.input
+        + tokens.cached * (prices.cached_input if prices.cached_input is not None else prices.input)
+        + tokens.cache_write * (prices.cache_write if prices.cache_write is not None else prices.input)
+        + tokens.output * prices.output
+    )
+    return total / _MILLION
+
+
+@dataclass(frozen=True, slots=True)
+class PricedModel:
+    """How one catalog model is priced: an override, or genai-prices for (provider, model)."""
+
+    model_id: str
+    upstream_model: str
+    price_provider: str | None
+    override: UnitPrices | None
+
+    def cost(self, tokens: Tokens) -> Decimal:
+        if self.override is not None:
+            return override_cost(self.override, tokens)
+        try:
+            calc = calc_price(
+                Usage(
+                    input_tokens=tokens.input,
+                    output_tokens=tokens.output,
+                    cache_read_tokens=tokens.cached or None,
+                    cache_write_tokens=tokens.cache_write or None,
+                ),
+                self.upstream_model,
+                provider_id=self.price_provider,
+            )
+        except LookupError:
+            return Decimal(0)
+        return calc.total_price
+
+    def cost_nanos(self, tokens: Tokens) -> int:
+        return to_nanos(self.cost(tokens))
+
+    def unit_prices(self) -> UnitPrices | None:
+        if self.override is not None:
+            return self.override
+        try:
+            _provider, model = get_snapshot().find_provider_model(self.upstream_model, None, self.price_provider, None)
+        except LookupError:
+            return None
+        prices: Any = model.prices
+        if isinstance(prices, list):
+            prices = prices[-1].prices if prices else None
+        if prices is None:
+            return None
+        tiers = (getattr(prices, "input_mtok", None), getattr(prices, "output_mtok", None))
+        if not all(isinstance(p, Decimal) for p in tiers):
+            return None  # tiered prices: no single figure to show
+        cached = getattr(prices, "cache_read_mtok", None)
+        written = getattr(prices, "cache_write_mtok", None)
+        return UnitPrices(
+            input=tiers[0],  # type: ignore[arg-type]
+            output=tiers[1],  # type: ignore[arg-type]
+            cached_input=cached if isinstance(cached, Decimal) else None,
+            cache_write=written if isinstance(written, Decimal) else None,
+        )
+
+    def is_priced(self) -> bool:
+        if self.override is not None:
+            return True
+        try:
+            get_snapshot().find_provider_model(self.upstream_model, None, self.price_provider, None)
+        except LookupError:
+            return False
+        return True
+
+
+def priced_model(
+    *, model_id: str, upstream_model: str, price_provider: str | None, override: PriceConfig | None
+) -> PricedModel:
+    unit = (
+        UnitPrices(
+            input=override.input,
+            output=override.output,
+            cached_input=override.cached_input,
+            cache_write=override.cache_write,
+        )
+        if override is not None
+        else None
+    )
+    model = PricedModel(model_id=model_id, upstream_model=upstream_model, price_provider=price_provider, override=unit)
+    if not model.is_priced():
+        log.warning("no price known for %s: its requests are recorded at zero cost", model_id)
+    return model

@@ -1,0 +1,63 @@
+"""Usage records leave the hot path through an in-memory buffer; a background task writes them in
+batches every `usage_flush_seconds`, and `stop` writes whatever is left (DESIGN §6)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from covey.kit.db import Database
+from covey.usage import repository
+
+log = logging.getLogger("covey.usage")
+
+
+class UsageWriter:
+    def __init__(self, db: Database, *, flush_seconds: float) -> None:
+        self.db = db
+        self.flush_seconds = flush_seconds
+        self._records: list[dict[str, Any]] = []
+        self._charges: list[dict[str, Any]] = []
+        self._lock = asyncio.Lock()
+        self.written = 0
+
+    def add(self, record: dict[str, Any], charges: list[dict[str, Any]]) -> None:
+        """Called on the hot path: appends, never waits."""
+        self._records.append(record)
+        if charges:
+            self._charges.extend(charges)
+
+    def _write(self, records: list[dict[str, Any]], charges: list[dict[str, Any]]) -> None:
+        last_used: dict[str, datetime] = {}
+        for r in records:
+            last_used[r["key_id"]] = r["created_at"]
+        with self.db.transaction() as session:
+            repository.insert_batch(session, records, charges)
+            repository.stamp_last_used(session, last_used)
+
+    async def flush(self) -> None:
+        async with self._lock:
+            if not self._records:
+                return
+            records, charges = self._records, self._charges
+            self._records, self._charges = [], []
+            try:
+                await asyncio.to_thread(self._write, records, charges)
+                self.written += len(records)
+            except SQLAlchemyError as exc:
+                # Keep them for the next flush rather than lose them.
+                log.error("writing %d usage records failed, will retry: %s", len(records), exc)
+                self._records[:0] = records
+                self._charges[:0] = charges
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_seconds)
+            await self.flush()
+
+    async def stop(self) -> None:
+        await self.flush()

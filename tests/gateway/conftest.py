@@ -1,0 +1,224 @@
+"""A running Covey (uvicorn, real port) whose providers point at a real mock upstream, and helpers that
+make the control-plane objects a gateway test needs."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, select
+
+from covey.app import create_app
+from covey.audit import service as audit
+from covey.audit.actor import Actor
+from covey.config import Settings
+from covey.gateway.mock_upstream import MockUpstream
+from covey.keys.secrets import issue
+from covey.kit.clock import utcnow
+from covey.kit.db import Database
+from covey.models import AccessList, ApiKey, Group, Membership, UsageRecord
+from covey.orgs.bootstrap import create_org
+from tests.conftest import Api, Org
+from tests.gateway.servers import serve
+
+T = TypeVar("T")
+
+CONFIG = """
+retry_backoff_seconds = 0.01
+
+[providers.mock]
+kind = "mock"
+models = ["gpt-4o-mini", "text-embedding-3-small"]
+
+[providers.up]
+kind = "openai"
+base_url = "{upstream}/v1"
+api_key_env = "COVEY_TEST_UPSTREAM_KEY"
+models = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "flaky", "steady", "alpha", "beta"]
+
+[providers.claude]
+kind = "anthropic"
+base_url = "{upstream}/v1"
+models = ["claude-sonnet-4-20250514"]
+
+[prices."mock/gpt-4o-mini"]
+input = 0.15
+output = 0.60
+
+[prices."mock/text-embedding-3-small"]
+input = 0.02
+output = 0
+
+[prices."up/flaky"]
+input = 1
+output = 2
+
+[prices."up/steady"]
+input = 3
+output = 4
+"""
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[str]:
+    with serve(MockUpstream(), lifespan="off") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def gateway_settings(database_url: str, upstream: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    path = tmp_path_factory.mktemp("gateway") / "covey.toml"
+    path.write_text(CONFIG.format(upstream=upstream))
+    return Settings(
+        database_url=database_url,
+        config=Path(path),
+        snapshot_poll_seconds=0.05,
+        usage_flush_seconds=0.05,
+        max_body_bytes=64 * 1024,
+    )
+
+
+@pytest.fixture(scope="session")
+def gateway(gateway_settings: Settings) -> Iterator[str]:
+    with serve(create_app(gateway_settings)) as url:
+        yield url
+
+
+@pytest.fixture
+def upstream_control(upstream: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=upstream) as c:
+        c.post("/_mock/reset")
+        yield c
+        c.post("/_mock/reset")
+
+
+def eventually(check: Callable[[], T | None], *, tries: int = 100, pause: float = 0.02) -> T:
+    """Polls `check` until it returns something truthy; fails after `tries` polls."""
+    for _ in range(tries):
+        result = check()
+        if result:
+            return result
+        time.sleep(pause)
+    raise AssertionError(f"condition not met after {tries} polls")
+
+
+@dataclass
+class World:
+    """Groups, memberships, keys and access lists of one org, made the way the control plane makes them:
+    in a transaction that records an audit event (and so bumps the revision the gateway watches)."""
+
+    org: Org
+    db: Database
+
+    def _change(self, action: str, target_id: str | None, fn: Callable[[Any], None]) -> None:
+        with self.db.transaction() as session:
+            fn(session)
+            session.flush()
+            audit.record(
+                session,
+                org_id=self.org.id,
+                actor=Actor.system("tests"),
+                action=action,
+                target_type=action.split(".")[0],
+                target_id=target_id,
+            )
+
+    def group(self, name: str, parent_id: str | None = None, **fields: Any) -> str:
+        group = Group(org_id=self.org.id, name=name, parent_id=parent_id, **fields)
+        self._change("group.create", None, lambda s: s.add(group))
+        return group.id
+
+    def member(self, group_id: str, user_id: str) -> None:
+        row = Membership(org_id=self.org.id, group_id=group_id, user_id=user_id)
+        self._change("group.member.add", group_id, lambda s: s.add(row))
+
+    def remove_member(self, group_id: str, user_id: str) -> None:
+        self._change(
+            "group.member.remove",
+            group_id,
+            lambda s: s.execute(
+                delete(Membership).where(Membership.group_id == group_id, Membership.user_id == user_id)
+            ),
+        )
+
+    def access_list(self, name: str, chat: list[str], embedding: list[str] | None = None) -> str:
+        row = AccessList(org_id=self.org.id, name=name, chat=chat, embedding=embedding or [])
+        self._change("access_list.create", None, lambda s: s.add(row))
+        return row.id
+
+    def key(self, owner_id: str | None = None, *, group_id: str | None = None, **fields: Any) -> tuple[str, str]:
+        """(key id, secret)."""
+        issued = issue()
+        row = ApiKey(
+            org_id=self.org.id,
+            name=uuid.uuid4().hex[:8],
+            key_hash=issued.key_hash,
+            prefix=issued.prefix,
+            owner_id=owner_id or self.org.owner_id,
+            group_id=group_id,
+            **fields,
+        )
+        self._change("apikey.create", None, lambda s: s.add(row))
+        return row.id, issued.secret
+
+    def update_key(self, key_id: str, **fields: Any) -> None:
+        def apply(session: Any) -> None:
+            row = session.get(ApiKey, key_id)
+            for name, value in fields.items():
+                setattr(row, name, value)
+
+        self._change("apikey.update", key_id, apply)
+
+    def revoke(self, key_id: str) -> None:
+        self.update_key(key_id, revoked_at=utcnow())
+
+    def records(self, key_id: str, *, count: int | None = None) -> list[UsageRecord]:
+        """The key's usage records, waiting for the writer to flush `count` of them."""
+
+        def read() -> list[UsageRecord] | None:
+            with self.db.sessions() as session:
+                rows = list(
+                    session.scalars(
+                        select(UsageRecord).where(UsageRecord.key_id == key_id).order_by(UsageRecord.created_at)
+                    )
+                )
+            return rows if count is None or len(rows) >= count else None
+
+        return eventually(read, tries=200)
+
+
+@pytest.fixture(scope="module")
+def world(client: TestClient, db: Database) -> World:
+    """One organization per test module: making one (with its owner's password hash) is the slow part."""
+    with db.transaction() as session:
+        made = create_org(session, name="Gateway Org", owner_email=f"owner-{uuid.uuid4().hex[:8]}@example.com")
+    org = Org(
+        id=made.org.id,
+        owner_id=made.owner.id,
+        owner_email=made.owner.email,
+        password=made.password,
+        admin=Api(client, made.api_key),
+    )
+    return World(org=org, db=db)
+
+
+def expires(at: datetime) -> dict[str, datetime]:
+    return {"expires_at": at}
+
+
+def wait_until_served(gateway: str, secret: str) -> None:
+    """A new key reaches the gateway's snapshot within the poll interval; wait for it."""
+
+    def served() -> bool:
+        response = httpx.get(f"{gateway}/v1/models", headers={"Authorization": f"Bearer {secret}"})
+        return response.status_code == 200
+
+    eventually(served)
