@@ -18,7 +18,8 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Every branch to its head: features add their tables on branches of their own off the core."""
     with engine.begin() as connection:
         config = alembic_config(engine)
         config.attributes["connection"] = connection
