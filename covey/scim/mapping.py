@@ -69,9 +69,17 @@ def user_as_input(user: User) -> InputUser:
         external_id=user.external_id,
         user_name=user.email,
         display_name=user.name,
-        name=Name(formatted=user.name),
+        name=_name_parts(user.name),
         active=user.active,
     )
+
+
+def _name_parts(name: str) -> Name:
+    """Covey keeps one name; a PATCH of `name.familyName` alone needs the given name it goes with."""
+    given, _, family = name.rpartition(" ")
+    if not given:
+        return Name(formatted=name, given_name=family)
+    return Name(formatted=name, given_name=given, family_name=family)
 
 
 def group_as_input(group: Group, member_ids: Sequence[str]) -> InputGroup:

@@ -84,6 +84,12 @@ class Group(Resource[Any]):
     members: list[GroupMember] | None = None
 
 
+# A user's groups refer to Group, defined after User: complete the models now, so the first filter
+# resolved against them finds every attribute.
+UserGroupRef.model_rebuild()
+User.model_rebuild()
+
+
 class _InputEmail(Email):
     # Covey ignores `emails` (userName is the address); an intranet domain such as `corp.local` there
     # must not refuse the whole user.

@@ -111,7 +111,7 @@ def test_put_replaces_and_patch_handles_entra_quirks(org: Org, scim: Scim) -> No
     assert body["externalId"] == "g-2"
     covey = _covey_user(org, user["id"])
     assert covey["status"] == "deactivated"
-    assert covey["name"] == "Amazing"  # only the given name changed, so it is the name now
+    assert covey["name"] == "Amazing Hopper"  # the given name changed, the family name stayed
 
     again = scim.patch(f"/Users/{user['id']}", json=patch_ops({"op": "replace", "value": {"active": "True"}}))
     assert again.status_code == 200 and again.json()["active"] is True
