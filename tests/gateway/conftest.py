@@ -11,7 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anthropic
 import httpx
+import openai
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
@@ -222,3 +224,32 @@ def wait_until_served(gateway: str, secret: str) -> None:
         return response.status_code == 200
 
     eventually(served)
+
+
+class Sdk:
+    """Official SDK clients for a running gateway, closed when the test ends."""
+
+    def __init__(self, gateway: str) -> None:
+        self.gateway = gateway
+        self._open: list[Any] = []
+
+    def openai(self, secret: str, **kwargs: Any) -> openai.OpenAI:
+        made = openai.OpenAI(base_url=f"{self.gateway}/v1", api_key=secret, max_retries=0, **kwargs)
+        self._open.append(made)
+        return made
+
+    def anthropic(self, secret: str) -> anthropic.Anthropic:
+        made = anthropic.Anthropic(base_url=self.gateway, api_key=secret, max_retries=0)
+        self._open.append(made)
+        return made
+
+    def close(self) -> None:
+        for made in self._open:
+            made.close()
+
+
+@pytest.fixture
+def sdk(gateway: str) -> Iterator[Sdk]:
+    clients = Sdk(gateway)
+    yield clients
+    clients.close()

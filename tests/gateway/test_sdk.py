@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from tests.gateway.conftest import World, wait_until_served
+from tests.gateway.conftest import Sdk, World, wait_until_served
 
 
 @pytest.fixture
@@ -20,13 +20,13 @@ def secret(gateway: str, world: World) -> str:
 
 
 @pytest.fixture
-def oai(gateway: str, secret: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{gateway}/v1", api_key=secret, max_retries=0)
+def oai(sdk: Sdk, secret: str) -> openai.OpenAI:
+    return sdk.openai(secret)
 
 
 @pytest.fixture
-def claude(gateway: str, secret: str) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=gateway, api_key=secret, max_retries=0)
+def claude(sdk: Sdk, secret: str) -> anthropic.Anthropic:
+    return sdk.anthropic(secret)
 
 
 def test_chat_plain(oai: openai.OpenAI) -> None:
@@ -99,11 +99,11 @@ def test_embeddings(oai: openai.OpenAI) -> None:
     assert result.usage.prompt_tokens > 0
 
 
-def test_models_list_is_what_the_key_may_use(gateway: str, world: World) -> None:
+def test_models_list_is_what_the_key_may_use(gateway: str, sdk: Sdk, world: World) -> None:
     only = world.access_list("only-mini", chat=["up/gpt-4o-mini", "mock/*"])
     _key_id, secret = world.key(access_list_id=only)
     wait_until_served(gateway, secret)
-    client = openai.OpenAI(base_url=f"{gateway}/v1", api_key=secret, max_retries=0)
+    client = sdk.openai(secret)
     ids = {m.id for m in client.models.list()}
     assert ids == {"up/gpt-4o-mini", "mock/gpt-4o-mini", "mock/text-embedding-3-small"}
     listed = httpx.get(f"{gateway}/v1/models", headers={"Authorization": f"Bearer {secret}"}).json()["data"]

@@ -1,0 +1,54 @@
+"""Failures after streaming began, and callers who leave."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from tests.gateway.conftest import Sdk, World, wait_until_served
+
+HELLO = [{"role": "user", "content": "a long enough question for several chunks"}]
+
+
+def test_failure_mid_stream_ends_with_an_error_event(
+    gateway: str, sdk: Sdk, world: World, upstream_control: httpx.Client
+) -> None:
+    key_id, secret = world.key()
+    wait_until_served(gateway, secret)
+    upstream_control.post("/_mock/behaviour", json={"model": "gpt-4o", "break_after": 3})
+    received: list[str] = []
+    with pytest.raises(openai.APIError, match="problem with the provider stream"):
+        for chunk in sdk.openai(secret).chat.completions.create(model="up/gpt-4o", messages=HELLO, stream=True):  # type: ignore[arg-type]
+            received.append(chunk.choices[0].delta.content or "")
+    assert received  # the stream had begun
+    (record,) = world.records(key_id, count=1)
+    assert record.status == 502 and "provider stream" in (record.error or "")
+
+
+def test_failure_before_the_first_chunk_is_a_plain_error(
+    gateway: str, sdk: Sdk, world: World, upstream_control: httpx.Client
+) -> None:
+    _key_id, secret = world.key()
+    wait_until_served(gateway, secret)
+    upstream_control.post("/_mock/behaviour", json={"model": "gpt-4o", "status": 503})
+    with pytest.raises(openai.InternalServerError):
+        list(sdk.openai(secret).chat.completions.create(model="up/gpt-4o", messages=HELLO, stream=True))  # type: ignore[arg-type]
+
+
+def test_client_disconnect_cancels_the_upstream_call(
+    gateway: str, world: World, upstream_control: httpx.Client
+) -> None:
+    key_id, secret = world.key()
+    wait_until_served(gateway, secret)
+    upstream_control.post("/_mock/behaviour", json={"model": "gpt-4o", "delay_ms": 3000})
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            f"{gateway}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {secret}"},
+            json={"model": "up/gpt-4o", "messages": HELLO},
+            timeout=0.3,
+        )
+    # Written when the gateway dropped the call, not when the upstream would have answered.
+    (record,) = world.records(key_id, count=1)
+    assert record.status == 499 and record.model_requested == "up/gpt-4o"
