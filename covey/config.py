@@ -38,6 +38,18 @@ class Settings(BaseSettings):
     usage_flush_seconds: float = 0.5
     # Signs admin-panel session cookies. Empty means: generate one per process.
     secret_key: str = ""
+    # Budgets (covey/budgets): Redis keys start with this prefix; a request without `max_tokens` is
+    # estimated at this many output tokens; a crashed request's reservation is released after this long.
+    redis_prefix: str = "covey"
+    budget_default_max_tokens: int = 4096
+    budget_reservation_seconds: float = 900.0
+    # Alerts (covey/alerts): first retry delay (it doubles, at most 3 retries) and per-attempt timeout;
+    # unusual usage = today's spend above `unusual_factor` × the 14-day median and above the floor (USD).
+    webhook_retry_seconds: float = 2.0
+    webhook_timeout_seconds: float = 15.0
+    unusual_factor: float = 3.0
+    unusual_floor_dollars: float = 10.0
+    unusual_check_seconds: float = 60.0
 
     @field_validator("database_url")
     @classmethod

@@ -2,9 +2,11 @@
 
 from covey.kit.db import Base
 from covey.models.access_list import MODALITIES, AccessList
+from covey.models.alert import WEBHOOK_FORMATS, AlertDelivery, AlertEvent, Webhook
 from covey.models.api_key import PERMISSION_LEVELS, ApiKey
 from covey.models.audit_event import AuditEvent
 from covey.models.base import in_org
+from covey.models.budget_line import BUDGET_OWNERS, BUDGET_PERIODS, DEFAULT_THRESHOLDS, ENFORCEMENTS, BudgetLine
 from covey.models.group import GROUP_KINDS, MAX_DEPTH, Group
 from covey.models.membership import GROUP_ROLES, Membership
 from covey.models.organization import Organization
@@ -15,6 +17,10 @@ from covey.models.usage_record import UsageCharge, UsageRecord
 from covey.models.user import ORG_ROLES, USER_STATUSES, User
 
 __all__ = [
+    "BUDGET_OWNERS",
+    "BUDGET_PERIODS",
+    "DEFAULT_THRESHOLDS",
+    "ENFORCEMENTS",
     "GROUP_KINDS",
     "GROUP_ROLES",
     "MAX_DEPTH",
@@ -23,10 +29,14 @@ __all__ = [
     "PERMISSION_LEVELS",
     "POLICY_TYPES",
     "USER_STATUSES",
+    "WEBHOOK_FORMATS",
     "AccessList",
+    "AlertDelivery",
+    "AlertEvent",
     "ApiKey",
     "AuditEvent",
     "Base",
+    "BudgetLine",
     "Group",
     "Membership",
     "Organization",
@@ -36,5 +46,6 @@ __all__ = [
     "UsageCharge",
     "UsageRecord",
     "User",
+    "Webhook",
     "in_org",
 ]
