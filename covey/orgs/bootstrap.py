@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from covey.audit import service as audit
 from covey.auth.caller import Caller
-from covey.keys.secrets import issue
+from covey.keys import service as keys
+from covey.keys.schemas import KeyCreate, Permissions
 from covey.kit.crypto import new_password
 from covey.models import ApiKey, Organization, User
 from covey.orgs import repository
@@ -52,31 +53,8 @@ def create_org(session: Session, *, name: str, owner_email: str, owner_name: str
 
 def admin_key(session: Session, caller: Caller, owner: User, *, name: str) -> tuple[ApiKey, str]:
     """A personal key with full management rights, for the org's owner."""
-    issued = issue()
-    key = ApiKey(
-        org_id=caller.org_id,
-        name=name,
-        key_hash=issued.key_hash,
-        prefix=issued.prefix,
-        owner_id=owner.id,
-        manage="write",
-        completions="write",
-        created_by=owner.id,
-    )
-    session.add(key)
-    session.flush()
-    audit.record(
+    return keys.create(
         session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action="apikey.create",
-        target_type="apikey",
-        target_id=key.id,
-        after={
-            "name": name,
-            "owner_id": owner.id,
-            "prefix": key.prefix,
-            "permissions": {"manage": "write", "completions": "write"},
-        },
+        caller,
+        KeyCreate(name=name, owner_id=owner.id, permissions=Permissions(manage="write", completions="write")),
     )
-    return key, issued.secret

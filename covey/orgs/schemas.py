@@ -15,6 +15,9 @@ MAX_GUARDRAILS = 50
 
 
 def _zone(name: str) -> str:
+    # `localtime` names whatever zone the host is set to, not a place.
+    if name == "localtime":
+        raise ValueError("'localtime' is not an IANA time zone name")
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

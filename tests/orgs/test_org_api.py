@@ -59,6 +59,7 @@ def test_patch_org_bad_input_names_the_field_and_changes_nothing(org: Org) -> No
     cases: list[tuple[Any, str]] = [
         ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
         ({"timezone": "../../etc/passwd"}, "timezone"),
+        ({"timezone": "localtime"}, "timezone"),
         ({"timezone": None}, "timezone"),
         ({"timezone": 3}, "timezone"),
         ({"name": ""}, "name"),
