@@ -204,7 +204,8 @@ def create(session: Session, caller: Caller, data: KeyCreate) -> tuple[ApiKey, s
             access_list_id=data.access_list_id,
             features=dict(data.features or {}),
             logging=data.logging,
-            created_by=caller.user_id or None,
+            # The command line acts for no user; its keys name their owner, so created_by is always a user.
+            created_by=caller.user_id or owner_id,
         ),
     )
     _record(session, caller, "apikey.create", key)

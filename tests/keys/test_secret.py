@@ -49,6 +49,9 @@ def test_created_key_works_and_defaults_to_completions_only(org: Org) -> None:
     assert data["monthly_limit"] == "0" and data["monthly_spend"] == "0"
     assert data["group"] is None and data["owner"]["id"] == org.owner_id
     assert data["created_by"] == {"id": org.owner_id, "email": org.owner_email}
+    # The first admin key, made by `covey init` for the owner, names the owner as its creator.
+    first = org.admin.get("/v1/manage/apikey/self").json()
+    assert first["created_by"]["id"] == org.owner_id and first["permissions"]["manage"] == "write"
     denied = key.get("/v1/manage/apikey")
     assert denied.status_code == 403
     assert denied.json()["error"]["message"] == "manage read permission required"
