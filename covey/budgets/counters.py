@@ -1,0 +1,131 @@
+"""Spend counters behind one interface, with reservations that expire.
+
+A counter is named `<scope>@<period>` (`group:…@2026-11`) and holds settled spend in nano-dollars.
+`reserve` holds an estimate on every checked counter at once, or on none when one has no room;
+`settle` turns a request's reservation into its real cost. A reservation left behind by a crashed
+request stops counting once it expires.
+
+`MemoryCounters` is the embedded store (one process); `covey.budgets.redis_counters` is the shared one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from covey.budgets.lines import first_without_room
+
+
+class CountersUnavailable(Exception):
+    """The counter store cannot be reached: hard budgets cannot be checked."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    counter: str
+    limit: int
+
+
+class CounterStore(Protocol):
+    kind: str
+
+    async def reserve(
+        self, *, reservation: str, checks: Sequence[Check], estimate: int, now: float, hold_seconds: float
+    ) -> int | None:
+        """Reserve `estimate` on every checked counter; the index of the first check without room
+        (nothing reserved then), or None."""
+        ...
+
+    async def settle(self, *, reservation: str, counters: Sequence[str], actual: int) -> list[int]:
+        """Release the reservation (where there is one) and add `actual` to every counter; the new totals."""
+        ...
+
+    async def spent(self, counters: Sequence[str]) -> list[int]: ...
+
+    def spent_sync(self, counters: Sequence[str]) -> list[int]:
+        """For the management API's worker threads."""
+        ...
+
+    async def replace(self, values: Mapping[str, int]) -> None:
+        """Set counters outright (`covey doctor --repair`)."""
+        ...
+
+    async def seed(self, values: Mapping[str, int]) -> None:
+        """Set counters that do not exist yet (at start, from the usage records)."""
+        ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryCounters:
+    """Counters in this process. They are rebuilt from the usage records at start (`seed`), so a restart
+    forgets nothing that was recorded."""
+
+    kind = "memory"
+
+    def __init__(self) -> None:
+        self._spent: dict[str, int] = {}
+        self._held: dict[str, dict[str, tuple[int, float]]] = {}  # counter → reservation → (amount, expiry)
+        # The management API reads from worker threads while the event loop writes.
+        self._lock = threading.Lock()
+
+    def _reserved(self, counter: str, now: float) -> int:
+        held = self._held.get(counter)
+        if not held:
+            return 0
+        for rid in [r for r, (_, expiry) in held.items() if expiry <= now]:
+            del held[rid]
+        return sum(amount for amount, _ in held.values())
+
+    async def reserve(
+        self, *, reservation: str, checks: Sequence[Check], estimate: int, now: float, hold_seconds: float
+    ) -> int | None:
+        with self._lock:
+            failed = first_without_room(
+                [c.limit for c in checks],
+                [self._spent.get(c.counter, 0) for c in checks],
+                [self._reserved(c.counter, now) for c in checks],
+                estimate,
+            )
+            if failed is not None:
+                return failed
+            for counter in dict.fromkeys(c.counter for c in checks):
+                self._held.setdefault(counter, {})[reservation] = (estimate, now + hold_seconds)
+            return None
+
+    async def settle(self, *, reservation: str, counters: Sequence[str], actual: int) -> list[int]:
+        with self._lock:
+            out = []
+            for counter in counters:
+                held = self._held.get(counter)
+                if held:
+                    held.pop(reservation, None)
+                total = self._spent[counter] = self._spent.get(counter, 0) + actual
+                out.append(total)
+            return out
+
+    async def spent(self, counters: Sequence[str]) -> list[int]:
+        return self.spent_sync(counters)
+
+    def spent_sync(self, counters: Sequence[str]) -> list[int]:
+        with self._lock:
+            return [self._spent.get(c, 0) for c in counters]
+
+    async def replace(self, values: Mapping[str, int]) -> None:
+        with self._lock:
+            self._spent.update(values)
+
+    async def seed(self, values: Mapping[str, int]) -> None:
+        with self._lock:
+            for counter, value in values.items():
+                self._spent.setdefault(counter, value)
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,158 @@
+"""Both counter stores against one contract: the in-process one and Redis (real server)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from covey.budgets.counters import Check, CounterStore, MemoryCounters
+from covey.budgets.redis_counters import RedisCounters
+
+Make = Callable[[], CounterStore]
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make(request: pytest.FixtureRequest) -> Make:
+    if request.param == "memory":
+        return MemoryCounters
+    url = request.getfixturevalue("redis_url")
+    prefix = request.getfixturevalue("redis_prefix")
+    return lambda: RedisCounters(url, prefix=prefix)
+
+
+def run(make: Make, body: Callable[[CounterStore], Awaitable[Any]]) -> Any:
+    async def main() -> Any:
+        store = make()
+        try:
+            return await body(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
+
+
+def test_reserve_then_settle_charges_the_real_cost(make: Make) -> None:
+    async def body(store: CounterStore) -> list[int]:
+        assert (
+            await store.reserve(reservation="r1", checks=[Check("g@1", 100)], estimate=60, now=NOW, hold_seconds=60)
+            is None
+        )
+        # 60 held: a second request of 60 finds no room
+        assert (
+            await store.reserve(reservation="r2", checks=[Check("g@1", 100)], estimate=60, now=NOW, hold_seconds=60)
+            == 0
+        )
+        totals = await store.settle(reservation="r1", counters=["g@1", "k@1"], actual=25)
+        assert (
+            await store.reserve(reservation="r3", checks=[Check("g@1", 100)], estimate=60, now=NOW, hold_seconds=60)
+            is None
+        )
+        return totals + await store.spent(["g@1", "k@1", "unknown@1"])
+
+    assert run(make, body) == [25, 25, 25, 25, 0]
+
+
+def test_the_first_line_without_room_is_named_and_nothing_is_reserved(make: Make) -> None:
+    async def body(store: CounterStore) -> tuple[Any, ...]:
+        await store.settle(reservation="old", counters=["b@1"], actual=90)
+        checks = [Check("a@1", 1000), Check("b@1", 100), Check("c@1", 10)]
+        failed = await store.reserve(reservation="r", checks=checks, estimate=20, now=NOW, hold_seconds=60)
+        # Had `a` been reserved, this would not fit.
+        fits = await store.reserve(reservation="r2", checks=[Check("a@1", 20)], estimate=20, now=NOW, hold_seconds=60)
+        return failed, fits
+
+    assert run(make, body) == (1, None)
+
+
+def test_two_lines_on_one_counter_hold_the_request_once(make: Make) -> None:
+    async def body(store: CounterStore) -> tuple[Any, ...]:
+        checks = [Check("g@1", 100), Check("g@1", 50)]
+        first = await store.reserve(reservation="r1", checks=checks, estimate=30, now=NOW, hold_seconds=60)
+        second = await store.reserve(reservation="r2", checks=[Check("g@1", 60)], estimate=30, now=NOW, hold_seconds=60)
+        third = await store.reserve(reservation="r3", checks=[Check("g@1", 89)], estimate=30, now=NOW, hold_seconds=60)
+        return first, second, third
+
+    assert run(make, body) == (None, None, 0)
+
+
+def test_an_expired_reservation_no_longer_holds_room(make: Make) -> None:
+    async def body(store: CounterStore) -> tuple[Any, ...]:
+        await store.reserve(reservation="crashed", checks=[Check("g@1", 100)], estimate=80, now=NOW, hold_seconds=30)
+        during = await store.reserve(
+            reservation="r", checks=[Check("g@1", 100)], estimate=80, now=NOW + 29, hold_seconds=30
+        )
+        after = await store.reserve(
+            reservation="r", checks=[Check("g@1", 100)], estimate=80, now=NOW + 31, hold_seconds=30
+        )
+        return during, after
+
+    assert run(make, body) == (0, None)
+
+
+def test_a_failed_call_settles_to_zero_and_frees_its_hold(make: Make) -> None:
+    async def body(store: CounterStore) -> tuple[Any, ...]:
+        await store.reserve(reservation="r", checks=[Check("g@1", 100)], estimate=100, now=NOW, hold_seconds=60)
+        totals = await store.settle(reservation="r", counters=["g@1"], actual=0)
+        again = await store.reserve(
+            reservation="r2", checks=[Check("g@1", 100)], estimate=100, now=NOW, hold_seconds=60
+        )
+        return totals, again
+
+    assert run(make, body) == ([0], None)
+
+
+def test_seed_keeps_existing_counters_and_replace_overwrites(make: Make) -> None:
+    async def body(store: CounterStore) -> list[int]:
+        await store.settle(reservation="r", counters=["a@1"], actual=7)
+        await store.seed({"a@1": 100, "b@1": 5})
+        await store.replace({"c@1": 3})
+        await store.replace({"a@1": 9})
+        return await store.spent(["a@1", "b@1", "c@1"]) + store.spent_sync(["a@1"])
+
+    assert run(make, body) == [9, 5, 3, 9]
+
+
+def test_concurrent_reservations_never_pass_the_limit(make: Make) -> None:
+    """100 requests of 7 against a limit of 100: exactly 14 fit, whatever the interleaving."""
+
+    async def body(store: CounterStore) -> tuple[int, list[int]]:
+        async def one(n: int) -> bool:
+            got = await store.reserve(
+                reservation=f"r{n}",
+                checks=[Check("o@1", 1000), Check("g@1", 100)],
+                estimate=7,
+                now=NOW,
+                hold_seconds=60,
+            )
+            if got is not None:
+                return False
+            await asyncio.sleep(0)
+            await store.settle(reservation=f"r{n}", counters=["g@1", "o@1"], actual=7)
+            return True
+
+        results = await asyncio.gather(*(one(n) for n in range(100)))
+        return sum(results), await store.spent(["g@1", "o@1"])
+
+    admitted, spent = run(make, body)
+    assert admitted == 14
+    assert spent == [98, 98]
+
+
+def test_redis_unreachable_is_reported() -> None:
+    from covey.budgets.counters import CountersUnavailable
+
+    async def body() -> None:
+        store = RedisCounters("redis://127.0.0.1:1/0", prefix="nowhere")
+        try:
+            with pytest.raises(CountersUnavailable):
+                await store.reserve(reservation="r", checks=[Check("g@1", 1)], estimate=1, now=NOW, hold_seconds=1)
+            with pytest.raises(CountersUnavailable):
+                await store.ping()
+        finally:
+            await store.close()
+
+    asyncio.run(body())
