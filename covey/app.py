@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from covey.access.endpoints import router as access_router
+from covey.admin.router import router as admin_router
 from covey.audit.endpoints import router as audit_router
 from covey.config import Settings
 from covey.gateway.endpoints import gateway_routes
@@ -20,6 +21,7 @@ from covey.kit.error_handlers import install_error_handlers
 from covey.ops.endpoints import router as ops_router
 from covey.orgs.endpoints import router as orgs_router
 from covey.policies.endpoints import router as policies_router
+from covey.reports import endpoints as reports
 from covey.scim.endpoints import router as scim_router
 from covey.scim.token_endpoints import router as scim_token_router
 from covey.users.endpoints import router as users_router
@@ -49,7 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(policies_router, prefix="/v1/manage")
     for router in (keys_router, groups_router, access_router, orgs_router, users_router, audit_router):
         app.include_router(router, prefix="/v1/manage")
+    for router in (reports.usage_router, reports.router, reports.recommendations_router):
+        app.include_router(router, prefix="/v1/manage")
     app.include_router(scim_token_router, prefix="/v1/manage")
     app.include_router(scim_router, prefix="/scim/v2")
     app.include_router(ops_router)
+    app.include_router(admin_router)
     return app

@@ -1,0 +1,2 @@
+"""Spend analytics: rollups kept as usage is written, Requesty's usage endpoints, reports,
+recommendations and retention."""

@@ -1,0 +1,148 @@
+"""Keeping the rollups as usage records are written (never by rescanning the log).
+
+The usage writer calls `apply_to_rollups(session, records)` in the transaction that inserts the
+records, so a record and its share of the rollups commit or fail together. `record_usage` does both
+(records, their charged groups, the rollups) for callers that write records themselves.
+
+A batch is first summed in memory by rollup key, then upserted with one `INSERT … ON CONFLICT DO
+UPDATE SET n = n + excluded.n` per table, in key order so concurrent writers lock rows in the same
+order and cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from covey.reports.savings import PriceLookup, cache_savings_nanos
+from covey.reports.tables import (
+    COUNTERS,
+    FEATURE_COUNTERS,
+    GROUP_DIMENSIONS,
+    USAGE_DIMENSIONS,
+    GroupRollup,
+    UsageRollup,
+)
+from covey.usage import repository as usage_repository
+
+Record = Mapping[str, Any]
+_N = len(COUNTERS)
+
+
+def is_failure(status: int) -> bool:
+    return status >= 400 or status == 0
+
+
+def counters_of(record: Record, prices: PriceLookup | None) -> list[int]:
+    """One record's contribution, in `COUNTERS` order."""
+    features = set(record.get("features") or ())
+    return [
+        1,
+        1 if is_failure(int(record["status"])) else 0,
+        int(record.get("input_tokens") or 0),
+        int(record.get("output_tokens") or 0),
+        int(record.get("cached_tokens") or 0),
+        int(record.get("reasoning_tokens") or 0),
+        int(record.get("cost_nanos") or 0),
+        cache_savings_nanos(record, prices),
+        *(1 if f in features else 0 for f in FEATURE_COUNTERS),
+    ]
+
+
+def day_of(record: Record) -> date:
+    moment: datetime = record["created_at"]
+    return moment.astimezone(UTC).date()
+
+
+def charged_of(record: Record) -> list[str]:
+    """The groups a record is charged to, its own group first; `['']` for a personal key."""
+    charged = list(record.get("charged_groups") or ())
+    if charged:
+        return charged
+    return [record.get("group_id") or ""]
+
+
+def summarize(
+    records: Iterable[Record], prices: PriceLookup | None = None
+) -> tuple[dict[tuple[Any, ...], list[int]], dict[tuple[Any, ...], list[int]]]:
+    """A batch summed by the keys of both rollup tables (`USAGE_DIMENSIONS`, `GROUP_DIMENSIONS`)."""
+    usage: dict[tuple[Any, ...], list[int]] = {}
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for r in records:
+        counts = counters_of(r, prices)
+        day = day_of(r)
+        own_group = r.get("group_id") or ""
+        models = (r["endpoint"], r["model_requested"], r.get("model_used") or "", r.get("provider_used") or "")
+        _add(usage, (r["org_id"], day, r["key_id"], r["user_id"], own_group, *models), counts)
+        for gid in charged_of(r):
+            _add(groups, (r["org_id"], day, gid, gid == own_group, *models), counts)
+    return usage, groups
+
+
+def _add(into: dict[tuple[Any, ...], list[int]], key: tuple[Any, ...], counts: list[int]) -> None:
+    total = into.get(key)
+    if total is None:
+        into[key] = list(counts)
+    else:
+        for i in range(_N):
+            total[i] += counts[i]
+
+
+def _upsert(session: Session, table: Table, dims: Sequence[str], sums: dict[tuple[Any, ...], list[int]]) -> None:
+    if not sums:
+        return
+    dialect = session.get_bind().dialect.name
+    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c[d] for d in dims],
+        set_={c: table.c[c] + stmt.excluded[c] for c in COUNTERS},
+    )
+    rows = [
+        {**dict(zip(dims, key, strict=True)), **dict(zip(COUNTERS, sums[key], strict=True))}
+        for key in sorted(sums, key=_sort_key)
+    ]
+    session.execute(stmt, rows)
+
+
+def _sort_key(key: tuple[Any, ...]) -> tuple[str, ...]:
+    return tuple(str(part) for part in key)
+
+
+def apply_summary(
+    session: Session, usage: dict[tuple[Any, ...], list[int]], groups: dict[tuple[Any, ...], list[int]]
+) -> None:
+    _upsert(session, UsageRollup.__table__, USAGE_DIMENSIONS, usage)  # type: ignore[arg-type]
+    _upsert(session, GroupRollup.__table__, GROUP_DIMENSIONS, groups)  # type: ignore[arg-type]
+
+
+def apply_to_rollups(session: Session, records: Sequence[Record], *, prices: PriceLookup | None = None) -> None:
+    """Add a batch of new usage records (the dicts the writer inserts) to the rollups."""
+    apply_summary(session, *summarize(records, prices))
+
+
+def charges_of(record: Record) -> list[dict[str, Any]]:
+    """The `usage_charges` rows of a record: one per charged group, depth 0 for the key's own group."""
+    return [
+        {
+            "usage_id": record["id"],
+            "group_id": gid,
+            "org_id": record["org_id"],
+            "created_at": record["created_at"],
+            "cost_nanos": record.get("cost_nanos") or 0,
+            "depth": depth,
+        }
+        for depth, gid in enumerate(record.get("charged_groups") or ())
+    ]
+
+
+def record_usage(session: Session, records: Sequence[Record], *, prices: PriceLookup | None = None) -> None:
+    """Write usage records, their charged groups and their rollups in the caller's transaction."""
+    rows = [dict(r) for r in records]
+    charges = [c for r in rows for c in charges_of(r)]
+    usage_repository.insert_batch(session, rows, charges)
+    apply_to_rollups(session, rows, prices=prices)

@@ -1,0 +1,219 @@
+"""Requesty's usage endpoints (`GET /v1/manage/apikey/{id|self}/usage`, `GET /v1/manage/org/usage`).
+
+Where the answer comes from:
+- `day` and `month` over whole UTC days read the rollups: `usage_group_rollups` (the `own` rows)
+  when only group and model dimensions are asked for, `usage_rollups` when a user or key is involved;
+- `hour` resolution, a range that does not start and end at midnight UTC, and `extra.<field>`
+  read the raw usage records (indexed by org or key, then time). These answers are meant for short
+  windows, and reach back only as far as usage records are retained.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from covey.kit.errors import BadRequest
+from covey.kit.money import nanos_to_number
+from covey.models import UsageRecord
+from covey.reports import periods, repository
+from covey.reports.periods import RESOLUTIONS, Resolution
+from covey.reports.tables import GroupRollup, UsageRollup
+
+MAX_RANGE = timedelta(days=100)
+DIMENSIONS = (
+    "group_id",
+    "group_name",
+    "user_id",
+    "api_key_id",
+    "model_requested",
+    "model_used",
+    "provider_used",
+)
+_EXTRA = re.compile(r"^extra\.([A-Za-z0-9_\-.]{1,100})$")
+_COMPLETIONS = ("chat", "messages")
+_EMBEDDINGS = ("embeddings",)
+
+
+@dataclass(frozen=True)
+class UsageQuery:
+    start: datetime
+    end: datetime
+    resolution: Resolution
+    group_by: tuple[str, ...]
+
+
+def parse_query(*, start: str | None, end: str | None, resolution: str | None, group_by: Sequence[str]) -> UsageQuery:
+    if not start:
+        raise BadRequest("start: required (RFC 3339, e.g. 2026-11-01T00:00:00Z)")
+    begin = periods.parse_rfc3339(start, "start")
+    finish = periods.parse_rfc3339(end, "end") if end else begin + timedelta(hours=24)
+    if finish <= begin:
+        raise BadRequest("end: must be after start")
+    if finish - begin > MAX_RANGE:
+        raise BadRequest("end: the range may span at most 100 days")
+    res = resolution or "day"
+    if res not in RESOLUTIONS:
+        raise BadRequest(f"resolution: must be one of {', '.join(RESOLUTIONS)}")
+    dims: list[str] = []
+    for raw in group_by:
+        for name in raw.split(","):
+            name = name.strip()
+            if not name:
+                continue
+            if name not in DIMENSIONS and not _EXTRA.match(name):
+                raise BadRequest(f"group_by: unknown dimension {name!r}")
+            if name not in dims:
+                dims.append(name)
+    if len(dims) > 8:
+        raise BadRequest("group_by: at most 8 dimensions")
+    return UsageQuery(start=begin, end=finish, resolution=res, group_by=tuple(dims))
+
+
+def _needs_raw(query: UsageQuery) -> bool:
+    return (
+        query.resolution == "hour"
+        or any(d.startswith("extra.") for d in query.group_by)
+        or not (periods.is_midnight(query.start) and periods.is_midnight(query.end))
+    )
+
+
+def _raw_column(dim: str) -> ColumnElement[Any]:
+    columns: dict[str, Any] = {
+        "group_id": func.coalesce(UsageRecord.group_id, ""),
+        "group_name": func.coalesce(UsageRecord.group_id, ""),
+        "user_id": UsageRecord.user_id,
+        "api_key_id": UsageRecord.key_id,
+        "model_requested": UsageRecord.model_requested,
+        "model_used": func.coalesce(UsageRecord.model_used, ""),
+        "provider_used": func.coalesce(UsageRecord.provider_used, ""),
+    }
+    if dim in columns:
+        return columns[dim]  # type: ignore[no-any-return]
+    field = dim.split(".", 1)[1]
+    return func.coalesce(UsageRecord.extra[field].as_string(), "")
+
+
+def _rollup_column(model: type[UsageRollup] | type[GroupRollup], dim: str) -> ColumnElement[Any]:
+    name = {"group_name": "group_id", "api_key_id": "key_id"}.get(dim, dim)
+    return getattr(model, name)  # type: ignore[no-any-return]
+
+
+def _rows(session: Session, *, org_id: str, key_id: str | None, query: UsageQuery) -> list[tuple[Any, ...]]:
+    """(period label, endpoint, *dimension values, requests, cost, input, output) rows."""
+    dialect = repository.dialect_of(session)
+    if _needs_raw(query):
+        by = [
+            periods.timestamp_bucket(UsageRecord.created_at, query.resolution, dialect),
+            UsageRecord.endpoint,
+            *(_raw_column(d) for d in query.group_by),
+        ]
+        raw_where = [UsageRecord.key_id == key_id] if key_id else []
+        found = repository.sum_raw(session, org_id=org_id, start=query.start, end=query.end, by=by, where=raw_where)
+        return [tuple(r) for r in found]
+    fine = key_id is not None or any(d in ("user_id", "api_key_id") for d in query.group_by)
+    model: type[UsageRollup] | type[GroupRollup] = UsageRollup if fine else GroupRollup
+    by = [
+        periods.date_bucket(model.day, query.resolution, dialect),
+        model.endpoint,
+        *(_rollup_column(model, d) for d in query.group_by),
+    ]
+    where: list[ColumnElement[bool]] = []
+    if key_id is not None:
+        where.append(UsageRollup.key_id == key_id)
+    if model is GroupRollup:
+        where.append(repository.own_rows())
+    found = repository.sum_rollups(
+        session,
+        model,
+        org_id=org_id,
+        start=query.start.date(),
+        end=query.end.date(),
+        by=by,
+        where=where,
+        counters=("requests", "cost_nanos", "input_tokens", "output_tokens"),
+    )
+    return [tuple(r) for r in found]
+
+
+def _empty() -> dict[str, int]:
+    return {
+        "completions_requests": 0,
+        "embedding_requests": 0,
+        "total_requests": 0,
+        "spend": 0,
+        "input": 0,
+        "output": 0,
+    }
+
+
+def _add(into: dict[str, int], endpoint: str, requests: int, cost: int, inp: int, out: int) -> None:
+    if endpoint in _COMPLETIONS:
+        into["completions_requests"] += requests
+    elif endpoint in _EMBEDDINGS:
+        into["embedding_requests"] += requests
+    into["total_requests"] += requests
+    into["spend"] += cost
+    into["input"] += inp
+    into["output"] += out
+
+
+def _entry(sums: dict[str, int]) -> dict[str, Any]:
+    return {
+        "completions_requests": sums["completions_requests"],
+        "embedding_requests": sums["embedding_requests"],
+        "image_requests": 0,
+        "speech_requests": 0,
+        "transcription_requests": 0,
+        "total_requests": sums["total_requests"],
+        "spend": nanos_to_number(sums["spend"]),
+        "input_tokens": sums["input"],
+        "output_tokens": sums["output"],
+        "total_tokens": sums["input"] + sums["output"],
+    }
+
+
+def usage(
+    session: Session, *, org_id: str, key_id: str | None, query: UsageQuery, group_names: dict[str, str]
+) -> dict[str, Any]:
+    """`{"usage": {"<period>": UsageEntry}}`, every period of the range present, groups summing to totals."""
+    totals: dict[str, dict[str, int]] = {
+        periods.period_label(p): _empty() for p in periods.periods(query.start, query.end, query.resolution)
+    }
+    grouped: dict[str, dict[tuple[str, ...], dict[str, int]]] = {label: {} for label in totals}
+    n = len(query.group_by)
+    for row in _rows(session, org_id=org_id, key_id=key_id, query=query):
+        label, endpoint, values = row[0], row[1], row[2 : 2 + n]
+        requests, cost, inp, out = (int(v or 0) for v in row[2 + n :])
+        if label not in totals:
+            continue
+        _add(totals[label], endpoint, requests, cost, inp, out)
+        if n:
+            key = tuple(_value(d, v, group_names) for d, v in zip(query.group_by, values, strict=True))
+            _add(grouped[label].setdefault(key, _empty()), endpoint, requests, cost, inp, out)
+    return {
+        "usage": {
+            label: {
+                **_entry(sums),
+                "grouped_data": [
+                    {"group_by_values": dict(zip(query.group_by, key, strict=True)), **_entry(g)}
+                    for key, g in sorted(grouped[label].items())
+                ],
+            }
+            for label, sums in totals.items()
+        }
+    }
+
+
+def _value(dim: str, value: Any, group_names: dict[str, str]) -> str:
+    text = "" if value is None else str(value)
+    if dim == "group_name":
+        return group_names.get(text, "") if text else ""
+    return text
