@@ -16,6 +16,7 @@ from covey.budgets.periods import ADJECTIVE, period_key, zone
 from covey.kit.money import format_usd
 
 DEFAULT_THRESHOLDS = (50, 80, 100)
+_NOUNS = {"key": "API key", "user": "user", "group": "group", "member": "group", "org": "organization"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +29,18 @@ class Line:
     period: str = "month"
     enforcement: str = "hard"
     thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
-    label: str = ""  # `group "Backend Engineers"`, for messages
+    name: str = ""  # the owner's name (a user's email), for messages and alerts
 
     def scope(self, user_id: str) -> str:
         """The spend counter this line reads, without its period."""
         if self.owner_type == "member":
             return member_scope(self.owner_id, user_id)
         return f"{self.owner_type}:{self.owner_id}"
+
+    @property
+    def label(self) -> str:
+        """`group "Backend Engineers"`."""
+        return f'{_NOUNS[self.owner_type]} "{self.name}"'
 
     @property
     def hard(self) -> bool:

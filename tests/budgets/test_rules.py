@@ -17,7 +17,7 @@ def line(owner_type: str, owner_id: str, amount: int = 100, **kw: object) -> Lin
         owner_type=owner_type,
         owner_id=owner_id,
         amount=amount,
-        label=f'{owner_type} "{owner_id}"',
+        name=owner_id,
         **kw,
     )  # type: ignore[arg-type]
 
@@ -105,9 +105,7 @@ def test_thresholds_are_crossed_once() -> None:
 
 
 def test_refusal_names_the_line() -> None:
-    ln = Line(
-        id="x", org_id=ORG, owner_type="group", owner_id="g", amount=500_000_000_000, label='group "Backend Engineers"'
-    )
+    ln = Line(id="x", org_id=ORG, owner_type="group", owner_id="g", amount=500_000_000_000, name="Backend Engineers")
     assert ln.refusal() == 'Reached monthly budget of group "Backend Engineers" ($500.00)'
     per = Line(
         id="y",
@@ -116,6 +114,6 @@ def test_refusal_names_the_line() -> None:
         owner_id="g",
         amount=25_000_000_000,
         period="day",
-        label='group "Backend Engineers"',
+        name="Backend Engineers",
     )
     assert per.refusal() == 'Reached daily per-member budget of group "Backend Engineers" ($25.00)'

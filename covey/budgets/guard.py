@@ -1,0 +1,146 @@
+"""Budget enforcement on the gateway's hot path: reserve before the upstream call, settle after.
+
+Both read only memory (the book of lines) and the counter store; threshold crossings and usage go to
+an `AlertSink`, which handles them off the hot path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from covey.budgets import lines
+from covey.budgets.counters import Check, CounterStore, CountersUnavailable
+from covey.budgets.lines import Book, Line, Plan
+from covey.budgets.periods import period_key, zone
+from covey.kit.clock import utcnow
+from covey.kit.errors import BudgetExceeded, ServiceUnavailable
+from covey.kit.ids import new_id
+
+log = logging.getLogger("covey.budgets")
+UNAVAILABLE = (
+    "Budget counters are unavailable (Redis is not reachable): "
+    "requests under a hard budget are refused until it is back"
+)
+
+
+class AlertSink(Protocol):
+    def crossed(self, line: Line, *, period_key: str, threshold: int, spend: int, user_id: str) -> None: ...
+
+    def spent(self, *, org_id: str, user_id: str, charged_groups: Sequence[str]) -> None: ...
+
+
+@dataclass(slots=True)
+class Ticket:
+    reservation: str
+    plan: Plan
+    estimate: int
+    org_id: str
+    user_id: str
+    charged_groups: tuple[str, ...]
+    settled: bool = False
+
+
+class Guard:
+    def __init__(
+        self,
+        *,
+        store: CounterStore,
+        hold_seconds: float,
+        clock: Callable[[], datetime] = utcnow,
+        alerts: AlertSink | None = None,
+    ) -> None:
+        self.store = store
+        self.hold_seconds = hold_seconds
+        self.clock = clock
+        self.alerts = alerts
+        self.book = Book()
+
+    async def reserve(
+        self, *, org_id: str, key_id: str, user_id: str, charged_groups: Sequence[str], estimate: int
+    ) -> Ticket:
+        """Hold `estimate` on every hard line of the request, or refuse it: 412 naming the first line
+        without room, 503 when the counters cannot be reached and a hard line applies."""
+        now = self.clock()
+        plan = lines.plan(
+            self.book, org_id=org_id, key_id=key_id, user_id=user_id, charged_groups=charged_groups, at=now
+        )
+        ticket = Ticket(
+            reservation=new_id(),
+            plan=plan,
+            estimate=estimate,
+            org_id=org_id,
+            user_id=user_id,
+            charged_groups=tuple(charged_groups),
+        )
+        checks = plan.checks
+        if not checks:
+            return ticket
+        try:
+            failed = await self.store.reserve(
+                reservation=ticket.reservation,
+                checks=[Check(w.counter, w.line.amount) for w in checks],
+                estimate=estimate,
+                now=now.timestamp(),
+                hold_seconds=self.hold_seconds,
+            )
+        except CountersUnavailable as exc:
+            log.error("budget counters unavailable: %s", exc)
+            raise ServiceUnavailable(UNAVAILABLE) from None
+        if failed is not None:
+            watched = checks[failed]
+            if self.alerts is not None and 100 in watched.line.thresholds:
+                # The line is full: its 100% alert fires even if no charge ever lands exactly on it.
+                self.alerts.crossed(
+                    watched.line,
+                    period_key=watched.period_key,
+                    threshold=100,
+                    spend=watched.line.amount,
+                    user_id=user_id,
+                )
+            raise BudgetExceeded(watched.line.refusal())
+        return ticket
+
+    async def settle(self, ticket: Ticket, actual: int) -> None:
+        """Turn the reservation into the real cost (0 for a failed call). Never raises: the usage record
+        is the truth, and `covey doctor` repairs counters that missed a settle."""
+        if ticket.settled:
+            return
+        ticket.settled = True
+        counters = ticket.plan.counters
+        try:
+            totals = await self.store.settle(reservation=ticket.reservation, counters=counters, actual=actual)
+        except CountersUnavailable as exc:
+            log.error(
+                "settling %s on the budget counters failed (covey doctor repairs it): %s", ticket.reservation, exc
+            )
+            return
+        if self.alerts is None or actual <= 0:
+            return
+        after = dict(zip(counters, totals, strict=True))
+        for watched in ticket.plan.lines:
+            total = after[watched.counter]
+            for threshold in lines.crossed(watched.line, before=total - actual, after=total):
+                self.alerts.crossed(
+                    watched.line,
+                    period_key=watched.period_key,
+                    threshold=threshold,
+                    spend=total,
+                    user_id=ticket.user_id,
+                )
+        self.alerts.spent(org_id=ticket.org_id, user_id=ticket.user_id, charged_groups=ticket.charged_groups)
+
+    def month_counter(self, org_id: str, scope: str, at: datetime | None = None) -> str:
+        tz = zone(self.book.timezones.get(org_id))
+        return lines.counter_name(scope, period_key("month", at or self.clock(), tz))
+
+    def month_spend(self, org_id: str, scopes: Sequence[str]) -> list[int]:
+        """Month-to-date spend per scope, for the management API (worker threads); 0 when unreachable."""
+        at = self.clock()
+        try:
+            return self.store.spent_sync([self.month_counter(org_id, s, at) for s in scopes])
+        except CountersUnavailable:
+            return [0] * len(scopes)

@@ -1,0 +1,199 @@
+"""SQL for budgets: the lines (Requesty's monthly columns and the `budget_lines` table), and spend
+recomputed from the usage records (to seed counters at start, and for `covey doctor`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from covey.budgets.lines import Line, member_scope
+from covey.models import ApiKey, BudgetLine, Group, Organization, UsageCharge, UsageRecord, User, in_org
+
+
+def column_lines(session: Session, *, org_id: str | None = None) -> list[Line]:
+    """Requesty's fields as hard monthly lines: a key's and a user's `monthly_limit`, a group's
+    `monthly_budget` (subtree) and `monthly_budget_per_user`, the org's `monthly_cap`."""
+
+    def scoped(model: type, *columns: object) -> object:
+        stmt = select(*columns)
+        return stmt.where(model.org_id == org_id) if org_id else stmt  # type: ignore[attr-defined]
+
+    out: list[Line] = []
+    orgs = select(Organization.id, Organization.name, Organization.monthly_cap).where(
+        Organization.monthly_cap.is_not(None)
+    )
+    if org_id:
+        orgs = orgs.where(Organization.id == org_id)
+    for oid, name, cap in session.execute(orgs):
+        out.append(Line(id=f"org:{oid}:monthly_cap", org_id=oid, owner_type="org", owner_id=oid, amount=cap, name=name))
+    keys = scoped(ApiKey, ApiKey.id, ApiKey.org_id, ApiKey.name, ApiKey.monthly_limit)
+    for kid, oid, name, limit in session.execute(keys.where(ApiKey.monthly_limit.is_not(None))):  # type: ignore[attr-defined]
+        out.append(
+            Line(id=f"key:{kid}:monthly_limit", org_id=oid, owner_type="key", owner_id=kid, amount=limit, name=name)
+        )
+    users = scoped(User, User.id, User.org_id, User.email, User.monthly_limit)
+    for uid, oid, email, limit in session.execute(users.where(User.monthly_limit.is_not(None))):  # type: ignore[attr-defined]
+        out.append(
+            Line(id=f"user:{uid}:monthly_limit", org_id=oid, owner_type="user", owner_id=uid, amount=limit, name=email)
+        )
+    groups = scoped(Group, Group.id, Group.org_id, Group.name, Group.monthly_budget, Group.monthly_budget_per_user)
+    for gid, oid, name, budget, per_user in session.execute(groups):  # type: ignore[call-overload]
+        if budget:
+            out.append(
+                Line(
+                    id=f"group:{gid}:monthly_budget",
+                    org_id=oid,
+                    owner_type="group",
+                    owner_id=gid,
+                    amount=budget,
+                    name=name,
+                )
+            )
+        if per_user:
+            out.append(
+                Line(
+                    id=f"member:{gid}:monthly_budget_per_user",
+                    org_id=oid,
+                    owner_type="member",
+                    owner_id=gid,
+                    amount=per_user,
+                    name=name,
+                )
+            )
+    return out
+
+
+def owner_names(session: Session, *, org_id: str | None = None) -> dict[tuple[str, str], str]:
+    def where(stmt: object, model: type) -> object:
+        return stmt.where(model.org_id == org_id) if org_id else stmt  # type: ignore[attr-defined]
+
+    names: dict[tuple[str, str], str] = {}
+    for gid, name in session.execute(where(select(Group.id, Group.name), Group)):  # type: ignore[call-overload]
+        names[("group", gid)] = names[("member", gid)] = name
+    for uid, email in session.execute(where(select(User.id, User.email), User)):  # type: ignore[call-overload]
+        names[("user", uid)] = email
+    for kid, name in session.execute(where(select(ApiKey.id, ApiKey.name), ApiKey)):  # type: ignore[call-overload]
+        names[("key", kid)] = name
+    orgs = select(Organization.id, Organization.name)
+    for oid, name in session.execute(orgs.where(Organization.id == org_id) if org_id else orgs):
+        names[("org", oid)] = name
+    return names
+
+
+def as_line(row: BudgetLine, names: dict[tuple[str, str], str]) -> Line:
+    return Line(
+        id=row.id,
+        org_id=row.org_id,
+        owner_type=row.owner_type,
+        owner_id=row.owner_id,
+        amount=row.amount_nanos,
+        period=row.period,
+        enforcement=row.enforcement,
+        thresholds=tuple(row.thresholds or ()),
+        name=names.get((row.owner_type, row.owner_id), row.owner_id),
+    )
+
+
+def table_rows(session: Session, *, org_id: str | None = None) -> Sequence[BudgetLine]:
+    stmt = in_org(BudgetLine, org_id) if org_id else select(BudgetLine)
+    return session.scalars(stmt.order_by(BudgetLine.created_at, BudgetLine.id)).all()
+
+
+def all_lines(session: Session, *, org_id: str | None = None) -> list[Line]:
+    names = owner_names(session, org_id=org_id)
+    return [*column_lines(session, org_id=org_id), *(as_line(r, names) for r in table_rows(session, org_id=org_id))]
+
+
+def timezones(session: Session) -> dict[str, str]:
+    return {oid: tz or "UTC" for oid, tz in session.execute(select(Organization.id, Organization.timezone))}
+
+
+def get_row(session: Session, *, org_id: str, line_id: str) -> BudgetLine | None:
+    return session.scalar(in_org(BudgetLine, org_id).where(BudgetLine.id == line_id))
+
+
+def find_row(
+    session: Session, *, org_id: str, owner_type: str, owner_id: str, period: str, enforcement: str
+) -> BudgetLine | None:
+    return session.scalar(
+        in_org(BudgetLine, org_id).where(
+            BudgetLine.owner_type == owner_type,
+            BudgetLine.owner_id == owner_id,
+            BudgetLine.period == period,
+            BudgetLine.enforcement == enforcement,
+        )
+    )
+
+
+def add(session: Session, row: BudgetLine) -> BudgetLine:
+    session.add(row)
+    session.flush()
+    return row
+
+
+def delete(session: Session, row: BudgetLine) -> None:
+    session.delete(row)
+    session.flush()
+
+
+# --- spend from the usage records -----------------------------------------------------------------
+
+
+def spend_by_scope(session: Session, *, org_id: str, start: datetime, end: datetime) -> dict[str, int]:
+    """Spend in [start, end) per counter scope (`key:…`, `user:…`, `group:…`, `member:…:…`, `org:…`)."""
+    window = (UsageRecord.org_id == org_id, UsageRecord.created_at >= start, UsageRecord.created_at < end)
+    out: dict[str, int] = {}
+    cost = func.coalesce(func.sum(UsageRecord.cost_nanos), 0)
+    for kid, total in session.execute(select(UsageRecord.key_id, cost).where(*window).group_by(UsageRecord.key_id)):
+        out[f"key:{kid}"] = int(total)
+    for uid, total in session.execute(select(UsageRecord.user_id, cost).where(*window).group_by(UsageRecord.user_id)):
+        out[f"user:{uid}"] = int(total)
+    org_total = session.scalar(select(cost).where(*window))
+    out[f"org:{org_id}"] = int(org_total or 0)
+    charge_window = (UsageCharge.org_id == org_id, UsageCharge.created_at >= start, UsageCharge.created_at < end)
+    charged = func.coalesce(func.sum(UsageCharge.cost_nanos), 0)
+    for gid, total in session.execute(
+        select(UsageCharge.group_id, charged).where(*charge_window).group_by(UsageCharge.group_id)
+    ):
+        out[f"group:{gid}"] = int(total)
+    members = (
+        select(UsageCharge.group_id, UsageRecord.user_id, charged)
+        .join(UsageRecord, UsageRecord.id == UsageCharge.usage_id)
+        .where(*charge_window)
+        .group_by(UsageCharge.group_id, UsageRecord.user_id)
+    )
+    for gid, uid, total in session.execute(members):
+        out[member_scope(gid, uid)] = int(total)
+    return out
+
+
+def org_ids(session: Session) -> list[str]:
+    return list(session.scalars(select(Organization.id)))
+
+
+def top_level_and_personal(session: Session, *, org_id: str, start: datetime, end: datetime) -> tuple[int, int]:
+    """For DESIGN §3's invariant: Σ spend of charges on top-level groups, and Σ spend of personal keys
+    (records charging no group)."""
+    # Each record's chain ends at a top-level group: the charge with the greatest depth.
+    chain = aliased(UsageCharge)
+    deepest = select(func.max(chain.depth)).where(chain.usage_id == UsageCharge.usage_id).scalar_subquery()
+    top = session.scalar(
+        select(func.coalesce(func.sum(UsageCharge.cost_nanos), 0)).where(
+            UsageCharge.org_id == org_id,
+            UsageCharge.created_at >= start,
+            UsageCharge.created_at < end,
+            UsageCharge.depth == deepest,
+        )
+    )
+    personal = session.scalar(
+        select(func.coalesce(func.sum(UsageRecord.cost_nanos), 0)).where(
+            UsageRecord.org_id == org_id,
+            UsageRecord.created_at >= start,
+            UsageRecord.created_at < end,
+            UsageRecord.group_id.is_(None),
+        )
+    )
+    return int(top or 0), int(personal or 0)

@@ -1,0 +1,112 @@
+"""Everything budgets hold for the life of a process: the counter store (in process, or Redis when
+`COVEY_REDIS_URL` is set), the guard the gateway calls, the book of lines kept up to date with the
+control plane, and the alert dispatcher. The app's lifespan starts and stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from covey.alerts.dispatcher import Dispatcher
+from covey.audit.repository import current_revision
+from covey.budgets import ledger, repository
+from covey.budgets.counters import CounterStore, CountersUnavailable, MemoryCounters
+from covey.budgets.guard import Guard
+from covey.budgets.lines import Book, make_book
+from covey.budgets.redis_counters import RedisCounters
+from covey.config import Settings
+from covey.kit.clock import utcnow
+from covey.kit.db import Database
+
+log = logging.getLogger("covey.budgets")
+
+
+def make_store(settings: Settings) -> CounterStore:
+    if settings.redis_url:
+        return RedisCounters(settings.redis_url, prefix=settings.redis_prefix)
+    return MemoryCounters()
+
+
+def load_book(db: Database) -> Book:
+    with db.sessions() as session:
+        revision = current_revision(session)
+        return make_book(repository.all_lines(session), timezones=repository.timezones(session), revision=revision)
+
+
+class BudgetsRuntime:
+    def __init__(self, *, db: Database, settings: Settings, guard: Guard, dispatcher: Dispatcher) -> None:
+        self.db = db
+        self.settings = settings
+        self.guard = guard
+        self.dispatcher = dispatcher
+        self.tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def store(self) -> CounterStore:
+        return self.guard.store
+
+    @classmethod
+    async def start(cls, settings: Settings, db: Database, *, clock: Callable[[], datetime] = utcnow) -> BudgetsRuntime:
+        store = make_store(settings)
+        dispatcher = Dispatcher(db=db, settings=settings, clock=clock)
+        guard = Guard(store=store, hold_seconds=settings.budget_reservation_seconds, clock=clock, alerts=dispatcher)
+        runtime = cls(db=db, settings=settings, guard=guard, dispatcher=dispatcher)
+        guard.book = await asyncio.to_thread(load_book, db)
+        try:
+            await runtime.seed()
+        except CountersUnavailable as exc:
+            # Serve anyway: /readyz reports it and hard budgets fail closed until Redis is back.
+            log.error("budget counters unavailable at start: %s", exc)
+        runtime.tasks = [
+            asyncio.create_task(runtime.watch(settings.snapshot_poll_seconds), name="covey-budget-book"),
+            asyncio.create_task(dispatcher.run(), name="covey-alerts"),
+        ]
+        return runtime
+
+    async def seed(self) -> None:
+        """Counters that do not exist yet start from the usage records of their period, so the in-process
+        store survives a restart, and a Redis that lost its data comes back with the recorded spend."""
+        book, at = self.guard.book, self.guard.clock()
+
+        def expected() -> dict[str, int]:
+            with self.db.sessions() as session:
+                return ledger.expected_counters(session, book=book, at=at, org_ids=repository.org_ids(session))
+
+        await self.store.seed(await asyncio.to_thread(expected))
+
+    def _revision(self) -> int:
+        with self.db.sessions() as session:
+            return current_revision(session)
+
+    async def refresh(self) -> None:
+        self.guard.book = await asyncio.to_thread(load_book, self.db)
+
+    async def watch(self, poll_seconds: float) -> None:
+        while True:
+            await asyncio.sleep(poll_seconds)
+            try:
+                if await asyncio.to_thread(self._revision) != self.guard.book.revision:
+                    await self.refresh()
+            except SQLAlchemyError as exc:  # keep the last book while the database is away
+                log.warning("budget book refresh failed: %s", exc)
+
+    async def readiness(self) -> str:
+        try:
+            await self.store.ping()
+        except CountersUnavailable as exc:
+            return f"error: {self.store.kind} counters unreachable ({exc})"
+        return "ok"
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.dispatcher.stop()
+        await self.store.close()
