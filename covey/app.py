@@ -10,7 +10,9 @@ from fastapi import FastAPI
 
 from covey.access.endpoints import router as access_router
 from covey.admin.router import router as admin_router
+from covey.alerts.endpoints import alert_router, webhook_router
 from covey.audit.endpoints import router as audit_router
+from covey.budgets.endpoints import router as budgets_router
 from covey.config import Settings
 from covey.gateway.endpoints import gateway_routes
 from covey.gateway.runtime import GatewayRuntime
@@ -52,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (keys_router, groups_router, access_router, orgs_router, users_router, audit_router):
         app.include_router(router, prefix="/v1/manage")
     for router in (reports.usage_router, reports.router, reports.recommendations_router):
+        app.include_router(router, prefix="/v1/manage")
+    for router in (budgets_router, webhook_router, alert_router):
         app.include_router(router, prefix="/v1/manage")
     app.include_router(scim_token_router, prefix="/v1/manage")
     app.include_router(scim_router, prefix="/scim/v2")

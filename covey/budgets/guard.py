@@ -133,14 +133,19 @@ class Guard:
                 )
         self.alerts.spent(org_id=ticket.org_id, user_id=ticket.user_id, charged_groups=ticket.charged_groups)
 
-    def month_counter(self, org_id: str, scope: str, at: datetime | None = None) -> str:
+    def counter(self, org_id: str, scope: str, *, period: str = "month", at: datetime | None = None) -> str:
         tz = zone(self.book.timezones.get(org_id))
-        return lines.counter_name(scope, period_key("month", at or self.clock(), tz))
+        return lines.counter_name(scope, period_key(period, at or self.clock(), tz))
 
-    def month_spend(self, org_id: str, scopes: Sequence[str]) -> list[int]:
-        """Month-to-date spend per scope, for the management API (worker threads); 0 when unreachable."""
+    def period_spend(self, org_id: str, scopes: Sequence[tuple[str, str]]) -> list[int | None]:
+        """Spend so far in the current period per (scope, period), for the management API's worker
+        threads; None where the counters cannot be reached."""
         at = self.clock()
         try:
-            return self.store.spent_sync([self.month_counter(org_id, s, at) for s in scopes])
+            return list(self.store.spent_sync([self.counter(org_id, s, period=p, at=at) for s, p in scopes]))
         except CountersUnavailable:
-            return [0] * len(scopes)
+            return [None] * len(scopes)
+
+    def month_spend(self, org_id: str, scopes: Sequence[str]) -> list[int]:
+        """Month-to-date spend per scope (`group:<id>`, …); 0 where the counters cannot be reached."""
+        return [v or 0 for v in self.period_spend(org_id, [(s, "month") for s in scopes])]

@@ -1,0 +1,100 @@
+"""API shapes for `/v1/manage/webhook…` and `/v1/manage/alert`. A webhook's secret appears only in
+`WebhookCreated`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, StrictBool, StringConstraints, model_validator
+
+from covey.kit.fields import Strict
+
+Format = Literal["generic", "slack"]
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(_http_url)]
+
+
+class WebhookCreate(Strict):
+    url: Url
+    format: Format = "generic"
+    enabled: StrictBool = True
+
+
+class WebhookUpdate(Strict):
+    url: Url | None = None
+    format: Format | None = None
+    enabled: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Any:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} must not be null")
+        return self
+
+
+class WebhookOut(BaseModel):
+    id: str
+    url: str
+    format: Format
+    enabled: bool
+    created_at: datetime
+
+
+class WebhookCreated(BaseModel):
+    """The only response that carries the signing secret."""
+
+    webhook_id: str
+    secret: str
+    webhook: WebhookOut
+
+
+class WebhookList(BaseModel):
+    webhooks: list[WebhookOut]
+
+
+class WebhookEnvelope(BaseModel):
+    webhook: WebhookOut
+
+
+class AttemptOut(BaseModel):
+    webhook_id: str
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    succeeded: bool
+
+
+class AlertOut(BaseModel):
+    id: str
+    kind: str
+    type: str
+    line_id: str
+    owner_type: str
+    owner_id: str
+    member_id: str | None
+    threshold: int
+    period_key: str
+    budget: str
+    current_spend: str
+    fired_at: datetime
+    payload: dict[str, Any]
+    attempts: list[AttemptOut]
+
+
+class AlertPage(BaseModel):
+    alerts: list[AlertOut]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,118 @@
+"""Rules about webhooks and the alert log: both belong to the organization, so org admins manage them;
+every webhook change is audited (never with its secret)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from covey.alerts import repository
+from covey.alerts.schemas import AlertOut, AttemptOut, WebhookCreate, WebhookOut, WebhookUpdate
+from covey.audit import service as audit
+from covey.auth.caller import Caller
+from covey.kit.errors import Forbidden, NotFound
+from covey.kit.money import nanos_to_text
+from covey.kit.pagination import Page
+from covey.models import Webhook
+
+SECRET_PREFIX = "whsec_"
+
+
+def _require_admin(caller: Caller, what: str) -> None:
+    if not caller.scope.is_org_admin:
+        raise Forbidden(f"{what} needs the org admin role")
+
+
+def snapshot(hook: Webhook) -> dict[str, Any]:
+    return WebhookOut.model_validate(hook, from_attributes=True).model_dump(mode="json")
+
+
+def _record(session: Session, caller: Caller, action: str, hook: Webhook, before: dict[str, Any] | None) -> None:
+    audit.record(
+        session,
+        org_id=caller.org_id,
+        actor=caller.actor,
+        action=action,
+        target_type="webhook",
+        target_id=hook.id,
+        before=before,
+        after=None if action == "webhook.delete" else snapshot(hook),
+    )
+
+
+def create(session: Session, caller: Caller, data: WebhookCreate) -> tuple[Webhook, str]:
+    _require_admin(caller, "Managing webhooks")
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    hook = Webhook(
+        org_id=caller.org_id,
+        url=data.url,
+        format=data.format,
+        enabled=data.enabled,
+        secret=secret,
+        created_by=caller.actor.id,
+    )
+    session.add(hook)
+    session.flush()
+    _record(session, caller, "webhook.create", hook, None)
+    return hook, secret
+
+
+def get(session: Session, caller: Caller, webhook_id: str) -> Webhook:
+    hook = repository.get_webhook(session, org_id=caller.org_id, webhook_id=webhook_id)
+    if hook is None:
+        raise NotFound("webhook not found")
+    _require_admin(caller, "Reading webhooks")
+    return hook
+
+
+def list_all(session: Session, caller: Caller) -> list[Webhook]:
+    _require_admin(caller, "Reading webhooks")
+    return list(repository.webhooks(session, org_id=caller.org_id))
+
+
+def update(session: Session, caller: Caller, webhook_id: str, data: WebhookUpdate) -> Webhook:
+    hook = get(session, caller, webhook_id)
+    before = snapshot(hook)
+    for name in data.model_fields_set:
+        setattr(hook, name, getattr(data, name))
+    session.flush()
+    _record(session, caller, "webhook.update", hook, before)
+    return hook
+
+
+def delete(session: Session, caller: Caller, webhook_id: str) -> None:
+    hook = get(session, caller, webhook_id)
+    _record(session, caller, "webhook.delete", hook, snapshot(hook))
+    session.delete(hook)
+    session.flush()
+
+
+def alerts(session: Session, caller: Caller, *, since: datetime | None, page: Page) -> tuple[list[AlertOut], int]:
+    _require_admin(caller, "Reading alerts")
+    rows, total = repository.alerts(session, org_id=caller.org_id, since=since, limit=page.limit, offset=page.offset)
+    attempts: dict[str, list[AttemptOut]] = {}
+    for a in repository.attempts_of(session, org_id=caller.org_id, alert_ids=[r.id for r in rows]):
+        attempts.setdefault(a.alert_id, []).append(AttemptOut.model_validate(a, from_attributes=True))
+    out = [
+        AlertOut(
+            id=r.id,
+            kind=r.kind,
+            type=r.type,
+            line_id=r.line_id,
+            owner_type=r.owner_type,
+            owner_id=r.owner_id,
+            member_id=r.member_id,
+            threshold=r.threshold,
+            period_key=r.period_key,
+            budget=nanos_to_text(r.budget_nanos),
+            current_spend=nanos_to_text(r.spend_nanos),
+            fired_at=r.fired_at,
+            payload=dict(r.payload or {}),
+            attempts=attempts.get(r.id, []),
+        )
+        for r in rows
+    ]
+    return out, total

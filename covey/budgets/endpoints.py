@@ -1,0 +1,63 @@
+"""`/v1/manage/budget…`: every budget line the caller may see (Requesty's monthly fields included),
+and CRUD for Covey's own lines (soft, day and week, custom alert thresholds)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from covey.auth.deps import ManageRead, ManageWrite, SessionDep
+from covey.budgets import service
+from covey.budgets.guard import Guard
+from covey.budgets.schemas import BudgetCreate, BudgetEnvelope, BudgetList, BudgetUpdate, OwnerType
+from covey.kit.responses import ERRORS
+
+router = APIRouter(prefix="/budget", tags=["budgets"], responses=ERRORS)
+
+
+def guard_of(request: Request) -> Guard | None:
+    """The process's budget guard (with its counters), when the app runs one."""
+    runtime = getattr(request.state, "budgets", None)
+    return runtime.guard if runtime is not None else None
+
+
+@router.get("", response_model=BudgetList, summary="Budget lines the caller may see, with this period's spend")
+def list_budgets(
+    request: Request,
+    session: SessionDep,
+    caller: ManageRead,
+    owner_type: OwnerType | None = None,
+    owner_id: str | None = None,
+) -> BudgetList:
+    lines = service.list_visible(session, caller, owner_type=owner_type, owner_id=owner_id)
+    tz = service.org_timezone(session, caller)
+    return BudgetList(budgets=service.present(caller, lines, tz_name=tz, guard=guard_of(request)))
+
+
+@router.post("", response_model=BudgetEnvelope, summary="Add a budget line")
+def create_budget(request: Request, body: BudgetCreate, session: SessionDep, caller: ManageWrite) -> BudgetEnvelope:
+    row = service.create(session, caller, body)
+    return _envelope(request, session, caller, row)
+
+
+@router.get("/{line_id}", response_model=BudgetEnvelope, summary="Get a budget line")
+def get_budget(request: Request, line_id: str, session: SessionDep, caller: ManageRead) -> BudgetEnvelope:
+    return _envelope(request, session, caller, service.get(session, caller, line_id))
+
+
+@router.patch("/{line_id}", response_model=BudgetEnvelope, summary="Change a line's amount, enforcement or thresholds")
+def update_budget(
+    request: Request, line_id: str, body: BudgetUpdate, session: SessionDep, caller: ManageWrite
+) -> BudgetEnvelope:
+    return _envelope(request, session, caller, service.update(session, caller, line_id, body))
+
+
+@router.delete("/{line_id}", status_code=204, response_class=Response, summary="Remove a budget line")
+def delete_budget(line_id: str, session: SessionDep, caller: ManageWrite) -> Response:
+    service.delete(session, caller, line_id)
+    return Response(status_code=204)
+
+
+def _envelope(request: Request, session: SessionDep, caller: ManageRead, row: object) -> BudgetEnvelope:
+    line = service.line_of(session, caller, row)  # type: ignore[arg-type]
+    tz = service.org_timezone(session, caller)
+    return BudgetEnvelope(budget=service.present(caller, [line], tz_name=tz, guard=guard_of(request))[0])
