@@ -112,10 +112,10 @@ def slack_text(payload: dict[str, Any], *, budget: int, spend: int) -> str:
             f":rotating_light: {_who(payload)} has spent {format_usd(spend)} today, "
             f"over {t['value']:g}× its 14-day median of {format_usd(budget)}."
         )
-    budget = payload["budget"]
+    line = payload["budget"]
     return (
-        f":warning: {_who(payload)} reached {t['value']}% of its {ADJECTIVE[budget['period']]} "
-        f"{budget['enforcement']} budget of {format_usd(budget)} ({format_usd(spend)} spent in {budget['period_key']})."
+        f":warning: {_who(payload)} reached {t['value']}% of its {ADJECTIVE[line['period']]} "
+        f"{line['enforcement']} budget of {format_usd(budget)} ({format_usd(spend)} spent in {line['period_key']})."
     )
 
 

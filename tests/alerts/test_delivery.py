@@ -1,0 +1,167 @@
+"""Alerts fire once per (line, threshold, period), also when two dispatchers (two replicas) see the
+same crossing, and reach a real receiver signed, retried with backoff, every attempt logged."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from covey.alerts.dispatcher import Dispatcher
+from covey.budgets.lines import Line
+from covey.config import Settings
+from covey.kit.db import Database
+from tests.alerts.receiver import receiver
+from tests.conftest import Org
+
+AT = datetime(2026, 11, 27, 12, tzinfo=UTC)
+
+
+def fast(settings: Settings) -> Settings:
+    return settings.model_copy(update={"webhook_retry_seconds": 0.01, "webhook_timeout_seconds": 5})
+
+
+def add_webhook(org: Org, url: str, fmt: str = "generic") -> str:
+    response = org.admin.post("/v1/manage/webhook", json={"url": url, "format": fmt})
+    assert response.status_code == 200, response.text
+    return str(response.json()["secret"])
+
+
+def run_dispatchers(db: Database, settings: Settings, count: int, feed: Callable[[list[Dispatcher]], None]) -> None:
+    async def main() -> None:
+        dispatchers = [Dispatcher(db=db, settings=fast(settings), clock=lambda: AT) for _ in range(count)]
+        tasks = [asyncio.create_task(d.run()) for d in dispatchers]
+        feed(dispatchers)
+        for d in dispatchers:
+            await d.drain()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for d in dispatchers:
+            await d.stop()
+
+    asyncio.run(main())
+
+
+def group_line(org: Org, group_id: str, name: str, amount: int = 100_000_000_000) -> Line:
+    return Line(
+        id=f"group:{group_id}:monthly_budget",
+        org_id=org.id,
+        owner_type="group",
+        owner_id=group_id,
+        amount=amount,
+        name=name,
+    )
+
+
+def alerts(org: Org) -> list[dict[str, Any]]:
+    response = org.admin.get("/v1/manage/alert")
+    assert response.status_code == 200, response.text
+    return list(response.json()["alerts"])
+
+
+def test_a_threshold_fires_once_across_two_replicas_signed(org: Org, db: Database, settings: Settings) -> None:
+    group = org.group("Growth")
+    line = group_line(org, group, "Growth")
+    with receiver() as hook:
+        hook.secret = add_webhook(org, hook.url)
+
+        def feed(dispatchers: list[Dispatcher]) -> None:
+            for _ in range(5):
+                for d in dispatchers:
+                    d.crossed(line, period_key="2026-11", threshold=80, spend=81_000_000_000, user_id=org.owner_id)
+
+        run_dispatchers(db, settings, 2, feed)
+        assert hook.rejected == 0
+        assert len(hook.received) == 1
+    payload = hook.received[0]
+    assert payload["type"] == "group.budget.exceeded_percent"
+    assert payload["group"] == {"id": group, "name": "Growth"}
+    assert payload["threshold"] == {"kind": "percent", "value": 80, "budget": 100.0, "current_spend": 81.0}
+    assert payload["fired_at"] == "2026-11-27T12:00:00Z"
+    fired = alerts(org)
+    assert len(fired) == 1
+    assert (fired[0]["threshold"], fired[0]["budget"], fired[0]["current_spend"]) == (80, "100", "81")
+    assert [a["succeeded"] for a in fired[0]["attempts"]] == [True]
+
+
+def test_the_next_period_fires_again(org: Org, db: Database, settings: Settings) -> None:
+    group = org.group()
+    line = group_line(org, group, "G")
+
+    def feed(dispatchers: list[Dispatcher]) -> None:
+        for period in ("2026-11", "2026-11", "2026-12"):
+            dispatchers[0].crossed(line, period_key=period, threshold=50, spend=50_000_000_000, user_id=org.owner_id)
+
+    run_dispatchers(db, settings, 1, feed)
+    assert sorted(a["period_key"] for a in alerts(org)) == ["2026-11", "2026-12"]
+
+
+def test_a_failing_receiver_gets_the_alert_once_after_three_attempts(
+    org: Org, db: Database, settings: Settings
+) -> None:
+    group = org.group()
+    line = group_line(org, group, "Flaky")
+    with receiver() as hook:
+        hook.secret = add_webhook(org, hook.url)
+        hook.fail_first = 2
+
+        def feed(dispatchers: list[Dispatcher]) -> None:
+            dispatchers[0].crossed(line, period_key="2026-11", threshold=80, spend=80_000_000_000, user_id=org.owner_id)
+
+        run_dispatchers(db, settings, 1, feed)
+        assert hook.calls == 3
+        assert len(hook.received) == 1
+    attempts = alerts(org)[0]["attempts"]
+    assert [(a["attempt"], a["status_code"], a["succeeded"]) for a in attempts] == [
+        (1, 500, False),
+        (2, 500, False),
+        (3, 204, True),
+    ]
+
+
+def test_a_dead_receiver_is_tried_four_times(org: Org, db: Database, settings: Settings) -> None:
+    group = org.group()
+    line = group_line(org, group, "Gone")
+    with receiver() as hook:
+        dead = hook.url
+    add_webhook(org, dead)
+
+    def feed(dispatchers: list[Dispatcher]) -> None:
+        dispatchers[0].crossed(line, period_key="2026-11", threshold=80, spend=80_000_000_000, user_id=org.owner_id)
+
+    run_dispatchers(db, settings, 1, feed)
+    attempts = alerts(org)[0]["attempts"]
+    assert [a["attempt"] for a in attempts] == [1, 2, 3, 4]
+    assert not any(a["succeeded"] for a in attempts)
+    assert all(a["error"] for a in attempts)
+
+
+def test_slack_format_and_member_lines(org: Org, db: Database, settings: Settings) -> None:
+    group = org.group("Backend")
+    user = org.user("dev@example.com")
+    line = Line(
+        id=f"member:{group}:monthly_budget_per_user",
+        org_id=org.id,
+        owner_type="member",
+        owner_id=group,
+        amount=25_000_000_000,
+        name="Backend",
+    )
+    with receiver() as hook:
+        hook.secret = add_webhook(org, hook.url, "slack")
+
+        def feed(dispatchers: list[Dispatcher]) -> None:
+            dispatchers[0].crossed(line, period_key="2026-11", threshold=80, spend=20_000_000_000, user_id=user)
+            dispatchers[0].crossed(line, period_key="2026-11", threshold=80, spend=20_000_000_000, user_id=org.owner_id)
+
+        run_dispatchers(db, settings, 1, feed)
+    texts = sorted(r["text"] for r in hook.received)
+    assert len(texts) == 2  # once per member
+    assert any(
+        "Group Backend member dev@example.com reached 80% of its monthly hard budget of $25.00" in t for t in texts
+    )
+    fired = alerts(org)
+    assert {a["member_id"] for a in fired} == {user, org.owner_id}
+    assert {a["payload"]["type"] for a in fired} == {"group_member.budget.exceeded_percent"}
