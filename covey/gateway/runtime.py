@@ -4,7 +4,6 @@ snapshot and usage writer, with their background tasks. The app's lifespan start
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import aiohttp
 
@@ -18,10 +17,13 @@ from covey.usage.writer import UsageWriter
 
 
 class GatewayRuntime:
-    def __init__(self, gateway: Gateway, http: aiohttp.ClientSession, tasks: list[asyncio.Task[None]]) -> None:
+    def __init__(
+        self, gateway: Gateway, http: aiohttp.ClientSession, tasks: list[asyncio.Task[None]], stop: asyncio.Event
+    ) -> None:
         self.gateway = gateway
         self.http = http
         self.tasks = tasks
+        self._stop = stop
 
     @classmethod
     async def start(cls, settings: Settings, db: Database) -> GatewayRuntime:
@@ -32,17 +34,16 @@ class GatewayRuntime:
         await asyncio.to_thread(store.refresh)
         writer = UsageWriter(db, flush_seconds=settings.usage_flush_seconds)
         gateway = Gateway(settings=settings, config=config, catalog=catalog, store=store, writer=writer)
+        stop = asyncio.Event()
         tasks = [
-            asyncio.create_task(store.watch(settings.snapshot_poll_seconds), name="covey-snapshot"),
-            asyncio.create_task(writer.run(), name="covey-usage-writer"),
+            asyncio.create_task(store.watch(settings.snapshot_poll_seconds, stop), name="covey-snapshot"),
+            asyncio.create_task(writer.run(stop), name="covey-usage-writer"),
         ]
-        return cls(gateway, http, tasks)
+        return cls(gateway, http, tasks, stop)
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """After the server stopped taking requests: let the loops finish, then write every record left."""
+        self._stop.set()
+        await asyncio.gather(*self.tasks)
         await self.gateway.writer.stop()
         await self.http.close()

@@ -126,12 +126,21 @@ class SnapshotStore:
     def refresh(self) -> None:
         self.current = self.load()
 
-    async def watch(self, poll_seconds: float) -> None:
-        while True:
-            await asyncio.sleep(poll_seconds)
+    async def watch(self, poll_seconds: float, stop: asyncio.Event) -> None:
+        """Until `stop` is set; never cancelled in the middle of a query, so no connection is left behind."""
+        while not await _wait(stop, poll_seconds):
             try:
                 revision = await asyncio.to_thread(self._revision)
                 if revision != self.current.revision:
                     self.current = await asyncio.to_thread(self.load)
             except SQLAlchemyError as exc:  # the database went away for a moment: keep serving the last one
                 log.warning("snapshot refresh failed: %s", exc)
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> bool:
+    """Sleeps `seconds` or until the event is set; returns whether it is set."""
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True

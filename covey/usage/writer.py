@@ -54,10 +54,15 @@ class UsageWriter:
                 self._records[:0] = records
                 self._charges[:0] = charges
 
-    async def run(self) -> None:
+    async def run(self, stop: asyncio.Event) -> None:
+        """Flushes every interval until `stop` is set (never cancelled mid-write)."""
         while True:
-            await asyncio.sleep(self.flush_seconds)
-            await self.flush()
+            try:
+                await asyncio.wait_for(stop.wait(), self.flush_seconds)
+            except TimeoutError:
+                await self.flush()
+                continue
+            return
 
     async def stop(self) -> None:
         await self.flush()
