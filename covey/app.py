@@ -12,6 +12,7 @@ from covey.access.endpoints import router as access_router
 from covey.admin.router import router as admin_router
 from covey.alerts.endpoints import alert_router, webhook_router
 from covey.audit.endpoints import router as audit_router
+from covey.budgets.endpoints import doctor_router
 from covey.budgets.endpoints import router as budgets_router
 from covey.config import Settings
 from covey.gateway.endpoints import gateway_routes
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/v1/manage")
     for router in (reports.usage_router, reports.router, reports.recommendations_router):
         app.include_router(router, prefix="/v1/manage")
-    for router in (budgets_router, webhook_router, alert_router):
+    for router in (budgets_router, doctor_router, webhook_router, alert_router):
         app.include_router(router, prefix="/v1/manage")
     app.include_router(scim_token_router, prefix="/v1/manage")
     app.include_router(scim_router, prefix="/scim/v2")

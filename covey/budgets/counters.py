@@ -58,6 +58,8 @@ class CounterStore(Protocol):
 
     async def ping(self) -> None: ...
 
+    def ping_sync(self) -> None: ...
+
     async def close(self) -> None: ...
 
 
@@ -125,6 +127,9 @@ class MemoryCounters:
                 self._spent.setdefault(counter, value)
 
     async def ping(self) -> None:
+        return None
+
+    def ping_sync(self) -> None:
         return None
 
     async def close(self) -> None:

@@ -5,10 +5,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from covey.audit import service as audit
 from covey.auth.deps import ManageRead, ManageWrite, SessionDep
-from covey.budgets import service
+from covey.budgets import doctor, service
 from covey.budgets.guard import Guard
-from covey.budgets.schemas import BudgetCreate, BudgetEnvelope, BudgetList, BudgetUpdate, OwnerType
+from covey.budgets.schemas import (
+    BudgetCreate,
+    BudgetEnvelope,
+    BudgetList,
+    BudgetUpdate,
+    DoctorReport,
+    DriftOut,
+    InvariantOut,
+    OwnerType,
+)
+from covey.kit.errors import Forbidden, ServiceUnavailable
+from covey.kit.money import nanos_to_text
 from covey.kit.responses import ERRORS
 
 router = APIRouter(prefix="/budget", tags=["budgets"], responses=ERRORS)
@@ -61,3 +73,63 @@ def _envelope(request: Request, session: SessionDep, caller: ManageRead, row: ob
     line = service.line_of(session, caller, row)  # type: ignore[arg-type]
     tz = service.org_timezone(session, caller)
     return BudgetEnvelope(budget=service.present(caller, [line], tz_name=tz, guard=guard_of(request))[0])
+
+
+doctor_router = APIRouter(prefix="/doctor", tags=["budgets"], responses=ERRORS)
+
+
+def _report(report: doctor.Report) -> DoctorReport:
+    return DoctorReport(
+        healthy=report.healthy,
+        repaired=report.repaired,
+        checked=report.checked,
+        drifts=[
+            DriftOut(counter=d.counter, expected=nanos_to_text(d.expected), actual=nanos_to_text(d.actual))
+            for d in report.drifts
+        ],
+        invariants=[
+            InvariantOut(
+                org_id=i.org_id,
+                month=i.month,
+                holds=i.holds,
+                org_total=nanos_to_text(i.org_total),
+                top_level_groups=nanos_to_text(i.top_level_groups),
+                personal_keys=nanos_to_text(i.personal_keys),
+            )
+            for i in report.invariants
+        ],
+    )
+
+
+async def _examine(request: Request, caller: ManageRead) -> doctor.Report:
+    if not caller.scope.is_org_admin:
+        raise Forbidden("Checking the budget counters needs the org admin role")
+    runtime = getattr(request.state, "budgets", None)
+    if runtime is None:
+        raise ServiceUnavailable("This process keeps no budget counters")
+    guard: Guard = runtime.guard
+    return await doctor.examine(runtime.db, guard.store, book=guard.book, at=guard.clock(), org_ids=[caller.org_id])
+
+
+@doctor_router.get("", response_model=DoctorReport, summary="Compare this period's counters with the usage records")
+async def check_counters(request: Request, caller: ManageRead) -> DoctorReport:
+    return _report(await _examine(request, caller))
+
+
+@doctor_router.post("/repair", response_model=DoctorReport, summary="Set drifted counters to the usage records' sums")
+async def repair_counters(request: Request, session: SessionDep, caller: ManageWrite) -> DoctorReport:
+    report = await doctor.repair(request.state.budgets.guard.store, await _examine(request, caller))
+    if report.drifts:
+        after = {d.counter: nanos_to_text(d.expected) for d in report.drifts}
+        before = {d.counter: nanos_to_text(d.actual) for d in report.drifts}
+        audit.record(
+            session,
+            org_id=caller.org_id,
+            actor=caller.actor,
+            action="budget.repair",
+            target_type="budget",
+            target_id=None,
+            before=before,
+            after=after,
+        )
+    return _report(report)

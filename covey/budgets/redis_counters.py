@@ -160,6 +160,12 @@ class RedisCounters:
         except _DOWN as exc:
             raise CountersUnavailable(str(exc)) from exc
 
+    def ping_sync(self) -> None:
+        try:
+            self._sync.ping()
+        except _DOWN as exc:
+            raise CountersUnavailable(str(exc)) from exc
+
     async def close(self) -> None:
         await self._client.aclose()
         self._sync.close()

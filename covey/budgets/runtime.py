@@ -95,11 +95,12 @@ class BudgetsRuntime:
             except SQLAlchemyError as exc:  # keep the last book while the database is away
                 log.warning("budget book refresh failed: %s", exc)
 
-    async def readiness(self) -> str:
+    def readiness(self) -> str:
+        """For `/readyz` (a worker thread): without its counters the gateway refuses hard-budget requests."""
         try:
-            await self.store.ping()
+            self.store.ping_sync()
         except CountersUnavailable as exc:
-            return f"error: {self.store.kind} counters unreachable ({exc})"
+            return f"error: {self.store.kind} budget counters unreachable, hard budgets fail closed ({exc})"
         return "ok"
 
     async def stop(self) -> None:

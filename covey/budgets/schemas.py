@@ -82,3 +82,26 @@ class BudgetList(BaseModel):
 
 class BudgetEnvelope(BaseModel):
     budget: BudgetOut
+
+
+class DriftOut(BaseModel):
+    counter: str
+    expected: str = Field(description="Spend recomputed from the usage records")
+    actual: str = Field(description="What the counter held")
+
+
+class InvariantOut(BaseModel):
+    org_id: str
+    month: str
+    holds: bool
+    org_total: str
+    top_level_groups: str
+    personal_keys: str
+
+
+class DoctorReport(BaseModel):
+    healthy: bool
+    repaired: bool
+    checked: int
+    drifts: list[DriftOut]
+    invariants: list[InvariantOut]

@@ -24,6 +24,9 @@ def readyz(request: Request) -> JSONResponse:
         checks["database"] = "ok"
     except SQLAlchemyError as exc:
         checks["database"] = f"error: {exc.__class__.__name__}"
+    budgets = getattr(request.state, "budgets", None)
+    if budgets is not None:
+        checks["budget_counters"] = budgets.readiness()
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
