@@ -2,6 +2,7 @@
 
 from covey.kit.db import Base
 from covey.models.access_list import MODALITIES, AccessList
+from covey.models.admin_session import AdminSession, SignInFailure
 from covey.models.alert import WEBHOOK_FORMATS, AlertDelivery, AlertEvent, Webhook
 from covey.models.api_key import PERMISSION_LEVELS, ApiKey
 from covey.models.audit_event import AuditEvent
@@ -31,6 +32,7 @@ __all__ = [
     "USER_STATUSES",
     "WEBHOOK_FORMATS",
     "AccessList",
+    "AdminSession",
     "AlertDelivery",
     "AlertEvent",
     "ApiKey",
@@ -43,6 +45,7 @@ __all__ = [
     "Revision",
     "RoutingPolicy",
     "ScimToken",
+    "SignInFailure",
     "UsageCharge",
     "UsageRecord",
     "User",

@@ -1,0 +1,139 @@
+"""Signing in and out, the stylesheet and script, and a member's own page."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import FileResponse, Response
+
+from covey.admin import signin, spend
+from covey.admin.web import (
+    PREFIX,
+    SESSION_COOKIE,
+    SIGNIN_CSRF_COOKIE,
+    PanelDep,
+    PanelRoute,
+    page,
+    redirect,
+    seal,
+    secret_of,
+    set_cookie,
+    unseal,
+)
+from covey.auth.deps import SessionDep, SettingsDep
+from covey.groups import service as groups
+from covey.keys import service as keys
+from covey.kit.clock import utcnow
+from covey.users import service as users
+
+router = APIRouter(route_class=PanelRoute)
+
+STATIC = Path(__file__).parent / "static"
+_STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path of this panel: never an address elsewhere (an open redirect).
+    if target and target.startswith(PREFIX + "/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return PREFIX + "/"
+
+
+@router.get("/static/{name}", include_in_schema=False)
+def static(name: str) -> Response:
+    path = STATIC / name
+    if path.suffix not in _STATIC_TYPES or name not in {p.name for p in STATIC.iterdir()}:
+        return Response("Not found", status_code=404)
+    return FileResponse(path, media_type=_STATIC_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/sign-in", include_in_schema=False)
+def sign_in_form(request: Request, next: str | None = None) -> Response:
+    form_token = secrets.token_urlsafe(24)
+    response = page(request, None, "sign_in.html", next=_safe_next(next), form_token=form_token)
+    set_cookie(request, response, SIGNIN_CSRF_COOKIE, form_token, max_age=3600)
+    return response
+
+
+@router.post("/sign-in", include_in_schema=False)
+def sign_in(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1000)],
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = PREFIX + "/",
+) -> Response:
+    # Before a session exists, the form proves it came from our page by echoing a cookie it was given.
+    expected = request.cookies.get(SIGNIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, csrf_token):
+        return page(
+            request,
+            None,
+            "sign_in.html",
+            status=403,
+            next=_safe_next(next),
+            form_token=expected,
+            error="This form expired or was not sent from the sign-in page. Please try again.",
+            email=email,
+        )
+    result = signin.sign_in(session, email=email, password=password, now=utcnow())
+    if result.token is None:
+        return page(
+            request,
+            None,
+            "sign_in.html",
+            status=result.status,
+            next=_safe_next(next),
+            form_token=expected,
+            error=result.error,
+            email=email,
+        )
+    response = redirect(request, _safe_next(next))
+    set_cookie(
+        request,
+        response,
+        SESSION_COOKIE,
+        seal(secret_of(settings), result.token),
+        max_age=int(signin.SESSION_LIFETIME.total_seconds()),
+    )
+    response.delete_cookie(SIGNIN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
+@router.post("/sign-out", include_in_schema=False)
+def sign_out(request: Request, panel: PanelDep, session: SessionDep, settings: SettingsDep) -> Response:
+    token = unseal(secret_of(settings), request.cookies.get(SESSION_COOKIE))
+    if token:
+        signin.sign_out(session, token=token)
+    response = redirect(request, PREFIX + "/sign-in", "Signed out.")
+    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    return response
+
+
+@router.get("/me", include_in_schema=False)
+def me(request: Request, panel: PanelDep, session: SessionDep) -> Response:
+    """What every signed-in person may see: their groups, their keys and their own spend."""
+    caller = panel.caller
+    month = spend.current_month(panel.org.timezone, utcnow())
+    mine = groups.tree(session, caller)
+    my_groups = users.groups_of(session, caller, caller.user_id)
+    my_keys = keys.present(session, caller, keys.list_visible(session, caller, owner_id=caller.user_id))
+    by_key = spend.by_key(session, org_id=caller.org_id, month=month)
+    spent = spend.by_user(session, org_id=caller.org_id, month=month).get(caller.user_id, 0)
+    return page(
+        request,
+        panel,
+        "me.html",
+        groups=my_groups,
+        tree=mine,
+        keys=my_keys,
+        key_spend=by_key,
+        spent=spent,
+        month=month,
+    )

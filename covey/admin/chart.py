@@ -1,0 +1,80 @@
+"""A small bar chart drawn as SVG by the template: this module only does the geometry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from covey.kit.money import format_usd
+
+WIDTH = 720
+HEIGHT = 220
+_TOP = 16
+_BOTTOM = 28
+_LEFT = 56
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    y: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    left: int
+    baseline: float
+    bars: list[Bar]
+    ticks: list[Tick]
+    empty: bool
+
+
+def _nice_ceiling(nanos: int) -> int:
+    """The next round amount at or above `nanos` (1, 2 or 5 times a power of ten dollars-cents)."""
+    step = 10_000_000  # one cent
+    while True:
+        for factor in (1, 2, 5):
+            if step * factor >= nanos:
+                return step * factor
+        step *= 10
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[int]) -> Chart:
+    top = _nice_ceiling(max(values, default=0) or 1)
+    plot_h = HEIGHT - _TOP - _BOTTOM
+    slot = (WIDTH - _LEFT) / max(len(values), 1)
+    bars = []
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        h = plot_h * value / top
+        bars.append(
+            Bar(
+                x=_LEFT + i * slot + slot * 0.18,
+                y=_TOP + plot_h - h,
+                width=slot * 0.64,
+                height=h,
+                label=label,
+                value=format_usd(value),
+            )
+        )
+    ticks = [Tick(y=_TOP + plot_h * (1 - f), text=format_usd(int(top * f))) for f in (0, 0.5, 1)]
+    return Chart(
+        width=WIDTH,
+        height=HEIGHT,
+        left=_LEFT,
+        baseline=_TOP + plot_h,
+        bars=bars,
+        ticks=ticks,
+        empty=not any(values),
+    )

@@ -1,0 +1,24 @@
+"""Small helpers for the panel's form fields."""
+
+from __future__ import annotations
+
+from covey.groups.schemas import MAX_BULK
+from covey.kit.errors import BadRequest
+
+
+def picked(user_ids: list[str]) -> list[str]:
+    """The people ticked in a list, each once."""
+    chosen = list(dict.fromkeys(u for u in user_ids if u))
+    if not chosen:
+        raise BadRequest("user_ids: select at least one person")
+    if len(chosen) > MAX_BULK:
+        raise BadRequest(f"user_ids: at most {MAX_BULK} at once")
+    return chosen
+
+
+def people(n: int) -> str:
+    return "1 person" if n == 1 else f"{n} people"
+
+
+def blank_to_none(value: str | None) -> str | None:
+    return (value.strip() or None) if value is not None else None

@@ -1,0 +1,208 @@
+"""The group tree and a group's own page: create, move (drag a group onto another), settings, budgets,
+features, access list, delete. Every change goes through `covey.groups.service`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import JSONResponse, Response
+
+from covey.access import service as access
+from covey.admin import spend
+from covey.admin.chart import bar_chart
+from covey.admin.forms import blank_to_none
+from covey.admin.web import PREFIX, AdminDep, PanelRoute, page, redirect, wants_json
+from covey.auth.deps import SessionDep
+from covey.groups import repository as groups_repo
+from covey.groups import service as groups
+from covey.groups.schemas import GroupCreate, GroupUpdate
+from covey.keys import service as keys
+from covey.kit.clock import utcnow
+
+router = APIRouter(route_class=PanelRoute)
+
+
+def _budgets(session: Any, org_id: str) -> dict[str, int]:
+    """Each group's monthly budget in nano-dollars, for the spend bars (exact, unlike the API's floats)."""
+    return {g.id: g.monthly_budget for g in groups_repo.all_in_org(session, org_id=org_id) if g.monthly_budget}
+
+
+KINDS = ("department", "project", "function", "custom")
+FEATURES = ("streaming", "tools", "structured_outputs", "reasoning", "embeddings", "auto_caching")
+
+
+@router.get("/groups", include_in_schema=False)
+def tree(request: Request, panel: AdminDep, session: SessionDep) -> Response:
+    caller = panel.caller
+    month = spend.current_month(panel.org.timezone, utcnow())
+    nodes = groups.tree(session, caller)
+    visible = groups.list_visible(session, caller)
+    return page(
+        request,
+        panel,
+        "groups.html",
+        tree=nodes,
+        manageable=[g for g in visible if caller.scope.can_manage_group(g.id)],
+        group_spend=spend.by_group(session, org_id=caller.org_id, month=month),
+        can_manage={g.id for g in visible if caller.scope.can_manage_group(g.id)},
+        budgets=_budgets(session, caller.org_id),
+        month=month,
+        kinds=KINDS,
+    )
+
+
+@router.post("/groups", include_in_schema=False)
+def create(
+    request: Request,
+    panel: AdminDep,
+    session: SessionDep,
+    name: Annotated[str, Form()],
+    parent_id: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "custom",
+    description: Annotated[str, Form()] = "",
+) -> Response:
+    data = GroupCreate.model_validate(
+        {"name": name, "parent_id": blank_to_none(parent_id), "kind": kind, "description": description}
+    )
+    group = groups.create(session, panel.caller, data)
+    return redirect(request, f"{PREFIX}/groups/{group.id}", f'Created group "{group.name}".')
+
+
+@router.post("/groups/{group_id}/move", include_in_schema=False)
+def move(
+    request: Request,
+    group_id: str,
+    panel: AdminDep,
+    session: SessionDep,
+    parent_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Drag a group onto another (or onto the top level): a PATCH of its parent, cycles refused (409)."""
+    group = groups.update(session, panel.caller, group_id, GroupUpdate(parent_id=blank_to_none(parent_id)))
+    message = f'Moved "{group.name}".'
+    if wants_json(request):
+        return JSONResponse({"ok": True, "message": message})
+    return redirect(request, f"{PREFIX}/groups", message)
+
+
+@router.get("/groups/{group_id}", include_in_schema=False)
+def group_page(request: Request, group_id: str, panel: AdminDep, session: SessionDep) -> Response:
+    caller = panel.caller
+    detail = groups.detail(session, caller, group_id)
+    periods = spend.months(panel.org.timezone, utcnow())
+    month = periods[-1]
+    trend = spend.trend(session, org_id=caller.org_id, group_id=detail.id, periods=periods)
+    visible = groups.list_visible(session, caller)
+    names = {g.id: g.name for g in visible}
+    ancestors: list[tuple[str, str]] = []
+    parent = detail.parent_id
+    while parent is not None and parent in names:
+        ancestors.insert(0, (parent, names[parent]))
+        parent = next((g.parent_id for g in visible if g.id == parent), None)
+    lists = access.list_all(session, caller)
+    return page(
+        request,
+        panel,
+        "group.html",
+        group=detail,
+        ancestors=ancestors,
+        can_manage=caller.scope.can_manage_group(detail.id),
+        tree=groups.tree(session, caller),
+        targets=[g for g in visible if g.id != detail.id and caller.scope.can_manage_group(g.id)],
+        can_manage_ids={g.id for g in visible if caller.scope.can_manage_group(g.id)},
+        spent=trend[-1],
+        member_spend=spend.members_through_group(session, org_id=caller.org_id, group_id=detail.id, month=month),
+        chart=bar_chart([p.label for p in periods], trend),
+        models=spend.top_models(session, org_id=caller.org_id, group_id=detail.id, month=month),
+        features_used=spend.feature_use(session, org_id=caller.org_id, group_id=detail.id, month=month),
+        keys=keys.present(session, caller, keys.list_visible(session, caller, group_id=detail.id)),
+        access_lists=lists,
+        access_list=next((a for a in lists if a.id == detail.access_list_id), None),
+        features=FEATURES,
+        kinds=KINDS,
+        month=month,
+        group_spend=spend.by_group(session, org_id=caller.org_id, month=month),
+        budgets=_budgets(session, caller.org_id),
+        per_user=groups.get_readable(session, caller, detail.id).monthly_budget_per_user,
+    )
+
+
+@router.post("/groups/{group_id}/settings", include_in_schema=False)
+def settings(
+    request: Request,
+    group_id: str,
+    panel: AdminDep,
+    session: SessionDep,
+    name: Annotated[str, Form()],
+    kind: Annotated[str, Form()],
+    description: Annotated[str, Form()] = "",
+    default: Annotated[bool, Form()] = False,
+    expires_at: Annotated[str, Form()] = "",
+) -> Response:
+    fields: dict[str, Any] = {"name": name, "kind": kind, "description": description}
+    current = groups.get_readable(session, panel.caller, group_id)
+    if default != current.is_default:
+        fields["default"] = default
+    expiry = blank_to_none(expires_at)
+    fields["expires_at"] = datetime.fromisoformat(expiry) if expiry else None
+    group = groups.update(session, panel.caller, group_id, GroupUpdate.model_validate(fields))
+    return redirect(request, f"{PREFIX}/groups/{group.id}", "Saved the group's settings.")
+
+
+@router.post("/groups/{group_id}/budget", include_in_schema=False)
+def budget(
+    request: Request,
+    group_id: str,
+    panel: AdminDep,
+    session: SessionDep,
+    monthly_budget: Annotated[str, Form()] = "",
+    monthly_budget_per_user: Annotated[str, Form()] = "",
+) -> Response:
+    """Empty or 0 means unlimited (Requesty's convention)."""
+    data = GroupUpdate.model_validate(
+        {
+            "monthly_budget": monthly_budget.strip() or Decimal(0),
+            "monthly_budget_per_user": monthly_budget_per_user.strip() or Decimal(0),
+        }
+    )
+    group = groups.update(session, panel.caller, group_id, data)
+    return redirect(request, f"{PREFIX}/groups/{group.id}#budgets", "Saved the budgets.")
+
+
+@router.post("/groups/{group_id}/features", include_in_schema=False)
+async def features(request: Request, group_id: str, panel: AdminDep, session: SessionDep) -> Response:
+    """Each feature is inherited (not in the map), on or off; the map replaces the group's whole map."""
+    form = await request.form()
+    chosen = {
+        name: form.get(f"feature_{name}") == "on" for name in FEATURES if form.get(f"feature_{name}") in ("on", "off")
+    }
+    group = groups.update(session, panel.caller, group_id, GroupUpdate(features=chosen))
+    return redirect(request, f"{PREFIX}/groups/{group.id}#access", "Saved the features.")
+
+
+@router.post("/groups/{group_id}/access-list", include_in_schema=False)
+def access_list(
+    request: Request,
+    group_id: str,
+    panel: AdminDep,
+    session: SessionDep,
+    access_list_id: Annotated[str, Form()] = "",
+) -> Response:
+    group = groups.update(session, panel.caller, group_id, GroupUpdate(access_list_id=blank_to_none(access_list_id)))
+    return redirect(request, f"{PREFIX}/groups/{group.id}#access", "Saved the access list.")
+
+
+@router.post("/groups/{group_id}/delete", include_in_schema=False)
+def delete(
+    request: Request,
+    group_id: str,
+    panel: AdminDep,
+    session: SessionDep,
+    recursive: Annotated[bool, Form()] = False,
+) -> Response:
+    group = groups.get_readable(session, panel.caller, group_id)
+    name = group.name
+    groups.delete(session, panel.caller, group_id, recursive=recursive)
+    return redirect(request, f"{PREFIX}/groups", f'Deleted group "{name}".')

@@ -1,0 +1,43 @@
+"""The landing page: month-to-date spend against the org budget, the top groups, recent alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from covey.admin import spend
+from covey.admin.chart import bar_chart
+from covey.admin.web import PREFIX, PanelDep, PanelRoute, page, redirect
+from covey.auth.deps import SessionDep
+from covey.groups import service as groups
+from covey.kit.clock import utcnow
+
+router = APIRouter(route_class=PanelRoute)
+
+
+@router.get("/", include_in_schema=False)
+def overview(request: Request, panel: PanelDep, session: SessionDep) -> Response:
+    if not panel.is_admin:
+        return redirect(request, PREFIX + "/me")
+    caller = panel.caller
+    now = utcnow()
+    periods = spend.months(panel.org.timezone, now)
+    month = periods[-1]
+    by_group = spend.by_group(session, org_id=caller.org_id, month=month)
+    visible = groups.list_visible(session, caller)
+    managed = [g for g in visible if caller.scope.can_manage_group(g.id)]
+    top = sorted(managed, key=lambda g: (-by_group.get(g.id, 0), g.name.lower()))[:8]
+    context: dict[str, Any] = {"month": month, "top_groups": top, "group_spend": by_group}
+    if panel.is_org_admin:
+        trend = spend.trend(session, org_id=caller.org_id, group_id=None, periods=periods)
+        context.update(
+            org_spend=trend[-1],
+            org_budget=spend.org_monthly_budget(session, org_id=caller.org_id),
+            chart=bar_chart([p.label for p in periods], trend),
+            alerts=spend.recent_alerts(session, org_id=caller.org_id),
+            models=spend.top_models(session, org_id=caller.org_id, group_id=None, month=month, limit=5),
+            names={g.id: g.name for g in visible},
+        )
+    return page(request, panel, "overview.html", **context)

@@ -1,0 +1,12 @@
+"""Every panel route under /admin."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from covey.admin import account, audit, groups, keys, members, overview, users
+from covey.admin.web import PREFIX
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+for module in (account, overview, groups, members, users, keys, audit):
+    router.include_router(module.router)

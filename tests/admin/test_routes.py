@@ -1,0 +1,264 @@
+"""The panel's routes through HTTP, without a browser: sign-in, roles, CSRF, and changes landing in the
+API's state and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.admin.conftest import PanelSession, give_password
+from tests.conftest import Api, Org
+
+PAGES = ("/admin/", "/admin/groups", "/admin/users", "/admin/keys", "/admin/audit", "/admin/me")
+
+
+def _members(org: Org, group_id: str) -> dict[str, str]:
+    group = org.admin.get(f"/v1/manage/group/{group_id}").json()["group"]
+    return {m["id"]: m["role"] for m in group["members"]}
+
+
+def test_signed_out_pages_send_to_sign_in(browser_for: Any) -> None:
+    panel = browser_for()
+    for path in PAGES:
+        response = panel.get(path)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/admin/sign-in?next=")
+    assert panel.get("/admin/sign-in").status_code == 200
+
+
+def test_sign_in_sets_a_secure_session_cookie_and_opens_every_page(browser_for: Any, org: Org) -> None:
+    panel = browser_for()
+    form = panel.get("/admin/sign-in")
+    assert "Sign in" in form.text
+    response = panel.sign_in(org.owner_email.upper(), org.password)
+    assert response.status_code == 303
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("covey_session="))
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
+    for path in PAGES:
+        page = panel.get(path)
+        assert page.status_code == 200, (path, page.text[:300])
+        assert "Sign out" in page.text
+
+
+def test_wrong_password_is_refused(browser_for: Any, org: Org) -> None:
+    panel = browser_for()
+    response = panel.sign_in(org.owner_email, "not-the-password")
+    assert response.status_code == 401
+    assert "Wrong email or password" in response.text
+    assert "covey_session" not in panel.jar
+    assert panel.get("/admin/groups").status_code == 303
+
+
+def test_lock_out_after_five_failures_even_with_the_right_password(browser_for: Any, org: Org, db: Any) -> None:
+    colleague = org.user(role="admin")
+    colleague_password = give_password(db, colleague)
+    colleague_email = org.admin.get(f"/v1/manage/user/{colleague}").json()["user"]["email"]
+    panel = browser_for()
+    for _ in range(5):
+        assert panel.sign_in(org.owner_email, "wrong").status_code == 401
+    locked = panel.sign_in(org.owner_email, org.password)
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins" in locked.text
+    assert "covey_session" not in panel.jar
+    # The lock-out is per email: someone else still signs in.
+    assert browser_for().sign_in(colleague_email, colleague_password).status_code == 303
+
+
+def test_sign_in_form_needs_its_token(browser_for: Any, org: Org) -> None:
+    panel = browser_for()
+    panel.get("/admin/sign-in")
+    response = panel.post("/admin/sign-in", {"email": org.owner_email, "password": org.password}, csrf=False)
+    assert response.status_code == 403
+    assert "covey_session" not in panel.jar
+
+
+def test_sign_out_ends_the_session(owner_panel: PanelSession) -> None:
+    session_cookie = owner_panel.jar["covey_session"]
+    response = owner_panel.post("/admin/sign-out")
+    assert response.status_code == 303
+    assert "covey_session" not in owner_panel.jar
+    # The old cookie, replayed, no longer opens anything: the session is gone on the server.
+    owner_panel.jar["covey_session"] = session_cookie
+    assert owner_panel.get("/admin/groups").status_code == 303
+
+
+def test_a_forged_cookie_is_not_a_session(browser_for: Any, owner_panel: PanelSession) -> None:
+    token, _, _mac = owner_panel.jar["covey_session"].rpartition(".")
+    forged = browser_for()
+    forged.jar["covey_session"] = token + ".0000"
+    assert forged.get("/admin/groups").status_code == 303
+
+
+def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(owner_panel: PanelSession, org: Org) -> None:
+    before = org.admin.get("/v1/manage/group").json()["groups"]
+    forged = owner_panel.post("/admin/groups", {"name": "Forged"}, csrf=False)
+    assert forged.status_code == 403
+    assert "CSRF" in forged.text
+    wrong = owner_panel.post("/admin/groups", {"name": "Forged", "csrf_token": "0" * 64}, csrf=False)
+    assert wrong.status_code == 403
+    assert org.admin.get("/v1/manage/group").json()["groups"] == before
+
+
+def test_create_a_nested_group_lands_in_the_api_and_the_audit_log(owner_panel: PanelSession, org: Org) -> None:
+    response = owner_panel.post("/admin/groups", {"name": "Engineering", "kind": "department"})
+    assert response.status_code == 303
+    parent_id = response.headers["location"].rsplit("/", 1)[1]
+    child = owner_panel.post("/admin/groups", {"name": "Backend", "parent_id": parent_id})
+    child_id = child.headers["location"].rsplit("/", 1)[1]
+    got = org.admin.get(f"/v1/manage/group/{child_id}").json()["group"]
+    assert got["parent_id"] == parent_id
+    assert got["name"] == "Backend"
+    events = org.admin.get("/v1/manage/audit", params={"action": "group.create", "target_id": child_id}).json()
+    assert events["total"] == 1
+    event = events["events"][0]
+    assert (event["actor_kind"], event["actor_id"], event["via_key_id"]) == ("user", org.owner_id, None)
+    page = owner_panel.get(f"/admin/groups/{child_id}")
+    assert page.status_code == 200
+    assert "Backend" in page.text
+
+
+def test_bad_input_comes_back_as_a_notice_naming_the_field(owner_panel: PanelSession, org: Org) -> None:
+    group_id = org.group("Budgeted")
+    response = owner_panel.post(
+        f"/admin/groups/{group_id}/budget",
+        {"monthly_budget": "-3"},
+        headers={"Referer": f"http://testserver/admin/groups/{group_id}"},
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/admin/groups/{group_id}"
+    page = owner_panel.get(response.headers["location"])
+    assert "monthly_budget" in page.text
+    assert org.admin.get(f"/v1/manage/group/{group_id}").json()["group"]["monthly_budget"] is None
+
+
+def test_moving_a_group_under_its_own_child_is_refused(owner_panel: PanelSession, org: Org) -> None:
+    parent = org.group("Parent")
+    child = org.group("Child", parent_id=parent)
+    refused = owner_panel.fetch(f"/admin/groups/{parent}/move", {"parent_id": child})
+    assert refused.status_code == 409
+    assert "cycle" in refused.json()["error"]["message"]
+    moved = owner_panel.fetch(f"/admin/groups/{child}/move", {"parent_id": ""})
+    assert moved.status_code == 200
+    assert org.admin.get(f"/v1/manage/group/{child}").json()["group"]["parent_id"] is None
+
+
+def test_move_and_add_a_member_to_another_group(owner_panel: PanelSession, org: Org) -> None:
+    source, target, third = org.group("Source"), org.group("Target"), org.group("Third")
+    person = org.user()
+    org.add_member(source, person, role="admin")
+    moved = owner_panel.fetch(f"/admin/groups/{source}/members/{person}/move", {"to_group_id": target, "mode": "move"})
+    assert moved.status_code == 200, moved.text
+    assert _members(org, source) == {}
+    assert _members(org, target) == {person: "admin"}
+    added = owner_panel.fetch(f"/admin/groups/{target}/members/{person}/move", {"to_group_id": third, "mode": "add"})
+    assert added.status_code == 200
+    assert _members(org, target) == {person: "admin"}
+    assert _members(org, third) == {person: "admin"}
+
+
+def test_bulk_add_remove_and_role_change(owner_panel: PanelSession, org: Org) -> None:
+    group = org.group("Bulk")
+    people = [org.user() for _ in range(4)]
+    added = owner_panel.fetch(f"/admin/groups/{group}/members/add", {"user_ids": people[:3]})
+    assert added.status_code == 200
+    assert "Added 3 people" in added.json()["message"]
+    promoted = owner_panel.post(f"/admin/groups/{group}/members/role", {"user_ids": people[:2], "role": "admin"})
+    assert promoted.status_code == 303
+    assert _members(org, group) == {people[0]: "admin", people[1]: "admin", people[2]: "member"}
+    # One person who is not a member refuses the whole removal: nobody is removed.
+    refused = owner_panel.fetch(f"/admin/groups/{group}/members/remove", {"user_ids": [people[0], people[3]]})
+    assert refused.status_code == 404
+    assert len(_members(org, group)) == 3
+    removed = owner_panel.fetch(f"/admin/groups/{group}/members/remove", {"user_ids": people[:2]})
+    assert removed.status_code == 200
+    assert _members(org, group) == {people[2]: "member"}
+
+
+def test_users_page_assigns_many_to_a_group_and_filters(owner_panel: PanelSession, org: Org) -> None:
+    group = org.group("Assigned")
+    people = [org.user(f"assign-{i}-{org.id[:6]}@example.com") for i in range(3)]
+    response = owner_panel.post("/admin/users/assign", {"user_ids": people, "group_id": group})
+    assert response.status_code == 303
+    assert set(_members(org, group)) == set(people)
+    listing = owner_panel.get("/admin/users", params={"group_id": group})
+    assert all(f'data-user-id="{p}"' in listing.text for p in people)
+    assert f'data-user-id="{org.owner_id}"' not in listing.text
+    searched = owner_panel.get("/admin/users", params={"q": "assign-1"})
+    assert f'data-user-id="{people[1]}"' in searched.text
+    assert f'data-user-id="{people[0]}"' not in searched.text
+
+
+def test_user_limit_is_set_exactly(owner_panel: PanelSession, org: Org) -> None:
+    person = org.user()
+    assert owner_panel.post(f"/admin/users/{person}/limit", {"monthly_limit": "12.34"}).status_code == 303
+    assert org.admin.get(f"/v1/manage/user/{person}").json()["user"]["monthly_limit"] == 12.34
+
+
+def test_key_secret_is_shown_once_and_works(owner_panel: PanelSession, org: Org) -> None:
+    response = owner_panel.post("/admin/keys", {"name": "panel-key", "monthly_limit": "5", "labels": "team=search"})
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    secret = response.text.split('id="new-secret" class="secret" readonly value="', 1)[1].split('"', 1)[0]
+    assert secret.startswith("cvy_")
+    listing = owner_panel.get("/admin/keys")
+    assert "panel-key" in listing.text
+    assert secret not in listing.text
+    models = Api(org.admin.client, secret).get("/v1/models")
+    assert models.status_code == 200
+    key = next(k for k in org.admin.get("/v1/manage/apikey").json()["keys"] if k["name"] == "panel-key")
+    assert key["labels"] == {"team": "search"}
+    assert key["monthly_limit"] == "5"
+    assert owner_panel.post(f"/admin/keys/{key['id']}/revoke").status_code == 303
+    # Revoked: the management API shows it, and the gateway refuses it once its snapshot catches up.
+    assert org.admin.get(f"/v1/manage/apikey/{key['id']}").json()["status"] == "revoked"
+
+
+def test_a_member_cannot_open_admin_pages(browser_for: Any, org: Org, db: Any) -> None:
+    member = org.user()
+    password = give_password(db, member)
+    panel = browser_for()
+    email = org.admin.get(f"/v1/manage/user/{member}").json()["user"]["email"]
+    assert panel.sign_in(email, password).status_code == 303
+    assert panel.get("/admin/").headers["location"] == "/admin/me"
+    for path in ("/admin/groups", "/admin/users", "/admin/audit", f"/admin/groups/{org.group()}"):
+        page = panel.get(path)
+        assert page.status_code == 403, path
+        assert "Not allowed" in page.text
+    assert panel.get("/admin/me").status_code == 200
+    # Their own keys page works, and shows only their keys.
+    mine = panel.post("/admin/keys", {"name": "my-own"})
+    assert mine.status_code == 200
+    listing = panel.get("/admin/keys")
+    assert listing.text.count('data-key-id="') == 1
+    # And a change they may not make is refused by the same rules as the API.
+    refused = panel.fetch("/admin/groups", {"name": "Not mine"})
+    assert refused.status_code == 403
+
+
+def test_a_group_admin_sees_their_subtree(browser_for: Any, org: Org, db: Any) -> None:
+    top = org.group("Top")
+    mine = org.group("Mine", parent_id=top)
+    below = org.group("Below", parent_id=mine)
+    elsewhere = org.group("Elsewhere")
+    admin = org.user()
+    org.add_member(mine, admin, role="admin")
+    panel = browser_for()
+    email = org.admin.get(f"/v1/manage/user/{admin}").json()["user"]["email"]
+    assert panel.sign_in(email, give_password(db, admin)).status_code == 303
+    tree = panel.get("/admin/groups")
+    assert tree.status_code == 200
+    assert f'data-group-id="{below}"' in tree.text
+    assert f'data-group-id="{elsewhere}"' not in tree.text
+    assert panel.get(f"/admin/groups/{elsewhere}").status_code == 403
+    assert panel.get("/admin/audit").status_code == 403
+    created = panel.post("/admin/groups", {"name": "Made by group admin", "parent_id": below})
+    assert created.status_code == 303
+
+
+def test_another_orgs_group_is_not_found(owner_panel: PanelSession, new_org: Any) -> None:
+    other = new_org("Other")
+    group = other.group("Theirs")
+    page = owner_panel.get(f"/admin/groups/{group}")
+    assert page.status_code == 404
+    refused = owner_panel.fetch(f"/admin/groups/{group}/members/add", {"user_ids": [other.owner_id]})
+    assert refused.status_code == 404
