@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from covey.alerts.dispatcher import Dispatcher
 from covey.audit.repository import current_revision
 from covey.budgets import ledger, repository
+from covey.budgets.bus import RevisionBus
 from covey.budgets.counters import CounterStore, CountersUnavailable, MemoryCounters
 from covey.budgets.guard import Guard
 from covey.budgets.lines import Book, make_book
@@ -45,6 +46,8 @@ class BudgetsRuntime:
         self.guard = guard
         self.dispatcher = dispatcher
         self.tasks: list[asyncio.Task[None]] = []
+        # With Redis, control-plane changes are announced to every replica (`bus.listeners`).
+        self.bus = RevisionBus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
 
     @property
     def store(self) -> CounterStore:
@@ -66,6 +69,10 @@ class BudgetsRuntime:
             asyncio.create_task(runtime.watch(settings.snapshot_poll_seconds), name="covey-budget-book"),
             asyncio.create_task(dispatcher.run(), name="covey-alerts"),
         ]
+        if runtime.bus is not None:
+            runtime.bus.install(db)
+            runtime.bus.listeners.append(runtime.refresh)
+            runtime.tasks.append(asyncio.create_task(runtime.bus.listen(), name="covey-revision-bus"))
         return runtime
 
     async def seed(self) -> None:
@@ -110,4 +117,7 @@ class BudgetsRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.dispatcher.stop()
+        if self.bus is not None:
+            self.bus.uninstall(self.db)
+            await self.bus.close()
         await self.store.close()
