@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Literal
 
 import typer
@@ -10,7 +11,7 @@ from covey.cli.context import JsonOption, OrgOption, acting
 from covey.cli.lookup import find_user
 from covey.cli.output import emit_json, emit_table
 from covey.kit.pagination import Page
-from covey.users import service
+from covey.users import csv_import, service
 from covey.users.schemas import UserCreate, UserOut
 
 app = typer.Typer(help="People in an organization.", no_args_is_help=True)
@@ -86,3 +87,35 @@ def activate(user: UserArg, org: OrgOption = None) -> None:
     with acting(org) as (session, caller):
         done = service.set_status(session, caller, find_user(session, caller, user).id, active=True)
     typer.echo(f"Activated {done.email}.")
+
+
+@app.command("import")
+def import_csv(
+    file: Annotated[
+        typer.FileText, typer.Argument(metavar="FILE.csv", help="Columns: " + ", ".join(csv_import.COLUMNS))
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and print what would change.")] = False,
+    create_groups: Annotated[bool, typer.Option("--create-groups", help="Create groups named but missing.")] = False,
+    org: OrgOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create or update users from a CSV file: every row, or (on any bad row) none."""
+    with acting(org) as (session, caller), typer.progressbar(length=1, label="Importing", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(1)
+
+        summary = csv_import.import_users(
+            session, caller, file, create_groups=create_groups, dry_run=dry_run, progress=progress
+        )
+    if as_json:
+        emit_json(summary.as_dict())
+        return
+    verb = "Would create" if dry_run else "Created"
+    typer.echo(
+        f"{verb} {len(summary.created)}, updated {len(summary.updated)}, unchanged {summary.unchanged}; "
+        f"memberships added {summary.memberships_added}; groups created {len(summary.groups_created)}."
+    )
+    for path in summary.groups_created:
+        typer.echo(f"  new group: {path}")
