@@ -53,10 +53,11 @@ class Dispatcher:
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.queue: asyncio.Queue[Crossing | Spending] = asyncio.Queue()
+        self.queue: asyncio.Queue[Crossing | Spending | None] = asyncio.Queue()
         self._last_check: dict[tuple[str, str], float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._http: httpx.AsyncClient | None = None
+        self._running = False
 
     # ---- called on the hot path: never waits -----------------------------------------------------
 
@@ -75,9 +76,13 @@ class Dispatcher:
     # ---- the background task ----------------------------------------------------------------------
 
     async def run(self) -> None:
+        self._running = True
         self._http = httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds)
         while True:
             item = await self.queue.get()
+            if item is None:  # stop() asked
+                self.queue.task_done()
+                return
             try:
                 if isinstance(item, Crossing):
                     event = await asyncio.to_thread(self._fire_threshold, item)
@@ -244,7 +249,13 @@ class Dispatcher:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 2.0) -> None:
+        """Finish what is queued, give deliveries in flight a moment, then drop the rest."""
+        self.queue.put_nowait(None)
+        if self._running:
+            await self.queue.join()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace_seconds)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

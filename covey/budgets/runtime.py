@@ -46,6 +46,8 @@ class BudgetsRuntime:
         self.guard = guard
         self.dispatcher = dispatcher
         self.tasks: list[asyncio.Task[None]] = []
+        self._stop = asyncio.Event()
+        self.bus_task: asyncio.Task[None] | None = None
         # With Redis, control-plane changes are announced to every replica (`bus.listeners`).
         self.bus = RevisionBus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
 
@@ -72,7 +74,7 @@ class BudgetsRuntime:
         if runtime.bus is not None:
             runtime.bus.install(db)
             runtime.bus.listeners.append(runtime.refresh)
-            runtime.tasks.append(asyncio.create_task(runtime.bus.listen(), name="covey-revision-bus"))
+            runtime.bus_task = asyncio.create_task(runtime.bus.listen(), name="covey-revision-bus")
         return runtime
 
     async def seed(self) -> None:
@@ -94,8 +96,8 @@ class BudgetsRuntime:
         self.guard.book = await asyncio.to_thread(load_book, self.db)
 
     async def watch(self, poll_seconds: float) -> None:
-        while True:
-            await asyncio.sleep(poll_seconds)
+        """Until stopped; never cancelled in the middle of a query, so no connection is left behind."""
+        while not await _wait(self._stop, poll_seconds):
             try:
                 if await asyncio.to_thread(self._revision) != self.guard.book.revision:
                     await self.refresh()
@@ -111,13 +113,23 @@ class BudgetsRuntime:
         return "ok"
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._stop.set()
         await self.dispatcher.stop()
+        if self.bus_task is not None:
+            self.bus_task.cancel()  # waits on a socket only, never on the database
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.bus_task
+        await asyncio.gather(*self.tasks)
         if self.bus is not None:
             self.bus.uninstall(self.db)
             await self.bus.close()
         await self.store.close()
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> bool:
+    """Sleeps `seconds` or until the event is set; returns whether it is set."""
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True

@@ -35,11 +35,9 @@ def run_dispatchers(db: Database, settings: Settings, count: int, feed: Callable
         feed(dispatchers)
         for d in dispatchers:
             await d.drain()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         for d in dispatchers:
             await d.stop()
+        await asyncio.gather(*tasks)
 
     asyncio.run(main())
 

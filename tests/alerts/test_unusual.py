@@ -61,9 +61,8 @@ def test_spend_far_above_the_baseline_alerts_once_a_day(org: Org, db: Database, 
             task = asyncio.create_task(dispatcher.run())
             dispatcher.spent(org_id=org.id, user_id=user, charged_groups=[group])
             await dispatcher.drain()
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
             await dispatcher.stop()
+            await task
 
         asyncio.run(main())
 
