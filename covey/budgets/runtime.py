@@ -9,6 +9,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -76,6 +77,11 @@ class BudgetsRuntime:
             runtime.bus.listeners.append(runtime.refresh)
             runtime.bus_task = asyncio.create_task(runtime.bus.listen(), name="covey-revision-bus")
         return runtime
+
+    def follow(self, snapshot: Any) -> None:
+        """Announced changes reload the gateway's snapshot (anything with a `refresh()`) as well."""
+        if self.bus is not None:
+            self.bus.listeners.append(lambda: asyncio.to_thread(snapshot.refresh))
 
     async def seed(self) -> None:
         """Counters that do not exist yet start from the usage records of their period, so the in-process
