@@ -29,9 +29,13 @@ class GatewayRuntime:
     async def start(cls, settings: Settings, db: Database) -> GatewayRuntime:
         config = load_gateway_config(settings.config)
         http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000, ttl_dns_cache=300))
-        catalog = Catalog.build(config, default_registry(), ProviderContext(http=http))
-        store = SnapshotStore(db, catalog=catalog.models)
-        await asyncio.to_thread(store.refresh)
+        try:
+            catalog = Catalog.build(config, default_registry(), ProviderContext(http=http))
+            store = SnapshotStore(db, catalog=catalog.models)
+            await asyncio.to_thread(store.refresh)
+        except BaseException:
+            await http.close()
+            raise
         writer = UsageWriter(db, flush_seconds=settings.usage_flush_seconds)
         gateway = Gateway(settings=settings, config=config, catalog=catalog, store=store, writer=writer)
         stop = asyncio.Event()
