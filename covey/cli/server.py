@@ -10,7 +10,6 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from covey.app import create_app
 from covey.cli.context import database, reported, settings
 from covey.migrations import runner
 
@@ -25,30 +24,32 @@ def serve(
     config = settings()
     with database(migrate=True):
         pass  # the app opens its own connections
-    uvicorn.run(create_app(config), host=host or config.host, port=port or config.port)
+    # By import string, so that only the server (not every `covey` command) loads the whole app;
+    # `create_app()` reads the same COVEY_* settings.
+    uvicorn.run("covey.app:create_app", factory=True, host=host or config.host, port=port or config.port)
 
 
 @db_app.command("upgrade")
 def upgrade() -> None:
     """Migrate the database to the newest schema."""
     with database(migrate=True) as db, reported():
-        typer.echo(f"Database at revision {_current(db.engine)} (head).")
+        typer.echo(f"Database at revision {', '.join(_current(db.engine))} (head).")
 
 
 @db_app.command("current")
 def current() -> None:
     """Print the database's schema revision and whether it is the newest."""
     with database() as db, reported():
-        revision = _current(db.engine)
-        head = ScriptDirectory.from_config(runner.alembic_config(db.engine)).get_current_head()
-        if revision is None:
-            typer.echo("Database not migrated yet: run `covey db upgrade`.")
-        elif revision == head:
-            typer.echo(f"{revision} (head)")
-        else:
-            typer.echo(f"{revision} (head is {head}: run `covey db upgrade`)")
+        revisions = _current(db.engine)
+        heads = set(ScriptDirectory.from_config(runner.alembic_config(db.engine)).get_heads())
+    if not revisions:
+        typer.echo("Database not migrated yet: run `covey db upgrade`.")
+    elif set(revisions) == heads:
+        typer.echo(f"{', '.join(revisions)} (head)")
+    else:
+        typer.echo(f"{', '.join(revisions)} (head is {', '.join(sorted(heads))}: run `covey db upgrade`)")
 
 
-def _current(engine: Engine) -> str | None:
+def _current(engine: Engine) -> list[str]:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return sorted(MigrationContext.configure(connection).get_current_heads())

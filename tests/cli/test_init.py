@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 from fastapi.testclient import TestClient
 
 from covey.app import create_app
@@ -61,3 +66,15 @@ def test_db_upgrade_and_current(empty_database: str) -> None:
     assert "not migrated" in ok(covey("db", "current")).stdout
     assert "(head)" in ok(covey("db", "upgrade")).stdout
     assert ok(covey("db", "current")).stdout.strip().endswith("(head)")
+
+
+def test_processes_started_together_on_a_new_database_all_succeed(empty_database: str) -> None:
+    """Replicas starting at once must not trip over each other's migration."""
+    env = {**os.environ, "COVEY_DATABASE_URL": empty_database}
+    command = [sys.executable, "-m", "covey.cli", "init", "--json"]
+    processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+    results = [p.communicate(timeout=120) for p in processes]
+    for process, (_out, err) in zip(processes, results, strict=True):
+        assert process.returncode == 0, err.decode()
+    org_ids = {json.loads(out)["org_id"] for out, _err in results}
+    assert len(org_ids) == 4
