@@ -203,8 +203,9 @@ def test_key_secret_is_shown_once_and_works(owner_panel: PanelSession, org: Org)
     listing = owner_panel.get("/admin/keys")
     assert "panel-key" in listing.text
     assert secret not in listing.text
-    models = Api(org.admin.client, secret).get("/v1/models")
-    assert models.status_code == 200
+    itself = Api(org.admin.client, secret).get("/v1/manage/apikey/self")
+    assert itself.status_code == 200
+    assert itself.json()["name"] == "panel-key"
     key = next(k for k in org.admin.get("/v1/manage/apikey").json()["keys"] if k["name"] == "panel-key")
     assert key["labels"] == {"team": "search"}
     assert key["monthly_limit"] == "5"
