@@ -15,6 +15,8 @@ class GroupSpec:
     kind: str
     description: str
     default: bool = False
+    monthly_budget: str | None = None  # dollars, for the whole subtree
+    monthly_budget_per_user: str | None = None  # dollars, for each member
 
     @property
     def name(self) -> str:
@@ -48,15 +50,17 @@ class KeySpec:
 
 GROUPS = (
     GroupSpec("All Staff", "custom", "Everyone at Acme; new people join automatically.", default=True),
-    GroupSpec("Engineering", "department", "Product engineering."),
+    GroupSpec("Engineering", "department", "Product engineering.", monthly_budget="2000"),
     GroupSpec("Engineering/Backend Engineers", "function", "APIs, services and data pipelines."),
     GroupSpec("Engineering/Frontend Engineers", "function", "Web and mobile applications."),
     GroupSpec("Engineering/DevOps Engineers", "function", "Infrastructure, CI and on-call."),
-    GroupSpec("Marketing", "department", "Brand, content and campaigns."),
+    GroupSpec("Marketing", "department", "Brand, content and campaigns.", monthly_budget="500"),
     GroupSpec("Marketing/Content Team", "function", "Blog posts, newsletters and documentation."),
     GroupSpec("Marketing/Design Team", "function", "Visual design and brand assets."),
-    GroupSpec("Sales", "department", "New business and customer accounts."),
-    GroupSpec("Sales/Sales Reps", "function", "Account executives and business development."),
+    GroupSpec("Sales", "department", "New business and customer accounts.", monthly_budget="800"),
+    GroupSpec(
+        "Sales/Sales Reps", "function", "Account executives and business development.", monthly_budget_per_user="30"
+    ),
     GroupSpec("Sales/Sales Engineers", "function", "Technical pre-sales: demos and proofs of concept."),
 )
 

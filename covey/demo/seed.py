@@ -93,6 +93,8 @@ def _build_tree(session: Session, caller: Caller) -> dict[str, str]:
                 kind=spec.kind,
                 description=spec.description,
                 default=spec.default,
+                monthly_budget=spec.monthly_budget,
+                monthly_budget_per_user=spec.monthly_budget_per_user,
             ),
         )
         ids[spec.path] = group.id

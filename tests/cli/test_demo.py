@@ -60,6 +60,9 @@ def test_demo_seeds_acme_once_and_hands_out_fresh_credentials(empty_database: st
     assert by_name["All Staff"]["default"] is True
     assert by_name["All Staff"]["members_count"] == len(users)
     assert by_name["Engineering"]["kind"] == "department"
+    assert by_name["Engineering"]["monthly_budget"] == 2000
+    reps = next(c for c in by_name["Sales"]["children"] if c["name"] == "Sales Reps")
+    assert reps["monthly_budget_per_user"] == 30
     assert all(node["description"] for node in tree)
 
     emails = {u["email"] for u in users}
