@@ -97,11 +97,11 @@ class _InputEmail(Email):
 
 
 class _InputUser(StandardUser[Any]):
-    emails: list[_InputEmail] | None = None
+    emails: list[_InputEmail] | None = None  # type: ignore[assignment]
 
 
 # What requests are read with: every standard attribute, so nothing an identity provider sends is an error.
-InputUser = _InputUser[EnterpriseUser]
+InputUser = _InputUser[EnterpriseUser]  # type: ignore[type-arg]
 InputGroup = StandardGroup
 
 USER_TYPE = ResourceType(
