@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 HOST    ?= 127.0.0.1
 PORT    ?= 8080
 
-.PHONY: run test lint bench install dev clean
+.PHONY: run test lint bench bench-analytics install dev clean screenshots
 
 $(BIN)/covey: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,17 @@ lint: dev
 	$(BIN)/ruff format --check covey tests bench
 	$(BIN)/mypy covey
 
+## Regenerate docs/screenshots/*.png: the admin panel over the demo data, in Chromium.
+screenshots: dev
+	$(BIN)/python -m tests.admin.screenshots docs/screenshots
+
 bench: dev
 	$(BIN)/python bench/gateway.py
+
+## Spend reports against raw usage records, on SQLite and PostgreSQL (RECORDS=200000 for a quick run).
+RECORDS ?= 10000000
+bench-analytics: dev
+	$(BIN)/python bench/analytics.py --records $(RECORDS)
 
 clean:
 	rm -rf $(VENV) covey.db covey.db-wal covey.db-shm

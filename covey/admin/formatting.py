@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from covey.kit.money import format_usd, nanos_to_text
@@ -21,6 +22,13 @@ def limit(nanos: int | None) -> str:
 def money_text(nanos: int | None) -> str:
     """For an input's value: plain decimal dollars, empty for none."""
     return "" if nanos is None else nanos_to_text(nanos)
+
+
+def dollars(text: str | None) -> str:
+    """Decimal dollar text from the reports ("1234.5") shown to the cent with separators ("1,234.50")."""
+    if text is None:
+        return "—"
+    return f"{Decimal(text).quantize(Decimal('0.01')):,}"
 
 
 def when(value: datetime | None) -> str:
@@ -45,4 +53,5 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "day": day,
     "percent": percent,
     "money_text": money_text,
+    "dollars": dollars,
 }

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from covey.access import service as access
 from covey.admin import spend
+from covey.admin.budgets import lines_of_group
 from covey.admin.chart import bar_chart
 from covey.admin.forms import blank_to_none
 from covey.admin.web import PREFIX, AdminDep, PanelRoute, page, redirect, wants_json
@@ -25,7 +26,7 @@ from covey.kit.clock import utcnow
 router = APIRouter(route_class=PanelRoute)
 
 
-def _budgets(session: Any, org_id: str) -> dict[str, int]:
+def group_budgets(session: Any, org_id: str) -> dict[str, int]:
     """Each group's monthly budget in nano-dollars, for the spend bars (exact, unlike the API's floats)."""
     return {g.id: g.monthly_budget for g in groups_repo.all_in_org(session, org_id=org_id) if g.monthly_budget}
 
@@ -48,7 +49,7 @@ def tree(request: Request, panel: AdminDep, session: SessionDep) -> Response:
         manageable=[g for g in visible if caller.scope.can_manage_group(g.id)],
         group_spend=spend.by_group(session, org_id=caller.org_id, month=month),
         can_manage={g.id for g in visible if caller.scope.can_manage_group(g.id)},
-        budgets=_budgets(session, caller.org_id),
+        budgets=group_budgets(session, caller.org_id),
         month=month,
         kinds=KINDS,
     )
@@ -124,8 +125,9 @@ def group_page(request: Request, group_id: str, panel: AdminDep, session: Sessio
         kinds=KINDS,
         month=month,
         group_spend=spend.by_group(session, org_id=caller.org_id, month=month),
-        budgets=_budgets(session, caller.org_id),
+        budgets=group_budgets(session, caller.org_id),
         per_user=groups.get_readable(session, caller, detail.id).monthly_budget_per_user,
+        budget_lines=lines_of_group(request, session, panel, detail.id),
     )
 
 

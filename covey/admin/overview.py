@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from covey.admin import spend
 from covey.admin.chart import bar_chart
+from covey.admin.groups import group_budgets
 from covey.admin.web import PREFIX, PanelDep, PanelRoute, page, redirect
 from covey.auth.deps import SessionDep
 from covey.groups import service as groups
@@ -29,7 +30,12 @@ def overview(request: Request, panel: PanelDep, session: SessionDep) -> Response
     visible = groups.list_visible(session, caller)
     managed = [g for g in visible if caller.scope.can_manage_group(g.id)]
     top = sorted(managed, key=lambda g: (-by_group.get(g.id, 0), g.name.lower()))[:8]
-    context: dict[str, Any] = {"month": month, "top_groups": top, "group_spend": by_group}
+    context: dict[str, Any] = {
+        "month": month,
+        "top_groups": top,
+        "group_spend": by_group,
+        "budgets": group_budgets(session, caller.org_id),
+    }
     if panel.is_org_admin:
         trend = spend.trend(session, org_id=caller.org_id, group_id=None, periods=periods)
         context.update(

@@ -8,7 +8,17 @@ from typing import Any
 from tests.admin.conftest import PanelSession, give_password
 from tests.conftest import Api, Org
 
-PAGES = ("/admin/", "/admin/groups", "/admin/users", "/admin/keys", "/admin/audit", "/admin/me")
+PAGES = (
+    "/admin/",
+    "/admin/groups",
+    "/admin/users",
+    "/admin/keys",
+    "/admin/analytics",
+    "/admin/recommendations",
+    "/admin/alerts",
+    "/admin/audit",
+    "/admin/me",
+)
 
 
 def _members(org: Org, group_id: str) -> dict[str, str]:
@@ -221,7 +231,14 @@ def test_a_member_cannot_open_admin_pages(browser_for: Any, org: Org, db: Any) -
     email = org.admin.get(f"/v1/manage/user/{member}").json()["user"]["email"]
     assert panel.sign_in(email, password).status_code == 303
     assert panel.get("/admin/").headers["location"] == "/admin/me"
-    for path in ("/admin/groups", "/admin/users", "/admin/audit", f"/admin/groups/{org.group()}"):
+    for path in (
+        "/admin/groups",
+        "/admin/users",
+        "/admin/audit",
+        "/admin/analytics",
+        "/admin/alerts",
+        f"/admin/groups/{org.group()}",
+    ):
         page = panel.get(path)
         assert page.status_code == 403, path
         assert "Not allowed" in page.text
@@ -263,3 +280,37 @@ def test_another_orgs_group_is_not_found(owner_panel: PanelSession, new_org: Any
     assert page.status_code == 404
     refused = owner_panel.fetch(f"/admin/groups/{group}/members/add", {"user_ids": [other.owner_id]})
     assert refused.status_code == 404
+
+
+def test_budget_line_with_alert_thresholds(owner_panel: PanelSession, org: Org) -> None:
+    group = org.group("Thresholds")
+    added = owner_panel.post(
+        f"/admin/groups/{group}/budget-lines",
+        {"owner_type": "group", "period": "month", "amount": "300", "enforcement": "soft", "thresholds": "25, 75%"},
+    )
+    assert added.status_code == 303
+    lines = org.admin.get("/v1/manage/budget", params={"owner_type": "group", "owner_id": group}).json()["budgets"]
+    line = next(b for b in lines if b["source"] == "budget_line")
+    assert (line["amount"], line["enforcement"], line["thresholds"]) == ("300", "soft", [25, 75])
+    page = owner_panel.get(f"/admin/groups/{group}")
+    assert "25%, 75%" in page.text
+    removed = owner_panel.post(f"/admin/groups/{group}/budget-lines/{line['id']}/delete")
+    assert removed.status_code == 303
+    lines = org.admin.get("/v1/manage/budget", params={"owner_type": "group", "owner_id": group}).json()["budgets"]
+    assert not [b for b in lines if b["source"] == "budget_line"]
+
+
+def test_webhook_secret_shown_once_and_allocation_csv(owner_panel: PanelSession, org: Org) -> None:
+    created = owner_panel.post("/admin/webhooks", {"url": "https://hooks.example.com/covey", "format": "slack"})
+    assert created.status_code == 200
+    secret = created.text.split('id="new-secret" class="secret" readonly value="', 1)[1].split('"', 1)[0]
+    assert secret
+    listing = owner_panel.get("/admin/alerts")
+    assert "https://hooks.example.com/covey" in listing.text
+    assert secret not in listing.text
+    hooks = org.admin.get("/v1/manage/webhook").json()["webhooks"]
+    assert [(h["url"], h["format"]) for h in hooks] == [("https://hooks.example.com/covey", "slack")]
+    csv = owner_panel.get("/admin/analytics/allocation.csv")
+    assert csv.status_code == 200
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "kind" in csv.text.splitlines()[0].split(",")

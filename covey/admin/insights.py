@@ -1,0 +1,115 @@
+"""Analytics (spend by group and model over time, cost allocation with CSV), recommendations, and
+alerts with their webhooks — each page over the service the management API uses."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import Response
+
+from covey.admin import spend
+from covey.admin.web import PREFIX, AdminDep, OrgAdminDep, PanelRoute, page, redirect
+from covey.alerts import service as alerts
+from covey.alerts.schemas import WebhookCreate, WebhookUpdate
+from covey.auth.deps import SessionDep
+from covey.kit.clock import utcnow
+from covey.kit.pagination import Page
+from covey.reports import export, periods, recommendations
+from covey.reports import service as reports
+
+router = APIRouter(route_class=PanelRoute)
+
+TREND_MONTHS = 6
+
+
+@router.get("/analytics", include_in_schema=False)
+def analytics(request: Request, panel: AdminDep, session: SessionDep, month: str | None = None) -> Response:
+    caller = panel.caller
+    chosen = periods.parse_month(month, today=utcnow().date())
+    by_month = reports.group_spend(session, caller, months=TREND_MONTHS, group_id=None)
+    allocation = reports.allocation(session, caller, month=chosen) if panel.is_org_admin else None
+    current = spend.current_month(panel.org.timezone, utcnow())
+    ranked = sorted(by_month.groups, key=lambda g: (-Decimal(g.month_to_date), g.name.lower()))
+    return page(
+        request,
+        panel,
+        "analytics.html",
+        month=periods.month_key(chosen),
+        months=[m.month for m in by_month.groups[0].months] if by_month.groups else [],
+        groups=ranked,
+        allocation=allocation,
+        models=spend.top_models(session, org_id=caller.org_id, group_id=None, month=current, limit=10)
+        if panel.is_org_admin
+        else [],
+    )
+
+
+@router.get("/analytics/allocation.csv", include_in_schema=False)
+def allocation_csv(panel: OrgAdminDep, session: SessionDep, month: str | None = None) -> Response:
+    chosen = periods.parse_month(month, today=utcnow().date())
+    report = reports.allocation(session, panel.caller, month=chosen)
+    return export.csv_response(export.allocation_table(report), f"allocation-{periods.month_key(chosen)}")
+
+
+@router.get("/recommendations", include_in_schema=False)
+def recommendations_page(request: Request, panel: AdminDep, session: SessionDep) -> Response:
+    found = recommendations.recommend(session, panel.caller)
+    return page(request, panel, "recommendations.html", recommendations=found.recommendations)
+
+
+@router.get("/alerts", include_in_schema=False)
+def alerts_page(request: Request, panel: OrgAdminDep, session: SessionDep, offset: int = 0) -> Response:
+    rows, total = alerts.alerts(session, panel.caller, since=None, page=Page(limit=50, offset=max(offset, 0)))
+    return page(
+        request,
+        panel,
+        "alerts.html",
+        alerts=rows,
+        total=total,
+        webhooks=alerts.list_all(session, panel.caller),
+        created=None,
+    )
+
+
+@router.post("/webhooks", include_in_schema=False)
+def create_webhook(
+    request: Request,
+    panel: OrgAdminDep,
+    session: SessionDep,
+    url: Annotated[str, Form()],
+    format: Annotated[str, Form()] = "generic",
+) -> Response:
+    hook, secret = alerts.create(session, panel.caller, WebhookCreate.model_validate({"url": url, "format": format}))
+    rows, total = alerts.alerts(session, panel.caller, since=None, page=Page(limit=50, offset=0))
+    # The signing secret is shown once, on this answer.
+    return page(
+        request,
+        panel,
+        "alerts.html",
+        alerts=rows,
+        total=total,
+        webhooks=alerts.list_all(session, panel.caller),
+        created={"url": hook.url, "secret": secret},
+    )
+
+
+@router.post("/webhooks/{webhook_id}/enabled", include_in_schema=False)
+def toggle_webhook(
+    request: Request,
+    webhook_id: str,
+    panel: OrgAdminDep,
+    session: SessionDep,
+    enabled: Annotated[bool, Form()] = False,
+) -> Response:
+    hook = alerts.update(session, panel.caller, webhook_id, WebhookUpdate(enabled=enabled))
+    return redirect(request, f"{PREFIX}/alerts", f"{'Enabled' if hook.enabled else 'Paused'} {hook.url}.")
+
+
+@router.post("/webhooks/{webhook_id}/delete", include_in_schema=False)
+def delete_webhook(request: Request, webhook_id: str, panel: OrgAdminDep, session: SessionDep) -> Response:
+    hook = alerts.get(session, panel.caller, webhook_id)
+    url = hook.url
+    alerts.delete(session, panel.caller, webhook_id)
+    return redirect(request, f"{PREFIX}/alerts", f"Deleted the webhook {url}.")

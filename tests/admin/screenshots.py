@@ -1,0 +1,66 @@
+"""`make screenshots`: the panel's main pages from the demo organization, into docs/screenshots/*.png.
+
+Seeds a fresh demo database (the same `covey demo` makes), serves it, signs in as the demo owner in
+Chromium and photographs each page.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from covey.config import Settings
+from covey.demo.seed import seed
+from covey.kit.db import Database, make_engine
+from covey.migrations import runner
+from covey.models import Group, in_org
+from tests.admin.browser import chromium, live_server, missing_browser, sign_in
+
+VIEWPORT = {"width": 1440, "height": 900}
+
+
+def main(out: Path) -> None:
+    reason = missing_browser()
+    if reason is not None:
+        sys.exit(f"cannot take screenshots: {reason}")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/covey.db"
+        runner.upgrade(make_engine(url))
+        db = Database.connect(url)
+        with db.transaction() as session:
+            seeded = seed(session)
+            email, password = seeded.owner.email, seeded.password
+            groups = {g.name: g.id for g in session.scalars(in_org(Group, seeded.org.id))}
+        db.dispose()
+        settings = Settings(database_url=url, config=Path(tmp) / "covey.toml")
+        with live_server(settings) as base, chromium() as browser:
+            context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+            page = context.new_page()
+            sign_in(page, base, email, password)
+            shots = {
+                "overview": "/admin/",
+                "groups": "/admin/groups",
+                "group": f"/admin/groups/{groups['Backend Engineers']}",
+                "users": "/admin/users",
+                "keys": "/admin/keys",
+                "audit": "/admin/audit",
+            }
+            for name, path in shots.items():
+                page.goto(base + path)
+                page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+                print(f"wrote {out / f'{name}.png'}")
+            page.goto(base + shots["group"])
+            page.click("text=Add members")
+            page.fill("#member-search", "a")
+            page.wait_for_selector("#member-results li label")
+            for box in page.locator("#member-results input:not([disabled])").all()[:3]:
+                box.check()
+            page.screenshot(path=str(out / "add-members.png"))
+            print(f"wrote {out / 'add-members.png'}")
+            context.close()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots"))
