@@ -75,11 +75,13 @@ def tree_table(report: TreeReport) -> Table:
 
 
 _EFFICIENCY = list(Efficiency.model_fields)
+# Totals get their own columns: a CSV header names each column once.
+_TOTALS = [f"total_{name}" for name in _EFFICIENCY]
 _BREAKDOWN = ["name", "requests", "spend", "input_tokens", "output_tokens", "share_of_spend"]
 
 
 def group_report_table(report: GroupReport) -> Table:
-    header = ["section", *_BREAKDOWN, "feature", "share_of_requests", *_EFFICIENCY]
+    header = ["section", *_BREAKDOWN, "feature", "share_of_requests", *_TOTALS]
     blank_b, blank_e = [None] * len(_BREAKDOWN), [None] * len(_EFFICIENCY)
     rows: list[list[Any]] = [["total", *blank_b, None, None, *_fields(report.totals, _EFFICIENCY)]]
     rows += [["model", *_fields(m, _BREAKDOWN), None, None, *blank_e] for m in report.models]
@@ -90,7 +92,7 @@ def group_report_table(report: GroupReport) -> Table:
 
 
 def user_report_table(report: UserReport) -> Table:
-    header = ["section", *_BREAKDOWN, *_EFFICIENCY]
+    header = ["section", *_BREAKDOWN, *_TOTALS]
     blank_b, blank_e = [None] * len(_BREAKDOWN), [None] * len(_EFFICIENCY)
     rows: list[list[Any]] = [["total", *blank_b, *_fields(report.totals, _EFFICIENCY)]]
     rows += [["group", *_fields(b, _BREAKDOWN), *blank_e] for b in report.groups]

@@ -28,7 +28,7 @@ from covey.reports import periods, repository
 from covey.reports.figures import share
 from covey.reports.schemas import Recommendation, Recommendations
 from covey.reports.service import visible_groups
-from covey.reports.tables import GroupRollup, UsageRollup
+from covey.reports.tables import GroupMonthRollup, GroupRollup, UsageRollup
 
 INACTIVE_DAYS = 60
 RECENT_DAYS = 30
@@ -109,12 +109,12 @@ def _over_budget(
         return []
     rows = repository.sum_rollups(
         session,
-        GroupRollup,
+        GroupMonthRollup,
         org_id=caller.org_id,
         start=month,
         end=periods.add_months(month, 1),
-        by=[GroupRollup.group_id],
-        where=[GroupRollup.group_id.in_(budgeted)],
+        by=[GroupMonthRollup.group_id],
+        where=[GroupMonthRollup.group_id.in_(budgeted)],
         counters=("cost_nanos",),
     )
     out = []

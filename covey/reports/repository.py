@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from covey.models import AccessList, ApiKey, Group, Membership, Organization, UsageRecord, User, in_org
-from covey.reports.tables import COUNTERS, GroupRollup, UsageRollup
+from covey.reports.tables import COUNTERS, GroupMonthRollup, GroupRollup, UsageRollup, UserMonthRollup
+
+Rollup = type[UsageRollup] | type[GroupRollup] | type[GroupMonthRollup] | type[UserMonthRollup]
 
 
 def dialect_of(session: Session) -> str:
@@ -22,7 +24,7 @@ def dialect_of(session: Session) -> str:
 
 def sum_rollups(
     session: Session,
-    model: type[UsageRollup] | type[GroupRollup],
+    model: Rollup,
     *,
     org_id: str,
     start: date,
@@ -31,9 +33,10 @@ def sum_rollups(
     where: Sequence[Any] = (),
     counters: Sequence[str] = COUNTERS,
 ) -> Sequence[Any]:
-    """Rows of (*by, *counters) summed over the days [start, end)."""
+    """Rows of (*by, *counters) summed over the days (or, in a month table, the months) [start, end)."""
     sums = [func.coalesce(func.sum(getattr(model, c)), 0).label(c) for c in counters]
-    stmt = in_org(model, org_id, *by, *sums).where(model.day >= start, model.day < end, *where)
+    period = model.month if isinstance(model, type) and hasattr(model, "month") else model.day
+    stmt = in_org(model, org_id, *by, *sums).where(period >= start, period < end, *where)
     if by:
         stmt = stmt.group_by(*by)
     return session.execute(stmt).all()
@@ -127,5 +130,5 @@ def delete_raw_before(session: Session, *, org_id: str | None, before: datetime,
     return len(chosen)
 
 
-def own_rows() -> ColumnElement[bool]:
-    return and_(GroupRollup.own.is_(True))
+def own_rows(model: type[GroupRollup] | type[GroupMonthRollup] = GroupRollup) -> ColumnElement[bool]:
+    return and_(model.own.is_(True))

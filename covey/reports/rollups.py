@@ -24,14 +24,26 @@ from covey.reports.tables import (
     COUNTERS,
     FEATURE_COUNTERS,
     GROUP_DIMENSIONS,
+    GROUP_MONTH_DIMENSIONS,
     USAGE_DIMENSIONS,
+    USER_MONTH_DIMENSIONS,
+    GroupMonthRollup,
     GroupRollup,
     UsageRollup,
+    UserMonthRollup,
 )
 from covey.usage import repository as usage_repository
 
 Record = Mapping[str, Any]
+Sums = dict[tuple[Any, ...], list[int]]
 _N = len(COUNTERS)
+# Each rollup table with its key columns, in the order `summarize` returns their sums.
+TABLES: tuple[tuple[Any, tuple[str, ...]], ...] = (
+    (UsageRollup.__table__, USAGE_DIMENSIONS),
+    (GroupRollup.__table__, GROUP_DIMENSIONS),
+    (GroupMonthRollup.__table__, GROUP_MONTH_DIMENSIONS),
+    (UserMonthRollup.__table__, USER_MONTH_DIMENSIONS),
+)
 
 
 def is_failure(status: int) -> bool:
@@ -67,24 +79,28 @@ def charged_of(record: Record) -> list[str]:
     return [record.get("group_id") or ""]
 
 
-def summarize(
-    records: Iterable[Record], prices: PriceLookup | None = None
-) -> tuple[dict[tuple[Any, ...], list[int]], dict[tuple[Any, ...], list[int]]]:
-    """A batch summed by the keys of both rollup tables (`USAGE_DIMENSIONS`, `GROUP_DIMENSIONS`)."""
-    usage: dict[tuple[Any, ...], list[int]] = {}
-    groups: dict[tuple[Any, ...], list[int]] = {}
+def summarize(records: Iterable[Record], prices: PriceLookup | None = None) -> list[Sums]:
+    """A batch summed by the key of each rollup table, in `TABLES` order."""
+    usage: Sums = {}
+    groups: Sums = {}
+    group_months: Sums = {}
+    user_months: Sums = {}
     for r in records:
         counts = counters_of(r, prices)
         day = day_of(r)
+        month = day.replace(day=1)
+        org_id = r["org_id"]
         own_group = r.get("group_id") or ""
         models = (r["endpoint"], r["model_requested"], r.get("model_used") or "", r.get("provider_used") or "")
-        _add(usage, (r["org_id"], day, r["key_id"], r["user_id"], own_group, *models), counts)
+        _add(usage, (org_id, day, r["key_id"], r["user_id"], own_group, *models), counts)
+        _add(user_months, (org_id, month, r["user_id"], own_group, *models), counts)
         for gid in charged_of(r):
-            _add(groups, (r["org_id"], day, gid, gid == own_group, *models), counts)
-    return usage, groups
+            _add(groups, (org_id, day, gid, gid == own_group, *models), counts)
+            _add(group_months, (org_id, month, gid, gid == own_group, *models), counts)
+    return [usage, groups, group_months, user_months]
 
 
-def _add(into: dict[tuple[Any, ...], list[int]], key: tuple[Any, ...], counts: list[int]) -> None:
+def _add(into: Sums, key: tuple[Any, ...], counts: list[int]) -> None:
     total = into.get(key)
     if total is None:
         into[key] = list(counts)
@@ -93,7 +109,7 @@ def _add(into: dict[tuple[Any, ...], list[int]], key: tuple[Any, ...], counts: l
             total[i] += counts[i]
 
 
-def _upsert(session: Session, table: Table, dims: Sequence[str], sums: dict[tuple[Any, ...], list[int]]) -> None:
+def _upsert(session: Session, table: Table, dims: Sequence[str], sums: Sums) -> None:
     if not sums:
         return
     dialect = session.get_bind().dialect.name
@@ -113,16 +129,14 @@ def _sort_key(key: tuple[Any, ...]) -> tuple[str, ...]:
     return tuple(str(part) for part in key)
 
 
-def apply_summary(
-    session: Session, usage: dict[tuple[Any, ...], list[int]], groups: dict[tuple[Any, ...], list[int]]
-) -> None:
-    _upsert(session, UsageRollup.__table__, USAGE_DIMENSIONS, usage)  # type: ignore[arg-type]
-    _upsert(session, GroupRollup.__table__, GROUP_DIMENSIONS, groups)  # type: ignore[arg-type]
+def apply_summary(session: Session, summary: Sequence[Sums]) -> None:
+    for (table, dims), sums in zip(TABLES, summary, strict=True):
+        _upsert(session, table, dims, sums)
 
 
 def apply_to_rollups(session: Session, records: Sequence[Record], *, prices: PriceLookup | None = None) -> None:
     """Add a batch of new usage records (the dicts the writer inserts) to the rollups."""
-    apply_summary(session, *summarize(records, prices))
+    apply_summary(session, summarize(records, prices))
 
 
 def charges_of(record: Record) -> list[dict[str, Any]]:

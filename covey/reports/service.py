@@ -1,6 +1,6 @@
 """Covey's spend reports (`/v1/manage/report/…`). Months are calendar months in UTC.
 
-Group figures come from `usage_group_rollups`, where a request is charged to the groups it was
+Group figures come from `usage_group_months`, where a request is charged to the groups it was
 charged to when it was made (DESIGN §3): a group's figures include its subtree, each request once.
 Cost allocation instead follows the *current* tree from each request's own group, so every
 nano-dollar lands on exactly one line even after groups moved or were deleted.
@@ -34,7 +34,7 @@ from covey.reports.schemas import (
     TreeReport,
     UserReport,
 )
-from covey.reports.tables import FEATURE_COUNTERS, GroupRollup, UsageRollup
+from covey.reports.tables import FEATURE_COUNTERS, GroupMonthRollup, UserMonthRollup
 
 
 def visible_groups(caller: Caller) -> frozenset[str] | None:
@@ -76,19 +76,17 @@ def group_spend(
         seen = visible_groups(caller)
         chosen = [g for g in all_groups if seen is None or g.id in seen]
     ids = [g.id for g in chosen]
-    dialect = repository.dialect_of(session)
-    month_col = periods.date_bucket(GroupRollup.day, "month", dialect)
     rows = repository.sum_rollups(
         session,
-        GroupRollup,
+        GroupMonthRollup,
         org_id=caller.org_id,
         start=first,
         end=periods.add_months(current, 1),
-        by=[GroupRollup.group_id, month_col],
-        where=[GroupRollup.group_id.in_(ids)],
+        by=[GroupMonthRollup.group_id, GroupMonthRollup.month],
+        where=[GroupMonthRollup.group_id.in_(ids)],
         counters=("cost_nanos",),
     )
-    spend: dict[tuple[str, str], int] = {(gid, label[:7]): int(cost) for gid, label, cost in rows}
+    spend: dict[tuple[str, str], int] = {(gid, periods.month_key(month)): int(cost) for gid, month, cost in rows}
     labels = [periods.month_key(periods.add_months(first, i)) for i in range(months)]
     this, last = periods.month_key(current), periods.month_key(periods.add_months(current, -1))
     out = []
@@ -122,11 +120,11 @@ def group_tree(session: Session, caller: Caller, *, month: date, now: datetime |
     parent_of = {gid: g.parent_id for gid, g in all_groups.items()}
     rows = repository.sum_rollups(
         session,
-        GroupRollup,
+        GroupMonthRollup,
         org_id=caller.org_id,
         start=start,
         end=end,
-        by=[GroupRollup.group_id, GroupRollup.own],
+        by=[GroupMonthRollup.group_id, GroupMonthRollup.own],
         counters=("requests", "cost_nanos"),
     )
     spend: dict[str, int] = {}
@@ -189,12 +187,12 @@ def group_report(session: Session, caller: Caller, group_id: str, *, month: date
     start, end = _month_bounds(month)
     rows = repository.sum_rollups(
         session,
-        GroupRollup,
+        GroupMonthRollup,
         org_id=caller.org_id,
         start=start,
         end=end,
-        by=[GroupRollup.model_used, GroupRollup.model_requested],
-        where=[GroupRollup.group_id == group.id],
+        by=[GroupMonthRollup.model_used, GroupMonthRollup.model_requested],
+        where=[GroupMonthRollup.group_id == group.id],
     )
     totals: dict[str, int] = {}
     by_model: dict[str, dict[str, int]] = {}
@@ -234,12 +232,12 @@ def user_report(session: Session, caller: Caller, user_id: str, *, month: date) 
     start, end = _month_bounds(month)
     rows = repository.sum_rollups(
         session,
-        UsageRollup,
+        UserMonthRollup,
         org_id=caller.org_id,
         start=start,
         end=end,
-        by=[UsageRollup.group_id, UsageRollup.model_used, UsageRollup.model_requested],
-        where=[UsageRollup.user_id == user_id],
+        by=[UserMonthRollup.group_id, UserMonthRollup.model_used, UserMonthRollup.model_requested],
+        where=[UserMonthRollup.user_id == user_id],
     )
     names = {g.id: g.name for g in repository.groups(session, org_id=caller.org_id)}
     totals: dict[str, int] = {}
@@ -276,22 +274,22 @@ def allocation(session: Session, caller: Caller, *, month: date) -> AllocationRe
     parent_of = {gid: g.parent_id for gid, g in all_groups.items()}
     own = repository.sum_rollups(
         session,
-        GroupRollup,
+        GroupMonthRollup,
         org_id=caller.org_id,
         start=start,
         end=end,
-        by=[GroupRollup.group_id],
-        where=[repository.own_rows()],
+        by=[GroupMonthRollup.group_id],
+        where=[repository.own_rows(GroupMonthRollup)],
         counters=("requests", "cost_nanos"),
     )
     personal = repository.sum_rollups(
         session,
-        UsageRollup,
+        UserMonthRollup,
         org_id=caller.org_id,
         start=start,
         end=end,
-        by=[UsageRollup.user_id],
-        where=[UsageRollup.group_id == ""],
+        by=[UserMonthRollup.user_id],
+        where=[UserMonthRollup.group_id == ""],
         counters=("requests", "cost_nanos"),
     )
     emails = {u.id: u.email for u in repository.users(session, org_id=caller.org_id, user_ids=[r[0] for r in personal])}

@@ -8,6 +8,9 @@ the writer adds to them in the transaction that inserts the records, so they nev
   subtree are a plain `WHERE group_id = :g`, each request counted once, and history does not move when
   the tree does. `own` marks the rows of the key's own group; personal-key requests are stored once
   under `group_id = ''` with `own` set, so the `own` rows of a day sum to the org's total.
+- `usage_group_months` and `usage_user_months` hold the same sums per calendar month (UTC), a few
+  thousand rows a month: the monthly reports (tree, trend, allocation, per group, per user) read
+  these and stay fast however many requests a month holds.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ FEATURE_COUNTERS = ("streaming", "tools", "structured_outputs", "reasoning")
 MODEL_DIMENSIONS = ("endpoint", "model_requested", "model_used", "provider_used")
 USAGE_DIMENSIONS = ("org_id", "day", "key_id", "user_id", "group_id", *MODEL_DIMENSIONS)
 GROUP_DIMENSIONS = ("org_id", "day", "group_id", "own", *MODEL_DIMENSIONS)
+GROUP_MONTH_DIMENSIONS = ("org_id", "month", "group_id", "own", *MODEL_DIMENSIONS)
+USER_MONTH_DIMENSIONS = ("org_id", "month", "user_id", "group_id", *MODEL_DIMENSIONS)
 
 
 class _Counters:
@@ -89,3 +94,27 @@ class GroupRollup(OrgScoped, _ModelDimensions, _Counters, Base):
     day: Mapped[date] = mapped_column(Date)
     group_id: Mapped[str] = mapped_column(String(36))  # a charged group; '' for personal keys
     own: Mapped[bool] = mapped_column(Boolean)
+
+
+class GroupMonthRollup(OrgScoped, _ModelDimensions, _Counters, Base):
+    __tablename__ = "usage_group_months"
+    __table_args__ = (
+        PrimaryKeyConstraint(*GROUP_MONTH_DIMENSIONS, name="pk_usage_group_months"),
+        Index("ix_usage_group_months_group_month", "org_id", "group_id", "month"),
+    )
+
+    month: Mapped[date] = mapped_column(Date)  # the first of the month
+    group_id: Mapped[str] = mapped_column(String(36))
+    own: Mapped[bool] = mapped_column(Boolean)
+
+
+class UserMonthRollup(OrgScoped, _ModelDimensions, _Counters, Base):
+    __tablename__ = "usage_user_months"
+    __table_args__ = (
+        PrimaryKeyConstraint(*USER_MONTH_DIMENSIONS, name="pk_usage_user_months"),
+        Index("ix_usage_user_months_user_month", "org_id", "user_id", "month"),
+    )
+
+    month: Mapped[date] = mapped_column(Date)  # the first of the month
+    user_id: Mapped[str] = mapped_column(String(36))
+    group_id: Mapped[str] = mapped_column(String(36))  # the key's own group; '' for a personal key

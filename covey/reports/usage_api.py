@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from covey.kit.errors import BadRequest
-from covey.kit.money import nanos_to_number
+from covey.kit.money import NANOS_PER_DOLLAR
 from covey.models import UsageRecord
 from covey.reports import periods, repository
 from covey.reports.periods import RESOLUTIONS, Resolution
@@ -173,7 +173,8 @@ def _entry(sums: dict[str, int]) -> dict[str, Any]:
         "speech_requests": 0,
         "transcription_requests": 0,
         "total_requests": sums["total_requests"],
-        "spend": nanos_to_number(sums["spend"]),
+        # Correctly rounded, like `nanos_to_number`, and much cheaper on answers with thousands of entries.
+        "spend": sums["spend"] / NANOS_PER_DOLLAR,
         "input_tokens": sums["input"],
         "output_tokens": sums["output"],
         "total_tokens": sums["input"] + sums["output"],

@@ -1,4 +1,4 @@
-"""usage rollups (per day: fine grain, and per charged group)
+"""usage rollups (per day: fine grain and per charged group; per month: per charged group and per user)
 
 Revision ID: 0004
 Revises: 0002
@@ -72,7 +72,39 @@ def upgrade() -> None:
     op.create_index("ix_usage_group_rollups_org_id", "usage_group_rollups", ["org_id"])
     op.create_index("ix_usage_group_rollups_group_day", "usage_group_rollups", ["org_id", "group_id", "day"])
 
+    op.create_table(
+        "usage_group_months",
+        sa.Column("org_id", sa.String(length=36), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("group_id", sa.String(length=36), nullable=False),
+        sa.Column("own", sa.Boolean(), nullable=False),
+        *_model_columns(),
+        *_counter_columns(),
+        sa.ForeignKeyConstraint(["org_id"], ["organizations.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("org_id", "month", "group_id", "own", *_MODEL_DIMENSIONS, name="pk_usage_group_months"),
+    )
+    op.create_index("ix_usage_group_months_org_id", "usage_group_months", ["org_id"])
+    op.create_index("ix_usage_group_months_group_month", "usage_group_months", ["org_id", "group_id", "month"])
+
+    op.create_table(
+        "usage_user_months",
+        sa.Column("org_id", sa.String(length=36), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("group_id", sa.String(length=36), nullable=False),
+        *_model_columns(),
+        *_counter_columns(),
+        sa.ForeignKeyConstraint(["org_id"], ["organizations.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint(
+            "org_id", "month", "user_id", "group_id", *_MODEL_DIMENSIONS, name="pk_usage_user_months"
+        ),
+    )
+    op.create_index("ix_usage_user_months_org_id", "usage_user_months", ["org_id"])
+    op.create_index("ix_usage_user_months_user_month", "usage_user_months", ["org_id", "user_id", "month"])
+
 
 def downgrade() -> None:
+    op.drop_table("usage_user_months")
+    op.drop_table("usage_group_months")
     op.drop_table("usage_group_rollups")
     op.drop_table("usage_rollups")
