@@ -41,7 +41,6 @@ COLUMNS = ("email", "name", "role", "groups", "monthly_limit")
 MAX_ROWS = 100_000
 _SHOWN_PROBLEMS = 20
 _LOOKUP_BATCH = 500
-_UNIT_OF_WORK = 200
 
 _EMAIL: TypeAdapter[str] = TypeAdapter(Email)
 _NAME: TypeAdapter[str] = TypeAdapter(Name)
@@ -349,10 +348,6 @@ def _apply_users(
         elif changes := _changes(row, user):
             user = users_service.update(session, caller, user.id, UserUpdate(**changes))
         ids[row.email] = user.id
-        if done % _UNIT_OF_WORK == 0:
-            # Everything so far is flushed; dropping it from the session keeps each later flush and
-            # audited UPDATE from walking ten thousand loaded objects. The transaction stays open.
-            session.expunge_all()
         if progress is not None:
             progress(done, len(rows))
     return ids

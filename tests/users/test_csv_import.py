@@ -147,7 +147,8 @@ def test_only_an_owner_makes_owners(db: Database, org: Org) -> None:
 
 
 def test_ten_thousand_users_import_in_one_go(db: Database, org: Org) -> None:
-    """The one large import of the suite (a few seconds): 10,000 rows, three groups, a default group."""
+    """The suite's one large import (the slowest test here: every user is created, joined and audited
+    one by one through the services): 10,000 rows, four new groups, a default group."""
     org.group("Everyone", default=True)
     rows = [f"user{i:05d}@bulk.example.com,User {i},member,Bulk/Team {i % 3},{i % 50}" for i in range(10_000)]
     text = "email,name,role,groups,monthly_limit\n" + "\n".join(rows) + "\n"
