@@ -31,6 +31,7 @@ class RevisionBus:
         self._client = aioredis.Redis.from_url(url, socket_connect_timeout=2)
         self.listeners: list[Callable[[], Awaitable[None]]] = []
         self.received = 0
+        self.subscribed = asyncio.Event()
 
     def install(self, db: Database) -> None:
         """Publish after every commit that moved the revision counter (that is, every audited change)."""
@@ -64,12 +65,15 @@ class RevisionBus:
                 async with self._client.pubsub() as pubsub:
                     await pubsub.subscribe(self.channel)
                     async for message in pubsub.listen():
+                        if message.get("type") == "subscribe":  # the server confirmed it
+                            self.subscribed.set()
                         if message.get("type") != "message":
                             continue
                         self.received += 1
                         for callback in self.listeners:
                             await callback()
             except _DOWN as exc:
+                self.subscribed.clear()
                 log.warning("control-plane announcements unavailable, polling only: %s", exc)
                 await asyncio.sleep(1)
 

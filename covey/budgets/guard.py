@@ -41,6 +41,7 @@ class Ticket:
     org_id: str
     user_id: str
     charged_groups: tuple[str, ...]
+    at: datetime  # when the request started: its period, and its usage record's time
     settled: bool = False
 
 
@@ -75,6 +76,7 @@ class Guard:
             org_id=org_id,
             user_id=user_id,
             charged_groups=tuple(charged_groups),
+            at=now,
         )
         checks = plan.checks
         if not checks:

@@ -87,7 +87,8 @@ def test_with_redis_a_change_reaches_another_replica_within_a_second(
         writer = await BudgetsRuntime.start(shared, db)
         reader = await BudgetsRuntime.start(shared, Database.connect(str(db.engine.url.render_as_string(False))))
         try:
-            await asyncio.sleep(0.2)  # subscribed
+            assert reader.bus is not None
+            await asyncio.wait_for(reader.bus.subscribed.wait(), 10)
             assert reader.guard.book.of("group", group) == ()
 
             def change() -> None:
