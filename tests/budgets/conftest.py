@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
+from covey.app import create_app
+from covey.config import Settings
 from tests.conftest import IN_CI
+from tests.gateway.servers import serve
 
 REDIS_URL = os.environ.get("COVEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -45,3 +49,42 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     if keys:
         client.delete(*keys)
     client.close()
+
+
+# A mock provider priced so that a $1.00 budget fills in a few dozen requests.
+GATEWAY_CONFIG = """
+[providers.mock]
+kind = "mock"
+models = ["gpt-4o-mini", "gpt-4o"]
+latency_ms = 5
+
+[prices."mock/gpt-4o-mini"]
+input = 100
+output = 2000
+
+[prices."mock/gpt-4o"]
+input = 200
+output = 4000
+"""
+
+
+def gateway_settings(database_url: str, path: Path, **fields: object) -> Settings:
+    path.write_text(GATEWAY_CONFIG)
+    return Settings(
+        database_url=database_url,
+        config=path,
+        snapshot_poll_seconds=0.05,
+        usage_flush_seconds=0.05,
+        webhook_retry_seconds=0.01,
+        webhook_timeout_seconds=5,
+        unusual_check_seconds=3600,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="module")
+def budget_gateway(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Covey serving the gateway and the management API on a real port, counters in process."""
+    settings = gateway_settings(database_url, tmp_path_factory.mktemp("budgets") / "covey.toml")
+    with serve(create_app(settings)) as url:
+        yield url
