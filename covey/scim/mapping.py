@@ -96,7 +96,7 @@ class UserFields:
     email: str
     name: str | None
     external_id: str | None
-    active: bool
+    active: bool | None  # None: not given (a PUT without it leaves the status alone)
 
 
 def _clean_name(value: str | None) -> str | None:
@@ -151,7 +151,7 @@ def user_fields(user: InputUser, *, before: InputUser | None = None) -> UserFiel
         email=_email(user.user_name),
         name=name,
         external_id=_external_id(user.external_id),
-        active=True if user.active is None else bool(user.active),
+        active=user.active,
     )
 
 

@@ -6,6 +6,7 @@ from SCIM until it is provisioned again or reactivated in Covey.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -75,12 +76,12 @@ def create(session: Session, caller: Caller, payload: Mapping[str, Any]) -> User
         if not _is_deleted(session, existing):
             raise UniquenessException(detail=f"userName {fields.email} already exists")
         # Provisioned again after a delete: the same person, with their history.
-        return _apply(session, caller, existing, fields)
+        return _apply(session, caller, existing, dataclasses.replace(fields, active=fields.active is not False))
     _check_external_id(session, caller, None, fields.external_id)
     user = users_service.create(
         session, caller, UserCreate(email=fields.email, name=fields.name, external_id=fields.external_id)
     )
-    if not fields.active:
+    if fields.active is False:
         user = users_service.set_status(session, caller, user.id, active=False)
     return user
 
@@ -137,7 +138,7 @@ def _apply(session: Session, caller: Caller, user: User, fields: UserFields) -> 
         user = users_service.update(session, caller, user.id, UserUpdate(**changes))
     if fields.external_id is None and user.external_id is not None:
         _clear_external_id(session, caller, user)
-    if fields.active != user.active:
+    if fields.active is not None and fields.active != user.active:
         user = users_service.set_status(session, caller, user.id, active=fields.active)
     return user
 

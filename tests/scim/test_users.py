@@ -113,6 +113,9 @@ def test_put_replaces_and_patch_handles_entra_quirks(org: Org, scim: Scim) -> No
     assert covey["status"] == "deactivated"
     assert covey["name"] == "Amazing Hopper"  # the given name changed, the family name stayed
 
+    # A PUT without `active` leaves the status as it is.
+    put = scim.put(f"/Users/{user['id']}", json={"schemas": [USER], "userName": "grace.hopper@example.com"})
+    assert put.status_code == 200 and put.json()["active"] is False
     again = scim.patch(f"/Users/{user['id']}", json=patch_ops({"op": "replace", "value": {"active": "True"}}))
     assert again.status_code == 200 and again.json()["active"] is True
     assert_scim_error(scim.patch(f"/Users/{user['id']}", json=patch_ops({"op": "jump", "path": "active"})), 400)
