@@ -50,14 +50,14 @@ class KeySpec:
 
 GROUPS = (
     GroupSpec("All Staff", "custom", "Everyone at Acme; new people join automatically.", default=True),
-    GroupSpec("Engineering", "department", "Product engineering.", monthly_budget="2000"),
+    GroupSpec("Engineering", "department", "Product engineering.", monthly_budget="100"),
     GroupSpec("Engineering/Backend Engineers", "function", "APIs, services and data pipelines."),
     GroupSpec("Engineering/Frontend Engineers", "function", "Web and mobile applications."),
     GroupSpec("Engineering/DevOps Engineers", "function", "Infrastructure, CI and on-call."),
-    GroupSpec("Marketing", "department", "Brand, content and campaigns.", monthly_budget="500"),
+    GroupSpec("Marketing", "department", "Brand, content and campaigns.", monthly_budget="40"),
     GroupSpec("Marketing/Content Team", "function", "Blog posts, newsletters and documentation."),
     GroupSpec("Marketing/Design Team", "function", "Visual design and brand assets."),
-    GroupSpec("Sales", "department", "New business and customer accounts.", monthly_budget="800"),
+    GroupSpec("Sales", "department", "New business and customer accounts.", monthly_budget="25"),
     GroupSpec(
         "Sales/Sales Reps", "function", "Account executives and business development.", monthly_budget_per_user="30"
     ),
@@ -117,4 +117,28 @@ KEYS = (
     KeySpec("solutions-demos", "Nina Petrova", SALES_ENGINEERS),
     KeySpec("sarah-personal", "Sarah Goldberg", None),
     KeySpec("marcus-scripts", "Marcus Chen", None, labels={"purpose": "automation"}),
+)
+
+
+@dataclass(frozen=True)
+class TrafficSpec:
+    key: str  # a key's name
+    per_weekday: int  # requests on a typical weekday; weekends see a fraction
+    models: tuple[str, ...]
+    endpoint: str = "chat"
+
+
+# The past weeks of requests `covey demo` records through the mock provider's models.
+TRAFFIC_DAYS = 28
+TRAFFIC = (
+    TrafficSpec("backend-ci", 40, ("mock/gpt-4o-mini", "mock/gpt-4o")),
+    TrafficSpec("backend-dev", 15, ("mock/claude-sonnet", "mock/gpt-4o")),
+    TrafficSpec("frontend-assistant", 20, ("mock/gpt-4o", "mock/gpt-4o-mini")),
+    TrafficSpec("devops-runbooks", 10, ("mock/gpt-4o-mini",)),
+    TrafficSpec("content-drafts", 12, ("mock/claude-sonnet",)),
+    TrafficSpec("design-copy", 6, ("mock/gpt-4o",)),
+    TrafficSpec("sales-email", 8, ("mock/gpt-4o-mini",)),
+    TrafficSpec("solutions-demos", 6, ("mock/gpt-4o", "mock/claude-sonnet")),
+    TrafficSpec("sarah-personal", 5, ("mock/claude-sonnet",)),
+    TrafficSpec("marcus-scripts", 10, ("mock/text-embedding-3-small",), endpoint="embeddings"),
 )

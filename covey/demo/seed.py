@@ -10,13 +10,16 @@ from sqlalchemy.orm import Session
 from covey.audit import service as audit
 from covey.auth.caller import Caller
 from covey.demo.roster import GROUPS, KEYS, ORG_NAME, PEOPLE
+from covey.demo.traffic import record_past_traffic
+from covey.groups import repository as groups_repo
 from covey.groups import service as groups
 from covey.groups.schemas import GroupCreate
 from covey.keys import service as keys
 from covey.keys.schemas import KeyCreate
+from covey.kit.clock import utcnow
 from covey.kit.crypto import new_password
 from covey.kit.errors import Conflict
-from covey.models import Organization, User
+from covey.models import ApiKey, Organization, User
 from covey.orgs import repository as orgs
 from covey.orgs.bootstrap import admin_key, create_org
 from covey.users import repository as users_repo
@@ -59,8 +62,9 @@ def seed(session: Session) -> Seeded:
     for person in PEOPLE:
         for path, role in person.groups.items():
             groups.add_member(session, caller, group_ids[path], user_id=user_ids[person.name], role=role)
+    made_keys: dict[str, ApiKey] = {}
     for spec in KEYS:
-        keys.create(
+        made_keys[spec.name], _secret = keys.create(
             session,
             caller,
             KeyCreate(
@@ -71,6 +75,8 @@ def seed(session: Session) -> Seeded:
                 labels=spec.labels or None,
             ),
         )
+    parent_of = groups_repo.parent_map(session, org_id=made.org.id)
+    record_past_traffic(session, keys=made_keys, parent_of=parent_of, now=utcnow())
     return Seeded(
         created=True,
         org=made.org,

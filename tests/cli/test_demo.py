@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from covey.app import create_app
 from covey.config import Settings
+from covey.kit.clock import utcnow
 from covey.kit.db import Database
+from covey.kit.money import from_nanos
 from covey.models import ApiKey, Group, Membership, Organization, User
+from covey.models.usage_record import UsageRecord
 from tests.cli.conftest import ok, ok_json, runner_for
 
 
@@ -17,7 +21,7 @@ def _counts(database_url: str) -> dict[str, int]:
     with db.sessions() as session:
         counts = {
             model.__name__: session.scalar(select(func.count()).select_from(model)) or 0
-            for model in (Organization, User, Group, Membership, ApiKey)
+            for model in (Organization, User, Group, Membership, ApiKey, UsageRecord)
         }
     db.dispose()
     return counts
@@ -48,6 +52,7 @@ def test_demo_seeds_acme_once_and_hands_out_fresh_credentials(empty_database: st
         tree = client.get("/v1/manage/group/tree", headers=headers).json()["tree"]
         users = client.get("/v1/manage/user", params={"limit": 100}, headers=headers).json()["users"]
         keys = client.get("/v1/manage/apikey", headers=headers).json()["keys"]
+        spend = client.get("/v1/manage/report/group-spend", headers=headers).json()["groups"]
 
     shape = {node["name"]: sorted(child["name"] for child in node["children"]) for node in tree}
     assert shape == {
@@ -60,7 +65,7 @@ def test_demo_seeds_acme_once_and_hands_out_fresh_credentials(empty_database: st
     assert by_name["All Staff"]["default"] is True
     assert by_name["All Staff"]["members_count"] == len(users)
     assert by_name["Engineering"]["kind"] == "department"
-    assert by_name["Engineering"]["monthly_budget"] == 2000
+    assert by_name["Engineering"]["monthly_budget"] == 100
     reps = next(c for c in by_name["Sales"]["children"] if c["name"] == "Sales Reps")
     assert reps["monthly_budget_per_user"] == 30
     assert all(node["description"] for node in tree)
@@ -83,6 +88,26 @@ def test_demo_seeds_acme_once_and_hands_out_fresh_credentials(empty_database: st
     grouped = {k["group"]["id"] for k in keys if k["group"]}
     assert len(grouped) >= 3
     assert any(k["group"] is None and k["permissions"]["manage"] == "none" for k in keys)  # a personal key
+
+    # A few weeks of past traffic, charged as the gateway charges it.
+    db = Database.connect(empty_database)
+    with db.sessions() as session:
+        records = list(session.scalars(select(UsageRecord)))
+        chain = {g.id: g.parent_id for g in session.scalars(select(Group))}
+        key_groups = {k.id: k.group_id for k in session.scalars(select(ApiKey))}
+    db.dispose()
+    assert len({r.created_at.date() for r in records}) >= 14
+    assert all(r.created_at <= utcnow() for r in records)
+    for r in records:
+        group = key_groups[r.key_id]
+        # Demo groups are at most two deep: a key's own group, then its parent if any.
+        expected = [] if group is None else [group, *([chain[group]] if chain[group] else [])]
+        assert r.group_id == group and r.charged_groups == expected
+    engineering = next(g for g in spend if g["name"] == "Engineering")
+    engineering_id = engineering["group_id"]
+    charged = sum(r.cost_nanos for r in records if engineering_id in r.charged_groups)
+    assert charged > 0
+    assert sum(Decimal(m["spend"]) for m in engineering["months"]) == from_nanos(charged)
 
 
 def test_demo_prints_where_to_go_next(empty_database: str) -> None:
