@@ -57,7 +57,8 @@ def _inactive_members(
 ) -> list[Recommendation]:
     today = now.date()
     since = today - timedelta(days=INACTIVE_DAYS)
-    last = repository.last_active_days(session, org_id=caller.org_id, since=today - timedelta(days=3650))
+    recent = repository.last_active_days(session, org_id=caller.org_id, since=since)
+    last_month = repository.last_active_months(session, org_id=caller.org_id)
     cutoff = now - timedelta(days=INACTIVE_DAYS)
     users = {u.id: u for u in repository.users(session, org_id=caller.org_id)}
     out = []
@@ -65,9 +66,9 @@ def _inactive_members(
         person = users.get(m.user_id)
         if m.group_id not in shown or person is None or not person.active or m.added_at > cutoff:
             continue
-        active = last.get(m.user_id)
-        if active is not None and active >= since:
+        if m.user_id in recent:
             continue
+        active = last_month.get(m.user_id)
         out.append(
             Recommendation(
                 kind="inactive_member",
@@ -76,10 +77,10 @@ def _inactive_members(
                 group_id=m.group_id,
                 user_id=m.user_id,
                 figures={
-                    "last_active_day": active.isoformat() if active else None,
+                    "last_active_month": periods.month_key(active) if active else None,
                     "member_since": m.added_at.date().isoformat(),
                     "role": m.role,
-                    "days_without_requests": INACTIVE_DAYS if active is None else (today - active).days,
+                    "inactive_days_at_least": INACTIVE_DAYS,
                 },
             )
         )

@@ -43,12 +43,23 @@ def sum_rollups(
 
 
 def last_active_days(session: Session, *, org_id: str, since: date) -> dict[str, date]:
+    """Each user's last day with a request, for users with one on or after `since`."""
     rows = session.execute(
         in_org(UsageRollup, org_id, UsageRollup.user_id, func.max(UsageRollup.day))
         .where(UsageRollup.day >= since)
         .group_by(UsageRollup.user_id)
     )
     return {user_id: day for user_id, day in rows}
+
+
+def last_active_months(session: Session, *, org_id: str) -> dict[str, date]:
+    """Each user's last month with a request (a small table, read whole)."""
+    rows = session.execute(
+        in_org(UserMonthRollup, org_id, UserMonthRollup.user_id, func.max(UserMonthRollup.month)).group_by(
+            UserMonthRollup.user_id
+        )
+    )
+    return {user_id: month for user_id, month in rows}
 
 
 # --- raw usage records: hour resolution, extra.<field>, and the benchmark's baselines ---------------

@@ -24,12 +24,17 @@ def test_recommendations_name_their_figures(org: Org, db: Database) -> None:
     org.add_member(c.backend, zed)
     zed_api = org.key(zed, manage="read", group_id=c.backend)
     zed_key = Member(user_id=zed, api=zed_api, key_id=key_id_of(zed_api))
-    idle = org.user()
+    idle, lapsed = org.user(), org.user()
     org.add_member(c.frontend, idle)
+    org.add_member(c.frontend, lapsed)
     with db.transaction() as session:
         session.execute(
-            update(Membership).where(Membership.user_id == idle).values(added_at=datetime.now(UTC) - timedelta(days=90))
+            update(Membership)
+            .where(Membership.user_id.in_([idle, lapsed]))
+            .values(added_at=datetime.now(UTC) - timedelta(days=200))
         )
+    lapsed_at = datetime.now(UTC) - timedelta(days=100)
+    write(db, [usage(org_id=org.id, key_id="k-old", user_id=lapsed, charged=c.charged(c.frontend), at=lapsed_at)])
 
     def spend(member: Member, group: str | None, model: str, cost: int) -> dict[str, Any]:
         return usage(
@@ -59,9 +64,11 @@ def test_recommendations_name_their_figures(org: Org, db: Database) -> None:
 
     body = org.admin.get("/v1/manage/recommendations").json()
 
-    (inactive,) = _by_kind(body, "inactive_member")
-    assert inactive["user_id"] == idle and inactive["group_id"] == c.frontend
-    assert inactive["figures"]["last_active_day"] is None
+    inactive = {r["user_id"]: r for r in _by_kind(body, "inactive_member")}
+    assert set(inactive) == {idle, lapsed}
+    assert {r["group_id"] for r in inactive.values()} == {c.frontend}
+    assert inactive[idle]["figures"]["last_active_month"] is None
+    assert inactive[lapsed]["figures"]["last_active_month"] == lapsed_at.strftime("%Y-%m")
 
     assert {r["user_id"] for r in _by_kind(body, "no_group")} >= {c.eve_personal.user_id, org.owner_id}
 
