@@ -8,7 +8,7 @@ import typer
 
 from covey.cli.context import JsonOption, database, reported, settings
 from covey.cli.output import emit_json
-from covey.demo.roster import GROUPS, PEOPLE
+from covey.demo.roster import GROUPS, PEOPLE, TRAFFIC_DAYS
 from covey.demo.seed import seed
 from covey.orgs.bootstrap import create_org
 
@@ -75,7 +75,7 @@ def demo(as_json: JsonOption = False) -> None:
     if as_json:
         emit_json(creds)
     elif seeded.created:
-        made = f"{len(PEOPLE)} people in {len(GROUPS)} groups, with keys"
+        made = f"{len(PEOPLE)} people in {len(GROUPS)} groups, keys, budgets and {TRAFFIC_DAYS} days of usage"
         _show(f'Created the demo organization "{seeded.org.name}": {made}.', creds)
     else:
         _show(f'The demo organization "{seeded.org.name}" exists already: fresh credentials for it.', creds)
