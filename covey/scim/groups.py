@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scim2_models import Context, InvalidValueException, NotFoundException, PatchOp, UniquenessException
+from scim2_models import (
+    ConflictException,
+    Context,
+    InvalidValueException,
+    NotFoundException,
+    PatchOp,
+    UniquenessException,
+)
 from sqlalchemy.orm import Session
 
 from covey.auth.caller import Caller
@@ -76,7 +83,11 @@ def patch(session: Session, caller: Caller, group_id: str, payload: Mapping[str,
 
 def delete(session: Session, caller: Caller, group_id: str) -> None:
     group = get(session, caller, group_id)
-    groups_service.delete(session, caller, group.id)
+    try:
+        groups_service.delete(session, caller, group.id)
+    except Conflict as exc:
+        # Admins nested Covey groups under it: deleting those is for Covey, not the identity provider.
+        raise ConflictException(detail=exc.message) from None
 
 
 def _check_members(session: Session, caller: Caller, member_ids: Sequence[str]) -> None:

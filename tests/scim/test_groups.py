@@ -108,3 +108,11 @@ def test_delete_removes_the_group_and_its_memberships(org: Org, scim: Scim) -> N
     assert_scim_error(scim.get(f"/Groups/{group['id']}"), 404)
     assert org.admin.get(f"/v1/manage/group/{group['id']}").status_code == 404
     assert _direct_groups(org, ann["id"]) == set()
+
+
+def test_a_group_with_covey_subgroups_is_not_deleted(org: Org, scim: Scim) -> None:
+    group = new_group(scim, "Parent")
+    org.group("Child", parent_id=group["id"])
+    body = assert_scim_error(scim.delete(f"/Groups/{group['id']}"), 409)
+    assert "subgroup" in body["detail"] and "scimType" not in body
+    assert scim.get(f"/Groups/{group['id']}").status_code == 200
