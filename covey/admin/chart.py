@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from covey.kit.money import format_usd
 
-WIDTH = 720
-HEIGHT = 220
+WIDTH = 640
+HEIGHT = 240
 _TOP = 16
-_BOTTOM = 28
-_LEFT = 56
+_BOTTOM = 30
+_LEFT = 64
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,20 @@ def _nice_ceiling(nanos: int) -> int:
         step *= 10
 
 
-def bar_chart(labels: Sequence[str], values: Sequence[int]) -> Chart:
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def month_label(key: str, *, first: bool) -> str:
+    """`2026-11` → `Nov`; January, and the first bar, carry the year: `Jan 26`."""
+    year, month = key.split("-")
+    name = _MONTHS[int(month) - 1]
+    return f"{name} {year[2:]}" if first or month == "01" else name
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[int], *, width: int = WIDTH, height: int = HEIGHT) -> Chart:
     top = _nice_ceiling(max(values, default=0) or 1)
-    plot_h = HEIGHT - _TOP - _BOTTOM
-    slot = (WIDTH - _LEFT) / max(len(values), 1)
+    plot_h = height - _TOP - _BOTTOM
+    slot = (width - _LEFT) / max(len(values), 1)
     bars = []
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         h = plot_h * value / top
@@ -64,14 +74,14 @@ def bar_chart(labels: Sequence[str], values: Sequence[int]) -> Chart:
                 y=_TOP + plot_h - h,
                 width=slot * 0.64,
                 height=h,
-                label=label,
+                label=month_label(label, first=i == 0) if len(label) == 7 else label,
                 value=format_usd(value),
             )
         )
     ticks = [Tick(y=_TOP + plot_h * (1 - f), text=format_usd(int(top * f))) for f in (0, 0.5, 1)]
     return Chart(
-        width=WIDTH,
-        height=HEIGHT,
+        width=width,
+        height=height,
         left=_LEFT,
         baseline=_TOP + plot_h,
         bars=bars,

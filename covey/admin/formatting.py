@@ -7,10 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from covey.kit.money import format_usd, nanos_to_text
+from covey.kit.money import format_usd, from_nanos, nanos_to_text
 
 
 def usd(nanos: int | None) -> str:
+    """Dollars to the cent; a non-zero amount under a cent keeps enough digits not to read as $0.00."""
+    if nanos and abs(nanos) < 10_000_000:
+        digits = format(from_nanos(abs(nanos)), "f")
+        return ("-$" if nanos < 0 else "$") + digits
     return format_usd(nanos or 0)
 
 

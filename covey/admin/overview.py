@@ -41,7 +41,7 @@ def overview(request: Request, panel: PanelDep, session: SessionDep) -> Response
         context.update(
             org_spend=trend[-1],
             org_budget=spend.org_monthly_budget(session, org_id=caller.org_id),
-            chart=bar_chart([p.label for p in periods], trend),
+            chart=bar_chart([p.label for p in periods], trend, width=1100, height=260),
             alerts=spend.recent_alerts(session, org_id=caller.org_id),
             models=spend.top_models(session, org_id=caller.org_id, group_id=None, month=month, limit=5),
             names={g.id: g.name for g in visible},

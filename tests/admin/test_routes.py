@@ -3,6 +3,7 @@ API's state and the audit log."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.admin.conftest import PanelSession, give_password
@@ -314,3 +315,37 @@ def test_webhook_secret_shown_once_and_allocation_csv(owner_panel: PanelSession,
     assert csv.status_code == 200
     assert csv.headers["content-type"].startswith("text/csv")
     assert "kind" in csv.text.splitlines()[0].split(",")
+
+
+def _eventually(check: Any, timeout: float = 15.0) -> Any:
+    """Snapshots refresh and usage records are written in the background: poll until they land."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.1)
+
+
+def test_spend_through_the_gateway_shows_on_the_group_page(owner_panel: PanelSession, org: Org) -> None:
+    parent = org.group("Spend parent")
+    group = org.group("Spend child", parent_id=parent)
+    person = org.user(name="Spender")
+    org.add_member(group, person)
+    key = org.key(person, manage="none", group_id=group)
+    body = {"model": "mock/gpt-4o", "messages": [{"role": "user", "content": "hello there " * 50}]}
+    answered = _eventually(lambda: key.post("/v1/chat/completions", json=body).status_code == 200)
+    assert answered
+
+    def spent_on_page() -> str | None:
+        page = owner_panel.get(f"/admin/groups/{group}").text
+        spent = page.split('<div class="label">Spend this month</div><div class="value">', 1)[1].split("<", 1)[0]
+        return None if spent == "$0.00" else spent
+
+    spent = _eventually(spent_on_page)
+    assert spent is not None
+    page = owner_panel.get(f"/admin/groups/{group}")
+    # The parent is charged the same (DESIGN §3), and the member's spend through the group shows too.
+    assert spent in owner_panel.get(f"/admin/groups/{parent}").text
+    assert page.text.count(spent) >= 2
+    assert "mock/gpt-4o" in page.text
