@@ -1,7 +1,13 @@
 """Rules about groups and memberships: the tree's shape, who may change what, and one audit event per change.
 
 Every function takes `(session, caller, ...)`, only flushes (the caller's transaction commits), and
-raises before writing anything, so a refused request changes nothing.
+raises before writing anything, so a refused request changes nothing. Ids named in a request are looked
+up before rights are weighed, so another org's id answers 404 whoever asks.
+
+Who: org owners and admins everything. A group admin manages their group and its subtree (members,
+roles, settings, subgroups, moves within it), but cannot delete or move the top group they administer,
+make a group `default` (every new user of the org would join it), or put on or take off a `restricted`
+access list. Members read the groups they belong to and their ancestors.
 
 Audit actions: `group.create`, `group.update`, `group.delete` (a recursive delete is one event on the
 group asked for, its `before` listing the removed subgroups and memberships), `group.member.add`
