@@ -85,7 +85,7 @@ def move(
     message = f'Moved "{group.name}".'
     if wants_json(request):
         return JSONResponse({"ok": True, "message": message})
-    return redirect(request, f"{PREFIX}/groups", message)
+    return redirect(request, f"{PREFIX}/groups/{group.id}", message)
 
 
 @router.get("/groups/{group_id}", include_in_schema=False)

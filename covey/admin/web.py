@@ -162,6 +162,20 @@ def _take_notice(request: Request) -> dict[str, str] | None:
     return {"kind": "error" if notice.get("kind") == "error" else "ok", "text": notice["text"]}
 
 
+# Pages load only the panel's own script and styles, and no other site may frame them (drag and drop
+# is a click target worth protecting).
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
 def page(request: Request, panel: Panel | None, name: str, *, status: int = 200, **context: Any) -> Response:
     notice = _take_notice(request)
     response = templates.TemplateResponse(
@@ -169,7 +183,7 @@ def page(request: Request, panel: Panel | None, name: str, *, status: int = 200,
     )
     if notice:
         response.delete_cookie(NOTICE_COOKIE, path=PREFIX)
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.update(_PAGE_HEADERS)
     return response
 
 

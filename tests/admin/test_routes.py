@@ -151,6 +151,10 @@ def test_moving_a_group_under_its_own_child_is_refused(owner_panel: PanelSession
     moved = owner_panel.fetch(f"/admin/groups/{child}/move", {"parent_id": ""})
     assert moved.status_code == 200
     assert org.admin.get(f"/v1/manage/group/{child}").json()["group"]["parent_id"] is None
+    # The same move from the group page's form, for keyboards.
+    back = owner_panel.post(f"/admin/groups/{child}/move", {"parent_id": parent})
+    assert (back.status_code, back.headers["location"]) == (303, f"/admin/groups/{child}")
+    assert org.admin.get(f"/v1/manage/group/{child}").json()["group"]["parent_id"] == parent
 
 
 def test_move_and_add_a_member_to_another_group(owner_panel: PanelSession, org: Org) -> None:

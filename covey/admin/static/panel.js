@@ -42,9 +42,11 @@
   // --- tree: expand, collapse, search -----------------------------------------------------------
   function setCollapsed(node, collapsed) {
     node.classList.toggle("collapsed", collapsed);
-    node.setAttribute("aria-expanded", String(!collapsed));
     const button = node.querySelector(":scope > .row > .toggle");
-    if (button) button.setAttribute("aria-label", (collapsed ? "Expand " : "Collapse ") + node.querySelector(":scope > .row").dataset.groupName);
+    if (button) {
+      button.setAttribute("aria-expanded", String(!collapsed));
+      button.setAttribute("aria-label", (collapsed ? "Expand " : "Collapse ") + node.querySelector(":scope > .row").dataset.groupName);
+    }
   }
 
   document.addEventListener("click", (event) => {
@@ -56,7 +58,7 @@
     }
     const all = event.target.closest("[data-tree]");
     if (all) {
-      document.querySelectorAll(".tree-root .node").forEach((n) => setCollapsed(n, all.dataset.tree === "collapse" && n.querySelector(".tree")));
+      document.querySelectorAll(".tree-root .node").forEach((n) => setCollapsed(n, all.dataset.tree === "collapse" && Boolean(n.querySelector(".tree"))));
     }
   });
 
