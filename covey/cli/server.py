@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from covey.cli.context import database, reported, settings
+from covey.cli.context import database, fail, reported, settings
 from covey.migrations import runner
 
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -19,14 +19,20 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default COVEY_HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default COVEY_PORT or 8080).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (more than one needs COVEY_REDIS_URL).")] = 1,
 ) -> None:
     """Serve Covey over HTTP (migrating the database first)."""
     config = settings()
+    if workers > 1 and not config.redis_url:
+        # Without Redis each process keeps its own spend counters, and budgets would not hold.
+        fail("several workers share budget counters through Redis: set COVEY_REDIS_URL, or serve one worker")
     with database(migrate=True):
         pass  # the app opens its own connections
-    # By import string, so that only the server (not every `covey` command) loads the whole app;
-    # `create_app()` reads the same COVEY_* settings.
-    uvicorn.run("covey.app:create_app", factory=True, host=host or config.host, port=port or config.port)
+    # By import string, so that only the server (not every `covey` command) loads the whole app, and
+    # each worker builds its own; `create_app()` reads the same COVEY_* settings.
+    uvicorn.run(
+        "covey.app:create_app", factory=True, host=host or config.host, port=port or config.port, workers=workers
+    )
 
 
 @db_app.command("upgrade")

@@ -5,11 +5,21 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
+import redis
+from typer.testing import CliRunner
 
-from tests.cli.conftest import ok_json, runner_for
+from covey.cli import app
+from tests.cli.conftest import ok_json, refused, runner_for
+from tests.conftest import IN_CI
+
+REDIS_URL = os.environ.get("COVEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _free_port() -> int:
@@ -18,39 +28,67 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> httpx.Response:
-    for _ in range(600):
-        assert process.poll() is None, f"covey serve exited early:\n{log.read_text()}"
-        try:
-            return httpx.get(url, timeout=1)
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise AssertionError(f"covey serve never answered:\n{log.read_text()}")
-
-
-def test_serve_migrates_a_new_database_and_serves(empty_database: str, tmp_path: Path) -> None:
+@contextmanager
+def _serving(database_url: str, workdir: Path, *args: str, **env: str) -> Iterator[str]:
+    """`covey serve` as a real process on a free port, until /healthz answers; stopped afterwards."""
     port = _free_port()
-    log = tmp_path / "serve.log"
-    env = {**os.environ, "COVEY_DATABASE_URL": empty_database}
+    log = workdir / "serve.log"
+    command = [sys.executable, "-m", "covey.cli", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "covey.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
+            command,
+            env={**os.environ, "COVEY_DATABASE_URL": database_url, **env},
+            cwd=workdir,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        health = _wait_until_up(f"{base}/healthz", process, log)
+        for _ in range(600):
+            assert process.poll() is None, f"covey serve exited early:\n{log.read_text()}"
+            try:
+                health = httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        else:
+            raise AssertionError(f"covey serve never answered:\n{log.read_text()}")
         assert health.status_code == 200
         assert health.json() == {"status": "ok"}
-        assert httpx.get(f"{base}/readyz").status_code == 200
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
 
+
+def test_serve_migrates_a_new_database_and_serves(empty_database: str, tmp_path: Path) -> None:
+    with _serving(empty_database, tmp_path) as base:
+        assert httpx.get(f"{base}/readyz").status_code == 200
         made = ok_json(runner_for(empty_database)("init", "--json"))
         org = httpx.get(f"{base}/v1/manage/org", headers={"Authorization": f"Bearer {made['admin_api_key']}"})
         assert org.status_code == 200
         assert org.json()["id"] == made["org_id"]
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+
+
+def test_several_workers_need_redis(empty_database: str) -> None:
+    result = CliRunner().invoke(
+        app, ["serve", "--workers", "2"], env={"COVEY_DATABASE_URL": empty_database, "COVEY_REDIS_URL": ""}
+    )
+    assert "COVEY_REDIS_URL" in refused(result)
+
+
+def test_several_workers_with_redis_serve(empty_database: str, tmp_path: Path) -> None:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if IN_CI:
+            raise
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    made = ok_json(runner_for(empty_database)("init", "--json"))
+    headers = {"Authorization": f"Bearer {made['admin_api_key']}"}
+    prefix = f"covey-cli-test-{uuid.uuid4().hex[:8]}"
+    with _serving(
+        empty_database, tmp_path, "--workers", "2", COVEY_REDIS_URL=REDIS_URL, COVEY_REDIS_PREFIX=prefix
+    ) as base:
+        for _ in range(10):
+            assert httpx.get(f"{base}/v1/manage/org", headers=headers).json()["id"] == made["org_id"]
