@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from covey.auth.deps import AnyCaller, ManageRead, ManageWrite, SessionDep
+from covey.budgets.spend import SpendDep
 from covey.keys import service
 from covey.keys.schemas import KeyCreate, KeyCreated, KeyExpiry, KeyLabels, KeyLimit, KeyList, KeyOut, KeyUpdate
 from covey.kit.responses import ERRORS
@@ -14,12 +15,15 @@ router = APIRouter(prefix="/apikey", tags=["keys"], responses=ERRORS)
 def list_keys(
     session: SessionDep,
     caller: ManageRead,
+    spend: SpendDep,
     include_revoked: bool = False,
     owner_id: str | None = None,
     group_id: str | None = None,
 ) -> KeyList:
     keys = service.list_visible(session, caller, include_revoked=include_revoked, owner_id=owner_id, group_id=group_id)
-    return KeyList(keys=service.present(session, caller, keys))
+    views = service.present(session, caller, keys)
+    spend.keys(caller.org_id, views)
+    return KeyList(keys=views)
 
 
 @router.post("", response_model=KeyCreated, summary="Create an API key; its secret is shown only here, once")
@@ -29,13 +33,17 @@ def create_key(body: KeyCreate, session: SessionDep, caller: ManageWrite) -> Key
 
 
 @router.get("/self", response_model=KeyOut, summary="The key making this request (any valid key)")
-def get_self(session: SessionDep, caller: AnyCaller) -> KeyOut:
-    return service.present(session, caller, [service.get_self(session, caller)])[0]
+def get_self(session: SessionDep, caller: AnyCaller, spend: SpendDep) -> KeyOut:
+    views = service.present(session, caller, [service.get_self(session, caller)])
+    spend.keys(caller.org_id, views)
+    return views[0]
 
 
 @router.get("/{key_id}", response_model=KeyOut, summary="Get an API key")
-def get_key(key_id: str, session: SessionDep, caller: ManageRead) -> KeyOut:
-    return service.present(session, caller, [service.get_visible(session, caller, key_id)])[0]
+def get_key(key_id: str, session: SessionDep, caller: ManageRead, spend: SpendDep) -> KeyOut:
+    views = service.present(session, caller, [service.get_visible(session, caller, key_id)])
+    spend.keys(caller.org_id, views)
+    return views[0]
 
 
 @router.patch(
