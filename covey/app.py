@@ -14,8 +14,9 @@ from covey.alerts.endpoints import alert_router, webhook_router
 from covey.audit.endpoints import router as audit_router
 from covey.budgets.endpoints import doctor_router
 from covey.budgets.endpoints import router as budgets_router
+from covey.budgets.runtime import BudgetsRuntime
 from covey.config import Settings
-from covey.gateway.endpoints import gateway_routes
+from covey.gateway.endpoints import GatewayPaths, gateway_routes
 from covey.gateway.runtime import GatewayRuntime
 from covey.groups.endpoints import router as groups_router
 from covey.keys.endpoints import router as keys_router
@@ -36,11 +37,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         db = Database.connect(settings.database_url)
-        gateway = await GatewayRuntime.start(settings, db)
+        budgets = await BudgetsRuntime.start(settings, db)
+        gateway = await GatewayRuntime.start(settings, db, budgets=budgets.guard)
+        budgets.follow(gateway.gateway.store)
         try:
-            yield {"settings": settings, "db": db, "gateway": gateway.gateway}
+            yield {"settings": settings, "db": db, "gateway": gateway.gateway, "budgets": budgets}
         finally:
             await gateway.stop()
+            await budgets.stop()
             db.dispose()
 
     app = FastAPI(
@@ -48,9 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Self-hosted LLM gateway with governance for organizations",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's built-in OpenTelemetry hook looks up providers on every request: off, it costs nothing.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
-    app.router.routes[0:0] = gateway_routes()  # plain ASGI, matched first: the hot path
+    app.add_middleware(GatewayPaths)  # the hot path, in plain ASGI ahead of FastAPI's routing
+    app.router.routes[0:0] = gateway_routes()
     app.include_router(policies_router, prefix="/v1/manage")
     for router in (keys_router, groups_router, access_router, orgs_router, users_router, audit_router):
         app.include_router(router, prefix="/v1/manage")

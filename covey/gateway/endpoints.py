@@ -1,28 +1,51 @@
-"""The gateway's public paths, as plain ASGI routes (no per-request FastAPI validation on the hot path)."""
+"""The gateway's public paths. They are answered by `GatewayPaths`, a plain ASGI middleware that runs
+before the management API's routing and exception layers (no per-request FastAPI work on the hot
+path); the routes are also registered so other methods on these paths answer 405."""
 
 from __future__ import annotations
 
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from covey.gateway.asgi import Receive, Scope, Send
 from covey.gateway.service import Gateway
 
+_HANDLERS = {
+    ("POST", "/v1/chat/completions"): "chat",
+    ("POST", "/v1/messages"): "messages",
+    ("POST", "/v1/embeddings"): "embeddings",
+    ("GET", "/v1/models"): "models",
+}
+
+
+async def _dispatch(handler: str, scope: Scope, receive: Receive, send: Send) -> None:
+    gateway: Gateway = scope["state"]["gateway"]
+    await getattr(gateway, handler)(scope, receive, send)
+
+
+class GatewayPaths:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            handler = _HANDLERS.get((scope["method"], scope["path"]))
+            if handler is not None:
+                await _dispatch(handler, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
 
 class _Endpoint:
-    """An ASGI app that hands the request to the process's `Gateway` (from the lifespan state)."""
-
     def __init__(self, handler: str) -> None:
         self.handler = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        gateway: Gateway = scope["state"]["gateway"]
-        await getattr(gateway, self.handler)(scope, receive, send)
+        await _dispatch(self.handler, scope, receive, send)
 
 
 def gateway_routes() -> list[Route]:
     return [
-        Route("/v1/chat/completions", _Endpoint("chat"), methods=["POST"], include_in_schema=False),
-        Route("/v1/messages", _Endpoint("messages"), methods=["POST"], include_in_schema=False),
-        Route("/v1/embeddings", _Endpoint("embeddings"), methods=["POST"], include_in_schema=False),
-        Route("/v1/models", _Endpoint("models"), methods=["GET"], include_in_schema=False),
+        Route(path, _Endpoint(handler), methods=[method], include_in_schema=False)
+        for (method, path), handler in _HANDLERS.items()
     ]

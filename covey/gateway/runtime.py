@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
-
+from covey.budgets.guard import Guard
 from covey.config import Settings, load_gateway_config
 from covey.gateway.catalog import Catalog
 from covey.gateway.providers import ProviderContext, default_registry
@@ -18,36 +17,38 @@ from covey.usage.writer import UsageWriter
 
 class GatewayRuntime:
     def __init__(
-        self, gateway: Gateway, http: aiohttp.ClientSession, tasks: list[asyncio.Task[None]], stop: asyncio.Event
+        self, gateway: Gateway, context: ProviderContext, tasks: list[asyncio.Task[None]], stop: asyncio.Event
     ) -> None:
         self.gateway = gateway
-        self.http = http
+        self.context = context
         self.tasks = tasks
         self._stop = stop
 
     @classmethod
-    async def start(cls, settings: Settings, db: Database) -> GatewayRuntime:
+    async def start(cls, settings: Settings, db: Database, *, budgets: Guard | None = None) -> GatewayRuntime:
         config = load_gateway_config(settings.config)
-        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000, ttl_dns_cache=300))
+        context = ProviderContext()
         try:
-            catalog = Catalog.build(config, default_registry(), ProviderContext(http=http))
+            catalog = Catalog.build(config, default_registry(), context)
             store = SnapshotStore(db, catalog=catalog.models)
             await asyncio.to_thread(store.refresh)
         except BaseException:
-            await http.close()
+            context.close()
             raise
         writer = UsageWriter(db, flush_seconds=settings.usage_flush_seconds)
-        gateway = Gateway(settings=settings, config=config, catalog=catalog, store=store, writer=writer)
+        gateway = Gateway(
+            settings=settings, config=config, catalog=catalog, store=store, writer=writer, budgets=budgets
+        )
         stop = asyncio.Event()
         tasks = [
             asyncio.create_task(store.watch(settings.snapshot_poll_seconds, stop), name="covey-snapshot"),
             asyncio.create_task(writer.run(stop), name="covey-usage-writer"),
         ]
-        return cls(gateway, http, tasks, stop)
+        return cls(gateway, context, tasks, stop)
 
     async def stop(self) -> None:
         """After the server stopped taking requests: let the loops finish, then write every record left."""
         self._stop.set()
         await asyncio.gather(*self.tasks)
         await self.gateway.writer.stop()
-        await self.http.close()
+        self.context.close()

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import orjson
 
+from covey.budgets.estimate import estimate_nanos
+from covey.budgets.guard import Guard, Ticket
 from covey.config import GatewayConfig, Settings
 from covey.gateway import asgi, routing
 from covey.gateway.admission import (
@@ -37,7 +39,6 @@ from covey.gateway.models_list import list_models
 from covey.gateway.providers.base import ProviderError
 from covey.gateway.snapshot import SnapshotStore
 from covey.kit.errors import CoveyError
-from covey.kit.ids import new_id
 from covey.kit.money import nanos_to_number
 from covey.pricing.tokens import Tokens
 from covey.usage.writer import UsageWriter
@@ -68,13 +69,21 @@ class Outcome:
 
 class Gateway:
     def __init__(
-        self, *, settings: Settings, config: GatewayConfig, catalog: Catalog, store: SnapshotStore, writer: UsageWriter
+        self,
+        *,
+        settings: Settings,
+        config: GatewayConfig,
+        catalog: Catalog,
+        store: SnapshotStore,
+        writer: UsageWriter,
+        budgets: Guard | None = None,
     ) -> None:
         self.settings = settings
         self.config = config
         self.catalog = catalog
         self.store = store
         self.writer = writer
+        self.budgets = budgets
 
     # ---- entry points ---------------------------------------------------------------------------------
 
@@ -124,6 +133,8 @@ class Gateway:
                 policies=snapshot.policies.get(ad.grant.org_id, {}),
                 trace_id=ad.trace_id,
             )
+            # Last before the upstream call: a refused request holds nothing and records nothing.
+            ticket = await self._reserve(ad, steps, endpoint)
         except GatewayError as exc:
             await asgi.send_json(send, exc.status, _ERRORS[dialect](exc.status, exc.message, exc.origin))
             return
@@ -149,12 +160,33 @@ class Gateway:
                     outcome.status, outcome.error = 499, "client closed the connection"
                     return
         finally:
-            self._record(ad, model, outcome, endpoint=endpoint, stream=stream, features=features)
+            cost = self._record(ad, model, outcome, endpoint=endpoint, stream=stream, features=features, ticket=ticket)
+            if ticket is not None and self.budgets is not None:
+                await self.budgets.settle(ticket, cost)
         if answer is None:
             assert outcome.error is not None
             await asgi.send_json(send, outcome.status, _ERRORS[dialect](outcome.status, outcome.error, outcome.origin))
         else:
             await asgi.send_json(send, 200, answer)
+
+    async def _reserve(self, ad: Admitted, steps: list[routing.Step], endpoint: str) -> Ticket | None:
+        """Hold the most the request can cost (its dearest route) on its hard budget lines, or refuse it."""
+        if self.budgets is None:
+            return None
+        estimate = estimate_nanos(
+            ad.body,
+            endpoint=endpoint,
+            models=[self.catalog.models[s.model].price for s in steps if s.model in self.catalog.models],
+            default_max_tokens=self.settings.budget_default_max_tokens,
+        )
+        grant = ad.grant
+        return await self.budgets.reserve(
+            org_id=grant.org_id,
+            key_id=grant.key_id,
+            user_id=grant.owner_id,
+            charged_groups=grant.charged_groups,
+            estimate=estimate,
+        )
 
     async def _with_fallback(
         self, steps: list[routing.Step], outcome: Outcome, call: Callable[[CatalogModel], Awaitable[T]]
@@ -305,8 +337,18 @@ class Gateway:
     # ---- metering -------------------------------------------------------------------------------------
 
     def _record(
-        self, ad: Admitted, model_requested: str, outcome: Outcome, *, endpoint: str, stream: bool, features: list[str]
-    ) -> None:
+        self,
+        ad: Admitted,
+        model_requested: str,
+        outcome: Outcome,
+        *,
+        endpoint: str,
+        stream: bool,
+        features: list[str],
+        ticket: Ticket | None = None,
+    ) -> int:
+        """Queues the usage record; returns the cost charged. A request is recorded at the time its budget
+        was reserved, so the record and the counters agree on its period."""
         grant = ad.grant
         used = outcome.model
         cost = outcome.cost
@@ -314,11 +356,9 @@ class Gateway:
             # A stream cut short still used what it used; a failed call used nothing.
             has_tokens = outcome.tokens.input + outcome.tokens.output > 0
             cost = used.price.cost_nanos(outcome.tokens) if used is not None and has_tokens else 0
-        now = datetime.now(UTC)
-        usage_id = new_id()
+        now = ticket.at if ticket is not None else datetime.now(UTC)
         tokens = outcome.tokens
         record = {
-            "id": usage_id,
             "org_id": grant.org_id,
             "created_at": now,
             "key_id": grant.key_id,
@@ -350,18 +390,8 @@ class Gateway:
             "request_body": ad.raw.decode(errors="replace") if grant.logging else None,
             "response_body": outcome.response_body if grant.logging else None,
         }
-        charges = [
-            {
-                "usage_id": usage_id,
-                "group_id": g,
-                "org_id": grant.org_id,
-                "created_at": now,
-                "cost_nanos": cost,
-                "depth": i,
-            }
-            for i, g in enumerate(grant.charged_groups)
-        ]
-        self.writer.add(record, charges)
+        self.writer.add(record)
+        return cost
 
 
 def _openai_frame(event: Json) -> bytes:

@@ -4,7 +4,8 @@ turned into integer nano-dollars."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -53,18 +54,55 @@ def override_cost(prices: UnitPrices, tokens: Tokens) -> Decimal:
     return total / _MILLION
 
 
-@dataclass(frozen=True, slots=True)
+# Token counts no real request reaches, so a linear formula that agrees with genai-prices here agrees
+# everywhere below it (tiered prices would not).
+_PROBE = Tokens(input=1_234_567, output=345_678, cached=23_456, cache_write=3_456)
+
+
+@dataclass(slots=True)
 class PricedModel:
-    """How one catalog model is priced: an override, or genai-prices for (provider, model)."""
+    """How one catalog model is priced: an override, or genai-prices for (provider, model).
+
+    genai-prices' general calculation costs tens of microseconds; where the model's prices are flat per
+    token (checked against genai-prices itself at startup), the same exact Decimal formula is used
+    instead, on the hot path."""
 
     model_id: str
     upstream_model: str
     price_provider: str | None
     override: UnitPrices | None
+    flat: UnitPrices | None = None
+    # Flat prices as integer nano-dollars per million tokens: (uncached input, cached, cache write, output).
+    _per_million: tuple[int, int, int, int] | None = None
+    _memo: dict[Tokens, Decimal] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.override is None:
+            flat = self.unit_prices()
+            if flat is not None and override_cost(flat, _PROBE) == self._genai_cost(_PROBE):
+                self.flat = flat
+        prices = self.override or self.flat
+        if prices is not None:
+            cached = prices.cached_input if prices.cached_input is not None else prices.input
+            written = prices.cache_write if prices.cache_write is not None else prices.input
+            self._per_million = (to_nanos(prices.input), to_nanos(cached), to_nanos(written), to_nanos(prices.output))
 
     def cost(self, tokens: Tokens) -> Decimal:
         if self.override is not None:
             return override_cost(self.override, tokens)
+        if self.flat is not None:
+            return override_cost(self.flat, tokens)
+        return self._genai_cost(tokens)
+
+    def _genai_cost(self, tokens: Tokens) -> Decimal:
+        cost = self._memo.get(tokens)
+        if cost is None:
+            if len(self._memo) > 4096:
+                self._memo.clear()
+            cost = self._memo[tokens] = self._calc(tokens)
+        return cost
+
+    def _calc(self, tokens: Tokens) -> Decimal:
         try:
             calc = calc_price(
                 Usage(
@@ -81,7 +119,16 @@ class PricedModel:
         return calc.total_price
 
     def cost_nanos(self, tokens: Tokens) -> int:
-        return to_nanos(self.cost(tokens))
+        if self._per_million is None:
+            return to_nanos(self.cost(tokens))
+        # Exact integer arithmetic, rounded half to even like `to_nanos`: the hot path's version of `cost`.
+        uncached = max(tokens.input - tokens.cached - tokens.cache_write, 0)
+        p_in, p_cached, p_written, p_out = self._per_million
+        total = uncached * p_in + tokens.cached * p_cached + tokens.cache_write * p_written + tokens.output * p_out
+        quotient, remainder = divmod(total, 1_000_000)
+        if remainder > 500_000 or (remainder == 500_000 and quotient % 2):
+            quotient += 1
+        return quotient
 
     def unit_prices(self) -> UnitPrices | None:
         if self.override is not None:
@@ -90,11 +137,7 @@ class PricedModel:
             _provider, model = get_snapshot().find_provider_model(self.upstream_model, None, self.price_provider, None)
         except LookupError:
             return None
-        prices: Any = model.prices
-        if isinstance(prices, list):
-            prices = prices[-1].prices if prices else None
-        if prices is None:
-            return None
+        prices: Any = model.get_prices(datetime.now(UTC))
         tiers = (getattr(prices, "input_mtok", None), getattr(prices, "output_mtok", None))
         if not all(isinstance(p, Decimal) for p in tiers):
             return None  # tiered prices: no single figure to show

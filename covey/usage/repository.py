@@ -14,9 +14,9 @@ from covey.models import ApiKey, UsageCharge, UsageRecord
 
 def insert_batch(session: Session, records: Sequence[dict[str, Any]], charges: Sequence[dict[str, Any]]) -> None:
     if records:
-        session.execute(insert(UsageRecord), list(records))
+        session.execute(insert(UsageRecord.__table__), list(records))
     if charges:
-        session.execute(insert(UsageCharge), list(charges))
+        session.execute(insert(UsageCharge.__table__), list(charges))
 
 
 def stamp_last_used(session: Session, last_used: dict[str, datetime]) -> None:

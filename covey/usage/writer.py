@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from covey.kit.db import Database
+from covey.kit.ids import new_id
 from covey.usage import repository
 
 log = logging.getLogger("covey.usage")
@@ -21,20 +22,31 @@ class UsageWriter:
         self.db = db
         self.flush_seconds = flush_seconds
         self._records: list[dict[str, Any]] = []
-        self._charges: list[dict[str, Any]] = []
         self._lock = asyncio.Lock()
         self.written = 0
 
-    def add(self, record: dict[str, Any], charges: list[dict[str, Any]]) -> None:
-        """Called on the hot path: appends, never waits."""
+    def add(self, record: dict[str, Any]) -> None:
+        """Called on the hot path: appends, never waits. Ids and charge rows are made by the writer."""
         self._records.append(record)
-        if charges:
-            self._charges.extend(charges)
 
-    def _write(self, records: list[dict[str, Any]], charges: list[dict[str, Any]]) -> None:
+    def _write(self, records: list[dict[str, Any]]) -> None:
         last_used: dict[str, datetime] = {}
+        charges: list[dict[str, Any]] = []
         for r in records:
+            if "id" not in r:
+                r["id"] = new_id()
             last_used[r["key_id"]] = r["created_at"]
+            charges.extend(
+                {
+                    "usage_id": r["id"],
+                    "group_id": group_id,
+                    "org_id": r["org_id"],
+                    "created_at": r["created_at"],
+                    "cost_nanos": r["cost_nanos"],
+                    "depth": depth,
+                }
+                for depth, group_id in enumerate(r["charged_groups"])
+            )
         with self.db.transaction() as session:
             repository.insert_batch(session, records, charges)
             repository.stamp_last_used(session, last_used)
@@ -43,16 +55,15 @@ class UsageWriter:
         async with self._lock:
             if not self._records:
                 return
-            records, charges = self._records, self._charges
-            self._records, self._charges = [], []
+            records = self._records
+            self._records = []
             try:
-                await asyncio.to_thread(self._write, records, charges)
+                await asyncio.to_thread(self._write, records)
                 self.written += len(records)
             except SQLAlchemyError as exc:
                 # Keep them for the next flush rather than lose them.
                 log.error("writing %d usage records failed, will retry: %s", len(records), exc)
                 self._records[:0] = records
-                self._charges[:0] = charges
 
     async def run(self, stop: asyncio.Event) -> None:
         """Flushes every interval until `stop` is set (never cancelled mid-write)."""

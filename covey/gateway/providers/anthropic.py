@@ -22,7 +22,7 @@ class AnthropicProvider:
         if config.api_key:
             headers["x-api-key"] = config.api_key
         self.upstream = HttpUpstream(
-            context.http,
+            context,
             base_url=config.base_url or ANTHROPIC_BASE_URL,
             headers=headers,
             timeout=config.timeout_seconds,

@@ -8,12 +8,10 @@ provider it is talking to.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-import aiohttp
-
 from covey.config import ProviderConfig
+from covey.gateway.providers.httpclient import Endpoint
 
 Json = dict[str, Any]
 
@@ -68,11 +66,20 @@ class Provider(Protocol):
     async def embed(self, body: Json) -> Json: ...
 
 
-@dataclass(frozen=True)
 class ProviderContext:
-    """What the gateway lends providers: the shared HTTP client."""
+    """What the gateway lends providers: pooled HTTP connections to their upstreams, closed at shutdown."""
 
-    http: aiohttp.ClientSession
+    def __init__(self) -> None:
+        self._endpoints: list[Endpoint] = []
+
+    def endpoint(self, base_url: str, headers: dict[str, str]) -> Endpoint:
+        made = Endpoint(base_url, headers)
+        self._endpoints.append(made)
+        return made
+
+    def close(self) -> None:
+        for endpoint in self._endpoints:
+            endpoint.close()
 
 
 ProviderFactory = Callable[[str, ProviderConfig, ProviderContext], Provider]

@@ -1,14 +1,14 @@
-"""Calling an HTTP upstream with the shared aiohttp client: JSON posts, SSE streams, error mapping."""
+"""Calling an HTTP upstream: JSON posts, SSE streams, and the mapping of failures to Requesty's errors."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
-import aiohttp
 import orjson
 
-from covey.gateway.providers.base import Json, ProviderError
+from covey.gateway.providers.base import Json, ProviderContext, ProviderError
+from covey.gateway.providers.httpclient import UpstreamConnectionError
 
 
 def _detail(raw: bytes) -> str:
@@ -25,62 +25,68 @@ def _detail(raw: bytes) -> str:
     return raw.decode(errors="replace")[:500]
 
 
+def _bad_format() -> ProviderError:
+    return ProviderError(424, "Invalid provider response format", retryable=True, origin="router")
+
+
 class HttpUpstream:
-    def __init__(self, http: aiohttp.ClientSession, *, base_url: str, headers: dict[str, str], timeout: float) -> None:
-        self.http = http
-        self.base_url = base_url.rstrip("/")
-        self.headers = {"content-type": "application/json", **headers}
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        # A stream may run long; only a silence longer than the timeout ends it.
-        self.stream_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+    def __init__(self, context: ProviderContext, *, base_url: str, headers: dict[str, str], timeout: float) -> None:
+        self.endpoint = context.endpoint(base_url, {"Content-Type": "application/json", **headers})
+        self.timeout = timeout
 
     async def post(self, path: str, body: Json) -> Json:
         try:
-            async with self.http.post(
-                self.base_url + path, data=orjson.dumps(body), headers=self.headers, timeout=self.timeout
-            ) as resp:
-                raw = await resp.read()
-                if resp.status >= 400:
-                    raise ProviderError.from_upstream(resp.status, _detail(raw))
+            response = await self.endpoint.post(path, orjson.dumps(body), timeout=self.timeout)
         except TimeoutError:
             raise ProviderError.timeout() from None
-        except aiohttp.ClientError as exc:
-            raise ProviderError.unreachable(str(exc) or type(exc).__name__) from None
+        except UpstreamConnectionError as exc:
+            raise ProviderError.unreachable(str(exc)) from None
+        if response.status >= 400:
+            raise ProviderError.from_upstream(response.status, _detail(response.body))
         try:
-            data = orjson.loads(raw)
+            data = orjson.loads(response.body)
         except orjson.JSONDecodeError:
-            raise ProviderError(424, "Invalid provider response format", retryable=True, origin="router") from None
+            raise _bad_format() from None
         if not isinstance(data, dict):
-            raise ProviderError(424, "Invalid provider response format", retryable=True, origin="router")
+            raise _bad_format()
         return data
 
     async def stream(self, path: str, body: Json) -> AsyncIterator[Json]:
-        """Each SSE `data:` payload, parsed; ends at `[DONE]` or when the upstream closes."""
+        """Each SSE `data:` payload, parsed, until `[DONE]` or the end of the answer. A silence longer
+        than the timeout ends it."""
         try:
-            async with self.http.post(
-                self.base_url + path, data=orjson.dumps(body), headers=self.headers, timeout=self.stream_timeout
-            ) as resp:
-                if resp.status >= 400:
-                    raise ProviderError.from_upstream(resp.status, _detail(await resp.read()))
-                async for line in resp.content:
-                    if not line.startswith(b"data:"):
-                        continue
-                    payload = line[5:].strip()
-                    if payload == b"[DONE]":
-                        return
-                    if payload:
-                        event = orjson.loads(payload)
-                        if not isinstance(event, dict):
+            status, chunks = await self.endpoint.stream(path, orjson.dumps(body), read_timeout=self.timeout)
+            async with aclosing(chunks):
+                if status >= 400:
+                    raise ProviderError.from_upstream(status, _detail(b"".join([c async for c in chunks])))
+                buffer = b""
+                finished = False
+                async for chunk in chunks:
+                    buffer += chunk
+                    *lines, buffer = buffer.split(b"\n")
+                    for line in lines:
+                        if finished or not line.startswith(b"data:"):
                             continue
-                        if event.get("type") == "error" or event.get("error"):
-                            error = event.get("error") or {}
-                            raise ProviderError(
-                                502, str(error.get("message") or "provider stream error"), retryable=True
-                            )
-                        yield event
+                        payload = line[5:].strip()
+                        if payload == b"[DONE]":
+                            finished = True  # read on to the end of the answer, so the connection is reused
+                        elif payload:
+                            yield _event(payload)
         except TimeoutError:
             raise ProviderError.timeout() from None
-        except (aiohttp.ClientError, asyncio.IncompleteReadError) as exc:
-            raise ProviderError.unreachable(str(exc) or type(exc).__name__) from None
-        except orjson.JSONDecodeError:
-            raise ProviderError(424, "Invalid provider response format", retryable=True, origin="router") from None
+        except UpstreamConnectionError as exc:
+            raise ProviderError.unreachable(str(exc)) from None
+
+
+def _event(payload: bytes) -> Json:
+    try:
+        event = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        raise _bad_format() from None
+    if not isinstance(event, dict):
+        raise _bad_format()
+    if event.get("type") == "error" or event.get("error"):
+        error = event.get("error") or {}
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        raise ProviderError(502, str(message or "provider stream error"), retryable=True)
+    return event

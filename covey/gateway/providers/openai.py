@@ -19,7 +19,7 @@ class OpenAIProvider:
         self.name = name
         key = config.api_key
         self.upstream = HttpUpstream(
-            context.http,
+            context,
             base_url=config.base_url or OPENAI_BASE_URL,
             headers={"authorization": f"Bearer {key}"} if key else {},
             timeout=config.timeout_seconds,

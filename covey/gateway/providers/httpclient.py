@@ -1,0 +1,256 @@
+"""A small keep-alive HTTP/1.1 client for calling upstreams: asyncio protocol + httptools' parser.
+
+The hot path makes one upstream call per request; a general-purpose client spends more time on its
+own bookkeeping than the gateway spends on everything else, so this one does only what the gateway
+needs: POST a JSON body, read the whole answer or stream it, reuse connections, honour timeouts,
+and drop the connection when the caller is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httptools
+
+
+class UpstreamConnectionError(Exception):
+    """The connection failed or closed before a complete answer arrived."""
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.chunks: deque[bytes] = deque()
+        self.headers_done = False
+        self.keep_alive = False
+        self.complete = False
+        self.received = False
+        self.error: Exception | None = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio's classes
+
+    def data_received(self, data: bytes) -> None:
+        self.received = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(UpstreamConnectionError(f"malformed response: {exc}"))
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.complete:
+            self._fail(UpstreamConnectionError(str(exc) if exc else "connection closed by the upstream"))
+
+    # httptools callbacks
+
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        # Asked here: once the message is complete the parser no longer knows.
+        self.keep_alive = self.parser.should_keep_alive()
+        self.headers_done = True
+        self._wake()
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+        self._wake()
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+        self._wake()
+
+    # ----
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def _fail(self, exc: Exception) -> None:
+        self.error = exc
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc)
+
+    def arm(self, seconds: float) -> None:
+        """Fails the wait in progress (and every later one) with TimeoutError after `seconds`."""
+        self.disarm()
+        self.timer = self.loop.call_later(seconds, self._fail, TimeoutError())
+
+    def disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    async def wait(self) -> None:
+        if self.error is not None:
+            raise self.error
+        self.waiter = self.loop.create_future()
+        try:
+            await self.waiter
+        finally:
+            self.waiter = None
+
+    def send(self, data: bytes) -> None:
+        self._reset()
+        assert self.transport is not None
+        self.transport.write(data)
+
+    @property
+    def reusable(self) -> bool:
+        return self.complete and not self.closed and self.keep_alive
+
+    def close(self) -> None:
+        self.closed = True
+        self.disarm()
+        if self.transport is not None:
+            self.transport.abort()
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+
+
+class Endpoint:
+    """One upstream base URL: a pool of idle connections to it and the request head it always sends."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], *, max_idle: int = 512) -> None:
+        parts = urlsplit(base_url.rstrip("/"))
+        self.host = parts.hostname or "localhost"
+        self.tls = parts.scheme == "https"
+        self.port = parts.port or (443 if self.tls else 80)
+        self.prefix = parts.path
+        default_port = self.port == (443 if self.tls else 80)
+        host_header = self.host if default_port else f"{self.host}:{self.port}"
+        lines = [f"Host: {host_header}", "Connection: keep-alive"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        self.head = ("\r\n".join(lines) + "\r\n").encode("latin-1")
+        self.ssl = ssl.create_default_context() if self.tls else None
+        self.idle: deque[_Connection] = deque()
+        self.max_idle = max_idle
+
+    def _request_bytes(self, path: str, body: bytes) -> bytes:
+        return (
+            f"POST {self.prefix}{path} HTTP/1.1\r\n".encode("latin-1")
+            + self.head
+            + b"Content-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+
+    async def _connect(self, timeout: float) -> _Connection:
+        loop = asyncio.get_running_loop()
+        try:
+            transport, conn = await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: _Connection(loop),
+                    self.host,
+                    self.port,
+                    ssl=self.ssl,
+                    server_hostname=self.host if self.tls else None,
+                ),
+                timeout,
+            )
+        except OSError as exc:
+            raise UpstreamConnectionError(str(exc) or type(exc).__name__) from None
+        conn.transport = transport  # type: ignore[assignment]
+        return conn
+
+    async def _start(self, path: str, body: bytes, timeout: float) -> _Connection:
+        """Sends the request and waits for the response head, with `timeout` armed on the connection.
+        A kept-alive connection the upstream closed meanwhile is retried once on a fresh one: nothing
+        of the request was answered."""
+        data = self._request_bytes(path, body)
+        while self.idle:
+            conn = self.idle.pop()
+            if conn.closed:
+                continue
+            conn.send(data)
+            conn.arm(timeout)
+            try:
+                await self._head(conn)
+            except UpstreamConnectionError:
+                if conn.received:
+                    raise
+                conn.close()
+                break
+            return conn
+        conn = await self._connect(timeout)
+        conn.send(data)
+        conn.arm(timeout)
+        await self._head(conn)
+        return conn
+
+    async def _head(self, conn: _Connection) -> None:
+        try:
+            while not conn.headers_done:
+                await conn.wait()
+        except BaseException:
+            conn.close()
+            raise
+
+    def _release(self, conn: _Connection) -> None:
+        conn.disarm()
+        if conn.reusable and len(self.idle) < self.max_idle:
+            self.idle.append(conn)
+        else:
+            conn.close()
+
+    async def post(self, path: str, body: bytes, *, timeout: float) -> Response:
+        """The whole answer, within `timeout` seconds (TimeoutError otherwise)."""
+        conn = await self._start(path, body, timeout)
+        try:
+            while not conn.complete:
+                await conn.wait()
+        except BaseException:
+            conn.close()  # cancelled or failed mid-answer: the connection's state is unknown
+            raise
+        data = b"".join(conn.chunks)
+        status = conn.status
+        self._release(conn)
+        return Response(status, data)
+
+    async def stream(self, path: str, body: bytes, *, read_timeout: float) -> tuple[int, AsyncIterator[bytes]]:
+        """The status, then the body as it arrives; a silence longer than `read_timeout` fails it."""
+        conn = await self._start(path, body, read_timeout)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            done = False
+            try:
+                while True:
+                    while conn.chunks:
+                        yield conn.chunks.popleft()
+                    if conn.complete:
+                        done = True
+                        return
+                    conn.arm(read_timeout)
+                    await conn.wait()
+            finally:
+                if done:
+                    self._release(conn)
+                else:
+                    conn.close()
+
+        return conn.status, chunks()
+
+    def close(self) -> None:
+        while self.idle:
+            self.idle.pop().close()
