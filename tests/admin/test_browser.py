@@ -173,6 +173,7 @@ def test_set_a_budget(owner_page: Any, base_url: str, org: Org) -> None:
 
 def test_create_a_key_and_see_its_secret_once(owner_page: Any, base_url: str, org: Org) -> None:
     page = owner_page
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
     page.goto(f"{base_url}/admin/keys")
     page.fill("form[action='/admin/keys'] input[name=name]", "browser-key")
     page.fill("form[action='/admin/keys'] input[name=monthly_limit]", "25")
@@ -181,6 +182,7 @@ def test_create_a_key_and_see_its_secret_once(owner_page: Any, base_url: str, or
     assert secret.startswith("cvy_")
     page.click("[data-copy]")
     page.wait_for_selector("[data-copy]:has-text('Copied')")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
     key = next(k for k in org.admin.get("/v1/manage/apikey").json()["keys"] if k["name"] == "browser-key")
     assert key["monthly_limit"] == "25"
     assert key["prefix"] == secret[: len(key["prefix"])]

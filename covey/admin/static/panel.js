@@ -179,12 +179,15 @@
     if (!button) return;
     const input = document.querySelector(button.dataset.copy);
     input.select();
-    try {
-      await navigator.clipboard.writeText(input.value);
-    } catch (_) {
-      document.execCommand("copy");
+    let copied = false;
+    if (navigator.clipboard && window.isSecureContext) {
+      try {
+        await navigator.clipboard.writeText(input.value);
+        copied = true;
+      } catch (_) { /* refused: fall back below */ }
     }
-    button.textContent = "Copied";
+    if (!copied) copied = document.execCommand("copy");
+    button.textContent = copied ? "Copied" : "Select and copy";
   });
 
   // --- the "Add members" dialog -------------------------------------------------------------------
