@@ -12,6 +12,7 @@ from covey.gateway.providers import ProviderContext, default_registry
 from covey.gateway.service import Gateway
 from covey.gateway.snapshot import SnapshotStore
 from covey.kit.db import Database
+from covey.reports.savings import catalog_prices
 from covey.usage.writer import UsageWriter
 
 
@@ -35,7 +36,8 @@ class GatewayRuntime:
         except BaseException:
             context.close()
             raise
-        writer = UsageWriter(db, flush_seconds=settings.usage_flush_seconds)
+        prices = catalog_prices({m.id: m.price for m in catalog.models.values()})
+        writer = UsageWriter(db, flush_seconds=settings.usage_flush_seconds, prices=prices)
         gateway = Gateway(
             settings=settings, config=config, catalog=catalog, store=store, writer=writer, budgets=budgets
         )

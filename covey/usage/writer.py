@@ -12,15 +12,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from covey.kit.db import Database
 from covey.kit.ids import new_id
+from covey.reports.rollups import apply_to_rollups
+from covey.reports.savings import PriceLookup
 from covey.usage import repository
 
 log = logging.getLogger("covey.usage")
 
 
 class UsageWriter:
-    def __init__(self, db: Database, *, flush_seconds: float) -> None:
+    def __init__(self, db: Database, *, flush_seconds: float, prices: PriceLookup | None = None) -> None:
         self.db = db
         self.flush_seconds = flush_seconds
+        # Prices of the catalog's models, for the cache savings the rollups keep.
+        self.prices = prices
         self._records: list[dict[str, Any]] = []
         self._lock = asyncio.Lock()
         self.written = 0
@@ -49,6 +53,8 @@ class UsageWriter:
             )
         with self.db.transaction() as session:
             repository.insert_batch(session, records, charges)
+            # In the same transaction: a batch and its share of the rollups commit (or retry) together.
+            apply_to_rollups(session, records, prices=self.prices)
             repository.stamp_last_used(session, last_used)
 
     async def flush(self) -> None:
