@@ -17,7 +17,8 @@ class StreamConverter(Protocol):
     """Native stream events in, the caller's events out. OpenAI-side usage chunks are held back: the
     gateway sends its own, with the cost, only when the caller asked."""
 
-    tokens: Tokens
+    @property
+    def tokens(self) -> Tokens: ...
 
     def feed(self, event: Json) -> list[Json]: ...
 

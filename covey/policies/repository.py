@@ -12,11 +12,13 @@ def list_all(session: Session, *, org_id: str) -> Sequence[RoutingPolicy]:
 
 
 def get(session: Session, *, org_id: str, policy_id: str) -> RoutingPolicy | None:
-    return session.scalar(in_org(RoutingPolicy, org_id).where(RoutingPolicy.id == policy_id))
+    found: RoutingPolicy | None = session.scalar(in_org(RoutingPolicy, org_id).where(RoutingPolicy.id == policy_id))
+    return found
 
 
 def get_by_name(session: Session, *, org_id: str, name: str) -> RoutingPolicy | None:
-    return session.scalar(in_org(RoutingPolicy, org_id).where(RoutingPolicy.name == name))
+    found: RoutingPolicy | None = session.scalar(in_org(RoutingPolicy, org_id).where(RoutingPolicy.name == name))
+    return found
 
 
 def add(session: Session, policy: RoutingPolicy) -> RoutingPolicy:

@@ -49,7 +49,7 @@ class PolicyOut(BaseModel):
             id=policy.id,
             name=policy.name,
             model=f"policy/{policy.name}",
-            type=policy.type,  # type: ignore[arg-type]
+            type=policy.type,
             description=policy.description,
             targets=[PolicyTarget.model_validate(t) for t in policy.targets],
             created_at=policy.created_at,

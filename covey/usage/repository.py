@@ -6,25 +6,27 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
-from covey.models import ApiKey, UsageCharge, UsageRecord
+from covey.models import ApiKey, Base, UsageCharge, UsageRecord
+
+
+def _table(model: type[Base]) -> Table:
+    return Base.metadata.tables[model.__tablename__]
 
 
 def insert_batch(session: Session, records: Sequence[dict[str, Any]], charges: Sequence[dict[str, Any]]) -> None:
+    # Core inserts (no ORM unit of work): thousands of rows a second come through here.
     if records:
-        session.execute(insert(UsageRecord.__table__), list(records))
+        session.execute(insert(_table(UsageRecord)), list(records))
     if charges:
-        session.execute(insert(UsageCharge.__table__), list(charges))
+        session.execute(insert(_table(UsageCharge)), list(charges))
 
 
 def stamp_last_used(session: Session, last_used: dict[str, datetime]) -> None:
     if not last_used:
         return
-    stmt = (
-        update(ApiKey.__table__)
-        .where(ApiKey.__table__.c.id == bindparam("key_id"))
-        .values(last_used_at=bindparam("used_at"))
-    )
+    keys = _table(ApiKey)
+    stmt = update(keys).where(keys.c.id == bindparam("key_id")).values(last_used_at=bindparam("used_at"))
     session.execute(stmt, [{"key_id": k, "used_at": t} for k, t in last_used.items()])

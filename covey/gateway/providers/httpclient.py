@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -171,7 +171,7 @@ class Endpoint:
             )
         except OSError as exc:
             raise UpstreamConnectionError(str(exc) or type(exc).__name__) from None
-        conn.transport = transport  # type: ignore[assignment]
+        conn.transport = transport
         return conn
 
     async def _start(self, path: str, body: bytes, timeout: float) -> _Connection:
@@ -228,11 +228,11 @@ class Endpoint:
         self._release(conn)
         return Response(status, data)
 
-    async def stream(self, path: str, body: bytes, *, read_timeout: float) -> tuple[int, AsyncIterator[bytes]]:
+    async def stream(self, path: str, body: bytes, *, read_timeout: float) -> tuple[int, AsyncGenerator[bytes, None]]:
         """The status, then the body as it arrives; a silence longer than `read_timeout` fails it."""
         conn = await self._start(path, body, read_timeout)
 
-        async def chunks() -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncGenerator[bytes, None]:
             done = False
             try:
                 while True:

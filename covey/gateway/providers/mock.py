@@ -120,7 +120,8 @@ def embeddings(body: Json) -> Json:
     given = body.get("input")
     inputs = given if isinstance(given, list) else [given]
     texts = [i if isinstance(i, str) else " ".join(map(str, i)) if isinstance(i, list) else str(i) for i in inputs]
-    dimensions = body.get("dimensions") if isinstance(body.get("dimensions"), int) else 8
+    given_dimensions = body.get("dimensions")
+    dimensions = given_dimensions if isinstance(given_dimensions, int) and given_dimensions > 0 else 8
     tokens = sum(count_tokens(t) for t in texts)
     return {
         "object": "list",
