@@ -5,17 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from covey.admin import spend
 from covey.admin.chart import bar_chart
 from covey.admin.groups import group_budgets
 from covey.admin.web import PREFIX, PanelDep, PanelRoute, page, redirect
+from covey.alerts import service as alerts
+from covey.auth.caller import Caller
 from covey.auth.deps import SessionDep
+from covey.budgets import service as budgets
 from covey.groups import service as groups
 from covey.kit.clock import utcnow
+from covey.kit.pagination import Page
 
 router = APIRouter(route_class=PanelRoute)
+
+
+def _org_monthly_budget(session: Session, caller: Caller) -> int | None:
+    """The tightest monthly budget on the whole organization (its cap or a budget line), if any."""
+    lines = budgets.list_visible(session, caller, owner_type="org", owner_id=None)
+    return min((ln.amount for ln in lines if ln.period == "month"), default=None)
 
 
 @router.get("/", include_in_schema=False)
@@ -40,9 +51,9 @@ def overview(request: Request, panel: PanelDep, session: SessionDep) -> Response
         trend = spend.trend(session, org_id=caller.org_id, group_id=None, periods=periods)
         context.update(
             org_spend=trend[-1],
-            org_budget=spend.org_monthly_budget(session, org_id=caller.org_id),
+            org_budget=_org_monthly_budget(session, caller),
             chart=bar_chart([p.label for p in periods], trend, width=1100, height=260),
-            alerts=spend.recent_alerts(session, org_id=caller.org_id),
+            alerts=alerts.alerts(session, caller, since=None, page=Page(limit=8, offset=0))[0],
             models=spend.top_models(session, org_id=caller.org_id, group_id=None, month=month, limit=5),
             names={g.id: g.name for g in visible},
         )

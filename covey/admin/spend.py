@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
-from covey.models import AlertEvent, BudgetLine, Organization, UsageCharge, UsageRecord, in_org
+from covey.models import UsageCharge, UsageRecord, in_org
 
 
 @dataclass(frozen=True)
@@ -145,20 +145,3 @@ def feature_use(session: Session, *, org_id: str, group_id: str, month: Month) -
     for features in session.scalars(stmt):
         counts.update(features or ())
     return counts.most_common()
-
-
-def org_monthly_budget(session: Session, *, org_id: str) -> int | None:
-    """The org's monthly budget: its cap, or a monthly budget line on the org; None when it has neither."""
-    org = session.get(Organization, org_id)
-    if org is not None and org.monthly_cap:
-        return org.monthly_cap
-    amount = session.scalar(
-        in_org(BudgetLine, org_id, func.min(BudgetLine.amount_nanos)).where(
-            BudgetLine.owner_type == "org", BudgetLine.period == "month", BudgetLine.amount_nanos > 0
-        )
-    )
-    return int(amount) if amount else None
-
-
-def recent_alerts(session: Session, *, org_id: str, limit: int = 8) -> Sequence[AlertEvent]:
-    return session.scalars(in_org(AlertEvent, org_id).order_by(AlertEvent.fired_at.desc()).limit(limit)).all()

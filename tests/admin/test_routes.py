@@ -337,6 +337,8 @@ def test_spend_through_the_gateway_shows_on_the_group_page(owner_panel: PanelSes
     person = org.user(name="Spender")
     org.add_member(group, person)
     key = org.key(person, manage="none", group_id=group)
+    line = {"owner_type": "group", "owner_id": group, "amount": "0.0001", "enforcement": "soft", "thresholds": [50]}
+    assert org.admin.post("/v1/manage/budget", json=line).status_code == 200
     body = {"model": "mock/gpt-4o", "messages": [{"role": "user", "content": "hello there " * 50}]}
     answered = _eventually(lambda: key.post("/v1/chat/completions", json=body).status_code == 200)
     assert answered
@@ -353,3 +355,6 @@ def test_spend_through_the_gateway_shows_on_the_group_page(owner_panel: PanelSes
     assert spent in owner_panel.get(f"/admin/groups/{parent}").text
     assert page.text.count(spent) >= 2
     assert "mock/gpt-4o" in page.text
+    # The soft line's threshold fired an alert, shown on the alerts page and the overview.
+    assert _eventually(lambda: "Spend child" in owner_panel.get("/admin/alerts").text.split("<h2>Webhooks")[0])
+    assert "Spend child" in owner_panel.get("/admin/").text.split("Recent alerts", 1)[1]
