@@ -7,6 +7,7 @@ import typer
 
 from covey.cli import groups, keys, orgs, users
 from covey.cli.bootstrap import demo, init
+from covey.cli.doctor import doctor
 from covey.cli.server import db_app, serve
 
 # No local variables in tracebacks: they could hold secrets.
@@ -19,6 +20,7 @@ app = typer.Typer(
 app.command()(init)
 app.command()(demo)
 app.command()(serve)
+app.command()(doctor)
 app.add_typer(db_app, name="db")
 app.add_typer(orgs.app, name="orgs")
 app.add_typer(users.app, name="users")

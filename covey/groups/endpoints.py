@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from covey.auth.deps import ManageRead, ManageWrite, SessionDep
+from covey.budgets.spend import SpendDep
 from covey.groups import service
 from covey.groups.schemas import (
     BulkAdd,
@@ -30,8 +31,10 @@ router = APIRouter(prefix="/group", tags=["groups"], responses=ERRORS)
 
 
 @router.get("", response_model=GroupList, summary="List the groups the caller may read")
-def list_groups(session: SessionDep, caller: ManageRead) -> GroupList:
-    return GroupList(groups=service.list_visible(session, caller))
+def list_groups(session: SessionDep, caller: ManageRead, spend: SpendDep) -> GroupList:
+    groups = service.list_visible(session, caller)
+    spend.groups(groups)
+    return GroupList(groups=groups)
 
 
 @router.post("", response_model=GroupCreated, summary="Create a group (top level, or under `parent_id`)")
@@ -41,13 +44,17 @@ def create_group(body: GroupCreate, session: SessionDep, caller: ManageWrite) ->
 
 
 @router.get("/tree", response_model=GroupTree, summary="The visible group tree, nested, with member counts")
-def group_tree(session: SessionDep, caller: ManageRead) -> GroupTree:
-    return GroupTree(tree=service.tree(session, caller))
+def group_tree(session: SessionDep, caller: ManageRead, spend: SpendDep) -> GroupTree:
+    nodes = service.tree(session, caller)
+    spend.groups(nodes)
+    return GroupTree(tree=nodes)
 
 
 @router.get("/{group_id}", response_model=GroupDetailEnvelope, summary="Get a group with its members")
-def get_group(group_id: str, session: SessionDep, caller: ManageRead) -> GroupDetailEnvelope:
-    return GroupDetailEnvelope(group=service.detail(session, caller, group_id))
+def get_group(group_id: str, session: SessionDep, caller: ManageRead, spend: SpendDep) -> GroupDetailEnvelope:
+    group = service.detail(session, caller, group_id)
+    spend.groups([group])
+    return GroupDetailEnvelope(group=group)
 
 
 @router.patch("/{group_id}", response_model=GroupEnvelope, summary="Rename, move, or change a group's settings")

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends
 
 from covey.auth.deps import ManageRead, ManageWrite, SessionDep
+from covey.budgets.spend import SpendDep
 from covey.kit.pagination import Page, page_params
 from covey.kit.responses import ERRORS
 from covey.users import service
@@ -25,6 +26,7 @@ router = APIRouter(prefix="/user", tags=["users"], responses=ERRORS)
 def list_users(
     session: SessionDep,
     caller: ManageRead,
+    spend: SpendDep,
     page: Annotated[Page, Depends(page_params)],
     q: str | None = None,
     role: Literal["owner", "admin", "member"] | None = None,
@@ -32,7 +34,9 @@ def list_users(
     group_id: str | None = None,
 ) -> UserPage:
     rows, total = service.search(session, caller, q=q, role=role, status=status, group_id=group_id, page=page)
-    return UserPage(users=[UserOut.of(u) for u in rows], total=total, limit=page.limit, offset=page.offset)
+    users = [UserOut.of(u) for u in rows]
+    spend.users(caller.org_id, users)
+    return UserPage(users=users, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post("", response_model=UserCreated, summary="Create a user (joins every default group)")
@@ -42,9 +46,11 @@ def create_user(body: UserCreate, session: SessionDep, caller: ManageWrite) -> U
 
 
 @router.get("/{user_id}", response_model=UserEnvelope, summary="Get a user with their groups")
-def get_user(user_id: str, session: SessionDep, caller: ManageRead) -> UserEnvelope:
+def get_user(user_id: str, session: SessionDep, caller: ManageRead, spend: SpendDep) -> UserEnvelope:
     user = service.get_visible(session, caller, user_id)
-    return UserEnvelope(user=UserOut.of(user, service.groups_of(session, caller, user_id).direct))
+    view = UserOut.of(user, service.groups_of(session, caller, user_id).direct)
+    spend.users(caller.org_id, [view])
+    return UserEnvelope(user=view)
 
 
 @router.patch("/{user_id}", response_model=UserEnvelope, summary="Update a user")

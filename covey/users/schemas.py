@@ -44,6 +44,7 @@ class UserOut(BaseModel):
     status: Literal["active", "deactivated"]
     active: bool
     monthly_limit: float | None
+    monthly_spend: float = 0
     external_id: str | None
     created_at: datetime
     groups: list[UserGroupRef] | None = None

@@ -1,0 +1,151 @@
+"""The issue's acceptance: 64 concurrent clients against one group with a $1.00 hard monthly budget,
+`max_tokens` set. Recorded spend never passes $1.00, every refusal is a 412 naming the group, and the
+counters equal the usage records afterwards — in one process, and in two processes sharing
+PostgreSQL and Redis (each alert threshold fires once across both)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from covey.kit.db import Database
+from tests.alerts.receiver import receiver
+from tests.budgets.conftest import GATEWAY_CONFIG
+from tests.budgets.traffic import hammer, recorded, wait_served
+from tests.conftest import BACKEND, Org
+from tests.gateway.servers import free_port
+
+DOLLAR = 1_000_000_000
+REFUSAL = 'Reached monthly budget of group "{name}" ($1.00)'
+
+
+def stress_key(org: Org, name: str) -> tuple[str, str]:
+    """(key id, secret) of a member's key in a fresh group with a $1.00 hard monthly budget."""
+    group = org.group(name, monthly_budget="1.00")
+    user = org.user()
+    org.add_member(group, user)
+    api = org.key(user, group_id=group, manage="none")
+    key_id = api.get("/v1/manage/apikey/self").json()["id"]
+    return key_id, api.key
+
+
+def check_outcome(results: list[tuple[int, str]], name: str) -> int:
+    statuses = Counter(status for status, _ in results)
+    assert set(statuses) <= {200, 412}, statuses
+    assert statuses[200] > 0 and statuses[412] > 0, statuses
+    assert {m for s, m in results if s == 412} == {REFUSAL.format(name=name)}
+    return statuses[200]
+
+
+def doctor(url: str, org: Org) -> dict[str, Any]:
+    response = httpx.get(f"{url}/v1/manage/doctor", headers=org.admin.headers)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_64_clients_one_process(org: Org, db: Database, budget_gateway: str) -> None:
+    key_id, secret = stress_key(org, "Stress One")
+    wait_served(budget_gateway, secret)
+    started = time.perf_counter()
+    results = hammer([budget_gateway], secret)
+    elapsed = time.perf_counter() - started
+    served = check_outcome(results, "Stress One")
+    records, spend = recorded(db, key_id, count=served)
+    assert records == served
+    assert spend <= DOLLAR
+    assert spend > DOLLAR * 0.8  # the budget was used, not refused early
+    report = doctor(budget_gateway, org)
+    assert report["drifts"] == [] and report["healthy"], report
+    print(f"\n1 process: {len(results)} requests in {elapsed:.2f}s, {served} served, spend ${spend / DOLLAR:.4f}")
+
+
+@contextmanager
+def covey_serve(env: dict[str, str], count: int) -> Iterator[list[str]]:
+    """`count` real `covey serve` processes, started together, each on a free port."""
+    ports = [free_port() for _ in range(count)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "covey.cli", "serve", "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        for url, process in zip(urls, processes, strict=True):
+            for _ in range(1200):
+                assert process.poll() is None, f"covey serve exited with {process.returncode}"
+                try:
+                    if httpx.get(f"{url}/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
+            else:
+                raise AssertionError("covey serve did not become ready")
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="two processes share PostgreSQL: runs in the PostgreSQL pass")
+def test_64_clients_two_processes_sharing_postgresql_and_redis(
+    org: Org, db: Database, database_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "covey.toml"
+    config.write_text(GATEWAY_CONFIG)
+    env = {
+        "COVEY_DATABASE_URL": database_url,
+        "COVEY_REDIS_URL": redis_url,
+        "COVEY_REDIS_PREFIX": redis_prefix,
+        "COVEY_CONFIG": str(config),
+        "COVEY_SNAPSHOT_POLL_SECONDS": "0.05",
+        "COVEY_USAGE_FLUSH_SECONDS": "0.05",
+        "COVEY_WEBHOOK_RETRY_SECONDS": "0.01",
+    }
+    key_id, secret = stress_key(org, "Stress Two")
+    with receiver() as hook:
+        made = org.admin.post("/v1/manage/webhook", json={"url": hook.url})
+        hook.secret = made.json()["secret"]
+        with covey_serve(env, 2) as (one, two):
+            wait_served(one, secret)
+            wait_served(two, secret)
+            started = time.perf_counter()
+            results = hammer([one, two], secret)
+            elapsed = time.perf_counter() - started
+            served = check_outcome(results, "Stress Two")
+            records, spend = recorded(db, key_id, count=served)
+            assert records == served
+            assert spend <= DOLLAR
+            assert spend > DOLLAR * 0.8
+            for url in (one, two):
+                report = doctor(url, org)
+                assert report["drifts"] == [] and report["healthy"], report
+            for _ in range(200):
+                if len(hook.received) >= 3:
+                    break
+                time.sleep(0.025)
+            time.sleep(0.2)  # a duplicate, if any, would arrive now
+    fired = Counter((r["type"], r["threshold"]["value"]) for r in hook.received)
+    assert fired == Counter({("group.budget.exceeded_percent", t): 1 for t in (50, 80, 100)}), fired
+    assert hook.rejected == 0
+    print(f"\n2 processes: {len(results)} requests in {elapsed:.2f}s, {served} served, spend ${spend / DOLLAR:.4f}")
