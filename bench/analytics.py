@@ -65,6 +65,7 @@ RECORD_COLUMNS = [
     "stream", "attempts", "features", "tags", "trace_id", "end_user_id", "extra", "dimensions",
     "request_body", "response_body",
 ]  # fmt: skip
+ROLLUP_TABLES = ("usage_rollups", "usage_group_rollups", "usage_group_months", "usage_user_months")
 CHARGE_COLUMNS = ["usage_id", "group_id", "org_id", "created_at", "cost_nanos", "depth"]
 
 
@@ -344,17 +345,6 @@ def _raw_allocation(session: Session, org_id: str, start: datetime, end: datetim
     ).all()
 
 
-def _raw_usage(session: Session, org_id: str, start: datetime, end: datetime) -> Any:
-    bucket = periods.timestamp_bucket(UsageRecord.created_at, "day", repository.dialect_of(session))
-    return repository.sum_raw(
-        session,
-        org_id=org_id,
-        start=start,
-        end=end,
-        by=[bucket, UsageRecord.endpoint, UsageRecord.group_id, UsageRecord.model_requested],
-    )
-
-
 def _timed(engine: sa.Engine, fn: Callable[[Session], Any], repeat: int) -> float:
     times = []
     for i in range(repeat + 1):
@@ -402,7 +392,7 @@ def questions(org: Org, engine: sa.Engine) -> list[tuple[str, Callable[[Session]
         (
             "org usage by group and model, 30 days",
             lambda s: usage_api.usage(s, org_id=org.id, key_id=None, query=query, group_names=names),
-            lambda s: _raw_usage(s, org.id, query.start, query.end),
+            lambda s: usage_api.usage(s, org_id=org.id, key_id=None, query=query, group_names=names, raw=True),
         ),
     ]
 
@@ -428,12 +418,15 @@ def bench(
         (name, _timed(engine, fast, repeat), _timed(engine, slow, repeat))
         for name, fast, slow in questions(org, engine)
     ]
-    with engine.connect() as conn:
-        rollup_rows = conn.scalar(sa.text("SELECT count(*) FROM usage_rollups"))
-        group_rows = conn.scalar(sa.text("SELECT count(*) FROM usage_group_rollups"))
-    console.print(f"{engine.dialect.name}: usage_rollups {rollup_rows:,} rows, usage_group_rollups {group_rows:,} rows")
+    _print_sizes(engine)
     engine.dispose()
     return engine.dialect.name, load_seconds, results
+
+
+def _print_sizes(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        sizes = {t: conn.scalar(sa.text(f"SELECT count(*) FROM {t}")) for t in ("usage_records", *ROLLUP_TABLES)}
+    console.print(f"{engine.dialect.name}: " + ", ".join(f"{t} {n:,} rows" for t, n in sizes.items()))
 
 
 def time_only(url: str, repeat: int) -> tuple[str, float, list[tuple[str, float, float]]]:
@@ -448,6 +441,7 @@ def time_only(url: str, repeat: int) -> tuple[str, float, list[tuple[str, float,
         for name, fast, slow in questions(org, engine)
     ]
     dialect = engine.dialect.name
+    _print_sizes(engine)
     engine.dispose()
     return dialect, 0.0, results
 

@@ -8,6 +8,7 @@ import typer
 from covey.cli import groups, keys, orgs, users
 from covey.cli.bootstrap import demo, init
 from covey.cli.doctor import doctor
+from covey.cli.reports import report_app, usage_app
 from covey.cli.server import db_app, serve
 
 # No local variables in tracebacks: they could hold secrets.
@@ -26,6 +27,8 @@ app.add_typer(orgs.app, name="orgs")
 app.add_typer(users.app, name="users")
 app.add_typer(groups.app, name="groups")
 app.add_typer(keys.app, name="keys")
+app.add_typer(report_app, name="report")
+app.add_typer(usage_app, name="usage")
 
 
 def main() -> None:
