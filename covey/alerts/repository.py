@@ -45,7 +45,8 @@ def webhooks(session: Session, *, org_id: str) -> Sequence[Webhook]:
 
 
 def get_webhook(session: Session, *, org_id: str, webhook_id: str) -> Webhook | None:
-    return session.scalar(in_org(Webhook, org_id).where(Webhook.id == webhook_id))
+    hook: Webhook | None = session.scalar(in_org(Webhook, org_id).where(Webhook.id == webhook_id))
+    return hook
 
 
 def log_attempt(db: Database, attempt: AlertDelivery) -> None:

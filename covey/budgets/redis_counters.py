@@ -103,7 +103,8 @@ class RedisCounters:
     ) -> int | None:
         keys = [k for c in checks for k in self._keys(c.counter)]
         now_ms = int(now * 1000)
-        args = [reservation, estimate, now_ms, now_ms + int(hold_seconds * 1000), *(c.limit for c in checks)]
+        args: list[str | int] = [reservation, estimate, now_ms, now_ms + int(hold_seconds * 1000)]
+        args += [c.limit for c in checks]
         try:
             failed = int(await self._reserve(keys=keys, args=args))
         except _DOWN as exc:
@@ -134,7 +135,7 @@ class RedisCounters:
             values = self._sync.mget([self._keys(c)[0] for c in counters])
         except _DOWN as exc:
             raise CountersUnavailable(str(exc)) from exc
-        return [int(v or 0) for v in values]  # type: ignore[union-attr]
+        return [int(v or 0) for v in values]
 
     async def replace(self, values: Mapping[str, int]) -> None:
         try:

@@ -16,31 +16,40 @@ from covey.models import ApiKey, BudgetLine, Group, Organization, UsageCharge, U
 def column_lines(session: Session, *, org_id: str | None = None) -> list[Line]:
     """Requesty's fields as hard monthly lines: a key's and a user's `monthly_limit`, a group's
     `monthly_budget` (subtree) and `monthly_budget_per_user`, the org's `monthly_cap`."""
-
-    def scoped(model: type, *columns: object) -> object:
-        stmt = select(*columns)
-        return stmt.where(model.org_id == org_id) if org_id else stmt  # type: ignore[attr-defined]
-
     out: list[Line] = []
     orgs = select(Organization.id, Organization.name, Organization.monthly_cap).where(
         Organization.monthly_cap.is_not(None)
     )
+    keys = select(ApiKey.id, ApiKey.org_id, ApiKey.name, ApiKey.monthly_limit).where(ApiKey.monthly_limit.is_not(None))
+    users = select(User.id, User.org_id, User.email, User.monthly_limit).where(User.monthly_limit.is_not(None))
+    groups = select(Group.id, Group.org_id, Group.name, Group.monthly_budget, Group.monthly_budget_per_user)
     if org_id:
         orgs = orgs.where(Organization.id == org_id)
+        keys = keys.where(ApiKey.org_id == org_id)
+        users = users.where(User.org_id == org_id)
+        groups = groups.where(Group.org_id == org_id)
     for oid, name, cap in session.execute(orgs):
-        out.append(Line(id=f"org:{oid}:monthly_cap", org_id=oid, owner_type="org", owner_id=oid, amount=cap, name=name))
-    keys = scoped(ApiKey, ApiKey.id, ApiKey.org_id, ApiKey.name, ApiKey.monthly_limit)
-    for kid, oid, name, limit in session.execute(keys.where(ApiKey.monthly_limit.is_not(None))):  # type: ignore[attr-defined]
         out.append(
-            Line(id=f"key:{kid}:monthly_limit", org_id=oid, owner_type="key", owner_id=kid, amount=limit, name=name)
+            Line(id=f"org:{oid}:monthly_cap", org_id=oid, owner_type="org", owner_id=oid, amount=cap or 0, name=name)
         )
-    users = scoped(User, User.id, User.org_id, User.email, User.monthly_limit)
-    for uid, oid, email, limit in session.execute(users.where(User.monthly_limit.is_not(None))):  # type: ignore[attr-defined]
+    for kid, oid, name, limit in session.execute(keys):
         out.append(
-            Line(id=f"user:{uid}:monthly_limit", org_id=oid, owner_type="user", owner_id=uid, amount=limit, name=email)
+            Line(
+                id=f"key:{kid}:monthly_limit", org_id=oid, owner_type="key", owner_id=kid, amount=limit or 0, name=name
+            )
         )
-    groups = scoped(Group, Group.id, Group.org_id, Group.name, Group.monthly_budget, Group.monthly_budget_per_user)
-    for gid, oid, name, budget, per_user in session.execute(groups):  # type: ignore[call-overload]
+    for uid, oid, email, limit in session.execute(users):
+        out.append(
+            Line(
+                id=f"user:{uid}:monthly_limit",
+                org_id=oid,
+                owner_type="user",
+                owner_id=uid,
+                amount=limit or 0,
+                name=email,
+            )
+        )
+    for gid, oid, name, budget, per_user in session.execute(groups):
         if budget:
             out.append(
                 Line(
@@ -67,18 +76,23 @@ def column_lines(session: Session, *, org_id: str | None = None) -> list[Line]:
 
 
 def owner_names(session: Session, *, org_id: str | None = None) -> dict[tuple[str, str], str]:
-    def where(stmt: object, model: type) -> object:
-        return stmt.where(model.org_id == org_id) if org_id else stmt  # type: ignore[attr-defined]
-
-    names: dict[tuple[str, str], str] = {}
-    for gid, name in session.execute(where(select(Group.id, Group.name), Group)):  # type: ignore[call-overload]
-        names[("group", gid)] = names[("member", gid)] = name
-    for uid, email in session.execute(where(select(User.id, User.email), User)):  # type: ignore[call-overload]
-        names[("user", uid)] = email
-    for kid, name in session.execute(where(select(ApiKey.id, ApiKey.name), ApiKey)):  # type: ignore[call-overload]
-        names[("key", kid)] = name
+    groups = select(Group.id, Group.name)
+    users = select(User.id, User.email)
+    keys = select(ApiKey.id, ApiKey.name)
     orgs = select(Organization.id, Organization.name)
-    for oid, name in session.execute(orgs.where(Organization.id == org_id) if org_id else orgs):
+    if org_id:
+        groups = groups.where(Group.org_id == org_id)
+        users = users.where(User.org_id == org_id)
+        keys = keys.where(ApiKey.org_id == org_id)
+        orgs = orgs.where(Organization.id == org_id)
+    names: dict[tuple[str, str], str] = {}
+    for gid, name in session.execute(groups):
+        names[("group", gid)] = names[("member", gid)] = name
+    for uid, email in session.execute(users):
+        names[("user", uid)] = email
+    for kid, name in session.execute(keys):
+        names[("key", kid)] = name
+    for oid, name in session.execute(orgs):
         names[("org", oid)] = name
     return names
 
@@ -112,13 +126,14 @@ def timezones(session: Session) -> dict[str, str]:
 
 
 def get_row(session: Session, *, org_id: str, line_id: str) -> BudgetLine | None:
-    return session.scalar(in_org(BudgetLine, org_id).where(BudgetLine.id == line_id))
+    row: BudgetLine | None = session.scalar(in_org(BudgetLine, org_id).where(BudgetLine.id == line_id))
+    return row
 
 
 def find_row(
     session: Session, *, org_id: str, owner_type: str, owner_id: str, period: str, enforcement: str
 ) -> BudgetLine | None:
-    return session.scalar(
+    row: BudgetLine | None = session.scalar(
         in_org(BudgetLine, org_id).where(
             BudgetLine.owner_type == owner_type,
             BudgetLine.owner_id == owner_id,
@@ -126,6 +141,7 @@ def find_row(
             BudgetLine.enforcement == enforcement,
         )
     )
+    return row
 
 
 def add(session: Session, row: BudgetLine) -> BudgetLine:

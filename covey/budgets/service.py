@@ -34,10 +34,15 @@ _NOUN = {"key": "API key", "user": "user", "group": "group", "member": "group", 
 
 def _owner(session: Session, caller: Caller, owner_type: str, owner_id: str) -> Any:
     """The named owner, or 404 (another org's object is not found either)."""
-    model = {"key": ApiKey, "user": User, "group": Group, "member": Group}.get(owner_type)
-    if model is None:
+    found: Any
+    if owner_type == "org":
         return session.get(Organization, caller.org_id)
-    found = session.scalar(in_org(model, caller.org_id).where(model.id == owner_id))
+    if owner_type == "key":
+        found = session.scalar(in_org(ApiKey, caller.org_id).where(ApiKey.id == owner_id))
+    elif owner_type == "user":
+        found = session.scalar(in_org(User, caller.org_id).where(User.id == owner_id))
+    else:
+        found = session.scalar(in_org(Group, caller.org_id).where(Group.id == owner_id))
     if found is None:
         raise NotFound(f"owner_id: {_NOUN[owner_type]} {owner_id} not found")
     return found
@@ -48,7 +53,7 @@ def _may_manage(caller: Caller, owner_type: str, owner: Any) -> bool:
     if owner_type in ("group", "member"):
         return scope.can_manage_group(owner.id)
     if owner_type == "key":
-        return scope.is_org_admin or (owner.group_id is not None and owner.group_id in scope.admin_groups)
+        return scope.is_org_admin or (owner.group_id is not None and bool(owner.group_id in scope.admin_groups))
     return scope.is_org_admin
 
 
@@ -56,7 +61,7 @@ def _may_read(caller: Caller, owner_type: str, owner: Any) -> bool:
     if _may_manage(caller, owner_type, owner):
         return True
     if owner_type == "user":
-        return owner.id == caller.user_id
+        return bool(owner.id == caller.user_id)
     if owner_type == "key":
         return caller.scope.can_manage_key(owner_id=owner.owner_id, group_id=owner.group_id)
     return owner_type in ("group", "member") and caller.scope.can_read_group(owner.id)
@@ -203,14 +208,14 @@ def present(caller: Caller, lines: list[Line], *, tz_name: str, guard: Guard | N
         out.append(
             BudgetOut(
                 id=ln.id,
-                source=source,  # type: ignore[arg-type]
-                owner_type=ln.owner_type,  # type: ignore[arg-type]
+                source=source,
+                owner_type=ln.owner_type,
                 owner_id=ln.owner_id,
                 owner_name=ln.name,
-                period=ln.period,  # type: ignore[arg-type]
+                period=ln.period,
                 period_key=period_key(ln.period, now, tz),
                 amount=nanos_to_text(ln.amount),
-                enforcement=ln.enforcement,  # type: ignore[arg-type]
+                enforcement=ln.enforcement,
                 thresholds=list(ln.thresholds),
                 current_spend=None if ln.owner_type == "member" or spent is None else nanos_to_text(spent),
             )
