@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,17 +16,16 @@ import httpx
 import openai
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from covey.app import create_app
 from covey.audit import service as audit
 from covey.audit.actor import Actor
 from covey.config import Settings
 from covey.gateway.mock_upstream import MockUpstream
-from covey.keys.secrets import issue
 from covey.kit.clock import utcnow
 from covey.kit.db import Database
-from covey.models import AccessList, ApiKey, Group, Membership, UsageRecord
+from covey.models import Group, UsageRecord
 from covey.orgs.bootstrap import create_org
 from tests.conftest import Api, Org
 from tests.gateway.servers import serve
@@ -114,11 +113,17 @@ def eventually(check: Callable[[], T | None], *, tries: int = 100, pause: float 
 
 @dataclass
 class World:
-    """Groups, memberships, keys and access lists of one org, made the way the control plane makes them:
-    in a transaction that records an audit event (and so bumps the revision the gateway watches)."""
+    """The control-plane objects a gateway test needs, made through the management API as an org admin
+    would. States the API refuses to create (a key revoked or a group expired from the start) are written
+    the way the control plane writes them: in a transaction with an audit event, which bumps the revision
+    the gateway watches."""
 
     org: Org
     db: Database
+
+    def _ok(self, response: Any) -> Any:
+        assert response.status_code in (200, 204), response.text
+        return response.json() if response.status_code == 200 else None
 
     def _change(self, action: str, target_id: str | None, fn: Callable[[Any], None]) -> None:
         with self.db.transaction() as session:
@@ -134,53 +139,51 @@ class World:
             )
 
     def group(self, name: str, parent_id: str | None = None, **fields: Any) -> str:
-        group = Group(org_id=self.org.id, name=name, parent_id=parent_id, **fields)
-        self._change("group.create", None, lambda s: s.add(group))
-        return group.id
+        body = {"name": name, "parent_id": parent_id, **fields}
+        return str(self._ok(self.org.admin.post("/v1/manage/group", json=body))["group_id"])
+
+    def expire_group(self, group_id: str) -> None:
+        """Its expiry passed a moment ago (the API only sets future ones)."""
+        past = utcnow() - timedelta(seconds=1)
+        self._change("group.update", group_id, lambda s: setattr(s.get(Group, group_id), "expires_at", past))
 
     def member(self, group_id: str, user_id: str) -> None:
-        row = Membership(org_id=self.org.id, group_id=group_id, user_id=user_id)
-        self._change("group.member.add", group_id, lambda s: s.add(row))
+        self.org.add_member(group_id, user_id)
 
     def remove_member(self, group_id: str, user_id: str) -> None:
-        self._change(
-            "group.member.remove",
-            group_id,
-            lambda s: s.execute(
-                delete(Membership).where(Membership.group_id == group_id, Membership.user_id == user_id)
-            ),
-        )
+        self._ok(self.org.admin.delete(f"/v1/manage/group/{group_id}/member/{user_id}"))
+
+    def delete_group(self, group_id: str) -> None:
+        self._ok(self.org.admin.delete(f"/v1/manage/group/{group_id}"))
 
     def access_list(self, name: str, chat: list[str], embedding: list[str] | None = None) -> str:
-        row = AccessList(org_id=self.org.id, name=name, chat=chat, embedding=embedding or [])
-        self._change("access_list.create", None, lambda s: s.add(row))
-        return row.id
+        body = {"name": name, "chat": chat, "embedding": embedding or []}
+        return str(self._ok(self.org.admin.post("/v1/manage/access-list", json=body))["id"])
 
     def key(self, owner_id: str | None = None, *, group_id: str | None = None, **fields: Any) -> tuple[str, str]:
-        """(key id, secret)."""
-        issued = issue()
-        row = ApiKey(
-            org_id=self.org.id,
-            name=uuid.uuid4().hex[:8],
-            key_hash=issued.key_hash,
-            prefix=issued.prefix,
-            owner_id=owner_id or self.org.owner_id,
-            group_id=group_id,
+        """(key id, secret), made with POST /v1/manage/apikey."""
+        revoked = fields.pop("revoked_at", None) is not None
+        expires_at = fields.pop("expires_at", None)
+        completions = fields.pop("completions", "write")
+        body: dict[str, Any] = {
+            "name": uuid.uuid4().hex[:8],
+            "owner_id": owner_id or self.org.owner_id,
+            "group_id": group_id,
+            "permissions": {"manage": "none", "completions": completions},
             **fields,
-        )
-        self._change("apikey.create", None, lambda s: s.add(row))
-        return row.id, issued.secret
-
-    def update_key(self, key_id: str, **fields: Any) -> None:
-        def apply(session: Any) -> None:
-            row = session.get(ApiKey, key_id)
-            for name, value in fields.items():
-                setattr(row, name, value)
-
-        self._change("apikey.update", key_id, apply)
+        }
+        made = self._ok(self.org.admin.post("/v1/manage/apikey", json=body))
+        key_id = str(made["api_key_id"])
+        if expires_at is not None:
+            self._ok(
+                self.org.admin.post(f"/v1/manage/apikey/{key_id}/expiry", json={"expires_at": expires_at.isoformat()})
+            )
+        if revoked:
+            self.revoke(key_id)
+        return key_id, str(made["api_key"])
 
     def revoke(self, key_id: str) -> None:
-        self.update_key(key_id, revoked_at=utcnow())
+        self._ok(self.org.admin.delete(f"/v1/manage/apikey/{key_id}"))
 
     def records(self, key_id: str, *, count: int | None = None) -> list[UsageRecord]:
         """The key's usage records, waiting for the writer to flush `count` of them."""
@@ -210,10 +213,6 @@ def world(client: TestClient, db: Database) -> World:
         admin=Api(client, made.api_key),
     )
     return World(org=org, db=db)
-
-
-def expires(at: datetime) -> dict[str, datetime]:
-    return {"expires_at": at}
 
 
 def wait_until_served(gateway: str, secret: str) -> None:

@@ -48,14 +48,16 @@ def test_unknown_revoked_and_expired_keys_are_403(gateway: str, sdk: Sdk, world:
 def test_group_and_owner_refusals(gateway: str, sdk: Sdk, world: World) -> None:
     owner = world.org.user()
     eng = world.group("Eng-refusals")
-    gone = world.group("Gone-soon", parent_id=eng)
-    expired = world.group("Expired", parent_id=eng, expires_at=utcnow() - timedelta(seconds=1))
-    world.member(gone, owner)
-    world.member(expired, owner)
-    _a, outsider = world.key(owner, group_id=world.group("Not mine"))
-    _b, in_expired = world.key(owner, group_id=expired)
+    left = world.group("Left", parent_id=eng)
+    expiring = world.group("Expiring", parent_id=eng)
+    for group in (left, expiring):
+        world.member(group, owner)
+    _a, outsider = world.key(owner, group_id=left)
+    _b, in_expired = world.key(owner, group_id=expiring)
     _c, no_completions = world.key(owner, completions="none")
-    _d, fine = world.key(owner, group_id=gone)
+    world.remove_member(left, owner)
+    world.expire_group(expiring)
+    _d, fine = world.key(owner)
     wait_until_served(gateway, fine)
     with pytest.raises(openai.PermissionDeniedError, match="no longer a member"):
         chat(sdk, outsider)

@@ -7,9 +7,7 @@ import uuid
 
 import httpx
 import pytest
-from sqlalchemy import delete
 
-from covey.models import Group
 from tests.gateway.conftest import World, wait_until_served
 
 # At most 20 polls 50 ms apart: the change must be seen within one second.
@@ -62,5 +60,5 @@ def test_removing_the_owner_from_the_group(gateway: str, world: World, team_key:
 
 def test_deleting_the_group(gateway: str, world: World, team_key: tuple[str, str, str, str]) -> None:
     _user, group, _key_id, secret = team_key
-    world._change("group.delete", group, lambda s: s.execute(delete(Group).where(Group.id == group)))
+    world.delete_group(group)
     assert "no longer exists" in refused_within_a_second(gateway, secret).json()["error"]["message"]
