@@ -2,7 +2,8 @@
 mock provider's deterministic answers. Tests and the benchmark point an `openai`- or `anthropic`-kind
 provider at it. It can be told, per model, to fail with a status or to be slow:
 
-    POST /_mock/behaviour {"model": "m", "status": 500, "times": 1, "delay_ms": 0}
+    POST /_mock/behaviour {"model": "m", "status": 500, "times": 1, "delay_ms": 0,
+                           "break_after": null, "chunk_delay_ms": 0}
     GET  /_mock/calls     → {"m": 3, ...}
     GET  /_mock/last      → the last model call's path, headers and body
     POST /_mock/reset
@@ -34,6 +35,8 @@ class Behaviour:
     delay_ms: float = 0.0
     # Streams only: after this many chunks, send an error event instead of the rest.
     break_after: int | None = None
+    # Streams only: a pause before each chunk.
+    chunk_delay_ms: float = 0.0
 
 
 class MockUpstream:
@@ -65,6 +68,7 @@ class MockUpstream:
                 times=data.get("times"),
                 delay_ms=data.get("delay_ms", 0),
                 break_after=data.get("break_after"),
+                chunk_delay_ms=data.get("chunk_delay_ms", 0),
             )
             await send_json(send, 200, b"{}")
         elif path == "/_mock/reset":
@@ -109,6 +113,8 @@ class MockUpstream:
                     await send_chunk(send, b"data: " + orjson.dumps(error) + b"\n\n")
                     await end_body(send)
                     return
+                if behaviour is not None and behaviour.chunk_delay_ms:
+                    await asyncio.sleep(behaviour.chunk_delay_ms / 1000)
                 await send_chunk(send, b"data: " + orjson.dumps(chunk) + b"\n\n")
             await send_chunk(send, b"data: [DONE]\n\n")
             await end_body(send)

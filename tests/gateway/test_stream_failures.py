@@ -52,3 +52,22 @@ def test_client_disconnect_cancels_the_upstream_call(
     # Written when the gateway dropped the call, not when the upstream would have answered.
     (record,) = world.records(key_id, count=1)
     assert record.status == 499 and record.model_requested == "up/gpt-4o"
+
+
+def test_client_leaving_mid_stream_cancels_the_upstream_stream(
+    gateway: str, world: World, upstream_control: httpx.Client
+) -> None:
+    key_id, secret = world.key()
+    wait_until_served(gateway, secret)
+    upstream_control.post("/_mock/behaviour", json={"model": "gpt-4o", "chunk_delay_ms": 300})
+    with httpx.stream(
+        "POST",
+        f"{gateway}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {secret}"},
+        json={"model": "up/gpt-4o", "messages": HELLO, "stream": True},
+    ) as response:
+        first = next(response.iter_raw())
+    assert first.startswith(b"data: ")
+    # The whole stream would take several seconds; the record says the gateway stopped when the caller left.
+    (record,) = world.records(key_id, count=1)
+    assert record.status == 499 and record.stream and record.ttft_ms is not None
