@@ -58,6 +58,15 @@ kind = "mock"
 models = ["gpt-4o-mini", "gpt-4o"]
 latency_ms = 5
 
+[providers.broken]
+kind = "mock"
+models = ["gpt-4o-mini"]
+fail_rate = 1.0
+
+[prices."broken/gpt-4o-mini"]
+input = 100
+output = 2000
+
 [prices."mock/gpt-4o-mini"]
 input = 100
 output = 2000

@@ -177,3 +177,30 @@ def test_month_to_date_spend_shows_on_groups_members_keys_and_users(
     assert get("group/tree")["tree"]  # spend is filled through the nested nodes too
     assert get(f"apikey/{key_id}")["monthly_spend"] == nanos_to_text(spend)
     assert get(f"user/{user}")["user"]["monthly_spend"] == dollars
+
+
+def test_streams_settle_their_real_cost_and_failed_calls_cost_nothing(
+    org: Org, db: Database, budget_gateway: str
+) -> None:
+    _, api = member_key(org, org.group(), monthly_limit=LIMIT)
+    wait_served(budget_gateway, api.key)
+    key_id = api.get("/v1/manage/apikey/self").json()["id"]
+    # Every call to the broken provider fails upstream: its reservations are released, nothing is spent.
+    for _ in range(6):
+        response = httpx.post(
+            f"{budget_gateway}/v1/chat/completions", json={**CHAT, "model": "broken/gpt-4o-mini"}, headers=api.headers
+        )
+        assert response.status_code >= 500, response.text
+    statuses = []
+    for _ in range(4):
+        with httpx.stream(
+            "POST", f"{budget_gateway}/v1/chat/completions", json={**CHAT, "stream": True}, headers=api.headers
+        ) as response:
+            response.read()
+            statuses.append(response.status_code)
+    assert statuses == [200, 200, 200, 412]
+    records, spend = recorded(db, key_id, count=9)
+    assert records == 9  # six failures at no cost, three streams
+    assert spend == 3 * 26_100_000
+    line = httpx.get(f"{budget_gateway}/v1/manage/budget", params={"owner_id": key_id}, headers=org.admin.headers)
+    assert line.json()["budgets"][0]["current_spend"] == nanos_to_text(spend)
