@@ -12,6 +12,8 @@ from covey.admin.keys import parse_day
 from covey.admin.web import OrgAdminDep, PanelRoute, page
 from covey.audit import repository as audit_repo
 from covey.auth.deps import SessionDep
+from covey.groups import service as groups
+from covey.keys import service as keys
 from covey.kit.pagination import MAX_LIMIT, Page
 from covey.users import service as users
 
@@ -51,6 +53,10 @@ def audit_log(
     people, _ = users.search(
         session, panel.caller, q=None, role=None, status=None, group_id=None, page=Page(limit=MAX_LIMIT, offset=0)
     )
+    # Targets by name where they still exist; deleted ones keep their id.
+    names = {u.id: u.email for u in people}
+    names |= {g.id: g.name for g in groups.list_visible(session, panel.caller)}
+    names |= {k.id: k.name for k in keys.list_visible(session, panel.caller, include_revoked=True)}
     filters = {
         "action": action,
         "target_type": target_type,
@@ -68,6 +74,7 @@ def audit_log(
         offset=max(offset, 0),
         page_size=PAGE_SIZE,
         people=people,
+        names=names,
         target_types=TARGET_TYPES,
         filters=filters,
         query=urlencode({k: v for k, v in filters.items() if v}),

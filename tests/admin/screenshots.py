@@ -45,12 +45,21 @@ def main(out: Path) -> None:
                 "group": f"/admin/groups/{groups['Backend Engineers']}",
                 "users": "/admin/users",
                 "keys": "/admin/keys",
-                "audit": "/admin/audit",
             }
             for name, path in shots.items():
                 page.goto(base + path)
                 page.screenshot(path=str(out / f"{name}.png"), full_page=True)
                 print(f"wrote {out / f'{name}.png'}")
+            # A change made in the panel, so the audit log shows one.
+            page.goto(base + shots["group"])
+            row = page.locator("tr.member", has_text="Lukas Schneider")
+            row.locator("summary").click()
+            row.locator("select[name=to_group_id]").select_option(groups["DevOps Engineers"])
+            row.locator("button[value=move]").click()
+            page.wait_for_selector(".notice")
+            page.goto(base + "/admin/audit")
+            page.screenshot(path=str(out / "audit.png"))
+            print(f"wrote {out / 'audit.png'}")
             page.goto(base + shots["group"])
             page.click("text=Add members")
             page.fill("#member-search", "a")
