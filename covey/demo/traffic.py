@@ -21,6 +21,7 @@ from covey.models import ApiKey
 from covey.pricing.prices import PricedModel, priced_model
 from covey.pricing.tokens import Tokens
 from covey.reports.rollups import record_usage
+from covey.reports.savings import catalog_prices
 
 _FEATURES = ("tools", "structured_outputs")
 
@@ -57,7 +58,7 @@ def record_past_traffic(
                 created_at = office_hours + timedelta(seconds=rng.randrange(10 * 3600))
                 if created_at <= now:
                     records.append(_request(rng, spec, key, parent_of, prices, created_at))
-    record_usage(session, records)
+    record_usage(session, records, prices=catalog_prices(prices))
     return len(records)
 
 
