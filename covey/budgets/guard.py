@@ -6,7 +6,9 @@ an `AlertSink`, which handles them off the hot path.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +20,6 @@ from covey.budgets.lines import Book, Line, Plan
 from covey.budgets.periods import period_key, zone
 from covey.kit.clock import utcnow
 from covey.kit.errors import BudgetExceeded, ServiceUnavailable
-from covey.kit.ids import new_id
 
 log = logging.getLogger("covey.budgets")
 UNAVAILABLE = (
@@ -59,6 +60,9 @@ class Guard:
         self.clock = clock
         self.alerts = alerts
         self.book = Book()
+        # Reservation ids: unique across replicas (a random prefix per process), cheap to make.
+        self._prefix = secrets.token_hex(6)
+        self._ids = itertools.count()
 
     async def reserve(
         self, *, org_id: str, key_id: str, user_id: str, charged_groups: Sequence[str], estimate: int
@@ -70,7 +74,7 @@ class Guard:
             self.book, org_id=org_id, key_id=key_id, user_id=user_id, charged_groups=charged_groups, at=now
         )
         ticket = Ticket(
-            reservation=new_id(),
+            reservation=f"{self._prefix}-{next(self._ids)}",
             plan=plan,
             estimate=estimate,
             org_id=org_id,

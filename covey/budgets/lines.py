@@ -124,15 +124,17 @@ class Plan:
 
 def plan(book: Book, *, org_id: str, key_id: str, user_id: str, charged_groups: Sequence[str], at: datetime) -> Plan:
     tz = zone(book.timezones.get(org_id))
-    keys = {p: period_key(p, at, tz) for p in ("month", "week", "day")}
-    watched = tuple(
-        Watched(line=line, counter=counter_name(line.scope(user_id), keys[line.period]), period_key=keys[line.period])
-        for line in applicable(book, org_id=org_id, key_id=key_id, user_id=user_id, charged_groups=charged_groups)
-    )
-    month = keys["month"]
+    month = period_key("month", at, tz)
+    keys = {"month": month}  # week and day only when a line asks for them
+    watched = []
+    for line in applicable(book, org_id=org_id, key_id=key_id, user_id=user_id, charged_groups=charged_groups):
+        key = keys.get(line.period)
+        if key is None:
+            key = keys[line.period] = period_key(line.period, at, tz)
+        watched.append(Watched(line=line, counter=counter_name(line.scope(user_id), key), period_key=key))
     scopes = charged_scopes(org_id=org_id, key_id=key_id, user_id=user_id, charged_groups=charged_groups)
     counters = dict.fromkeys([*(counter_name(s, month) for s in scopes), *(w.counter for w in watched)])
-    return Plan(lines=watched, counters=tuple(counters))
+    return Plan(lines=tuple(watched), counters=tuple(counters))
 
 
 def first_without_room(
