@@ -12,6 +12,7 @@ from covey.gateway.providers import ProviderContext, default_registry
 from covey.gateway.service import Gateway
 from covey.gateway.snapshot import SnapshotStore
 from covey.kit.db import Database
+from covey.reports import retention
 from covey.reports.savings import catalog_prices
 from covey.usage.writer import UsageWriter
 
@@ -46,6 +47,9 @@ class GatewayRuntime:
             asyncio.create_task(store.watch(settings.snapshot_poll_seconds, stop), name="covey-snapshot"),
             asyncio.create_task(writer.run(stop), name="covey-usage-writer"),
         ]
+        if settings.usage_retention_days is not None:
+            prune = retention.run(db, days=settings.usage_retention_days, stop=stop)
+            tasks.append(asyncio.create_task(prune, name="covey-usage-retention"))
         return cls(gateway, context, tasks, stop)
 
     async def stop(self) -> None:

@@ -3,13 +3,20 @@ rollups; only hour resolution and `extra.<field>` grouping, which read raw recor
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime, timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from covey.kit.clock import utcnow
 from covey.kit.db import Database
 from covey.reports import repository
 
 BATCH = 10_000
+EVERY_SECONDS = 3600.0
+
+log = logging.getLogger("covey.reports")
 
 
 def cutoff(retention_days: int, now: datetime | None = None) -> datetime:
@@ -26,3 +33,20 @@ def prune_usage(db: Database, *, older_than: datetime, org_id: str | None = None
         deleted += n
         if n < batch:
             return deleted
+
+
+async def run(db: Database, *, days: int, stop: asyncio.Event, every_seconds: float = EVERY_SECONDS) -> None:
+    """Prune at start and then every `every_seconds` until `stop` is set (never cancelled mid-batch).
+    Several processes may run this at once: a record is deleted by whichever gets there first."""
+    while True:
+        try:
+            deleted = await asyncio.to_thread(prune_usage, db, older_than=cutoff(days))
+            if deleted:
+                log.info("deleted %d usage records older than %d days", deleted, days)
+        except SQLAlchemyError as exc:
+            log.error("pruning usage records failed, will retry: %s", exc)
+        try:
+            await asyncio.wait_for(stop.wait(), every_seconds)
+        except TimeoutError:
+            continue
+        return
