@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from covey.kit.db import Database
+from covey.pricing.prices import UnitPrices
 from tests.conftest import Org
 from tests.reports.helpers import Company, Member, company, month_start, usage, write
 
@@ -194,3 +196,22 @@ def test_bad_input_answers_400_naming_the_field(org: Org) -> None:
         response = org.admin.get(path, params=params)
         assert response.status_code == 400, (path, response.text)
         assert field in response.json()["error"]["message"]
+
+
+def test_cache_savings_and_cost_efficiency(org: Org, db: Database) -> None:
+    c = company(org)
+    prices = {"mock/gpt-4o": UnitPrices(input=Decimal("2.5"), output=Decimal("10"), cached_input=Decimal("1.25"))}
+    write(
+        db,
+        [
+            _spend(c, c.sam_sales, c.sales, cost=3_000_000, at=AUGUST, input_tokens=1_000, output_tokens=1_000),
+            _spend(c, c.sam_sales, c.sales, cost=1_000_000, at=AUGUST, input_tokens=2_000, cached_tokens=800),
+        ],
+        prices=prices.get,
+    )
+    totals = org.admin.get(f"/v1/manage/report/group/{c.sales}", params={"month": "2026-08"}).json()["totals"]
+    # 800 cached tokens at $1.25 instead of $2.50 per million saved $0.001.
+    assert totals["cache_savings"] == "0.001"
+    assert totals["cached_tokens"] == 800
+    assert totals["cost_per_request"] == "0.002"
+    assert totals["cost_per_1k_tokens"] == "0.000987654"  # $0.004 per 4,050 tokens, rounded down to the nano
