@@ -52,14 +52,15 @@ class Report:
     def healthy(self) -> bool:
         return not self.drifts and all(i.holds for i in self.invariants)
 
-    def lines(self) -> list[str]:
-        out = [f"{self.checked} counters checked against the usage records."]
+    def lines(self, *, counters: bool = True) -> list[str]:
+        """The report for people; `counters=False` gives only the invariant."""
+        out = [f"{self.checked} counters checked against the usage records."] if counters else []
         for d in self.drifts:
             out.append(
                 f"DRIFT {d.counter}: counter {nanos_to_text(d.actual)}, records {nanos_to_text(d.expected)}"
                 + (" (repaired)" if self.repaired else "")
             )
-        if not self.drifts:
+        if counters and not self.drifts:
             out.append("No drift.")
         for i in self.invariants:
             verdict = "holds" if i.holds else "BROKEN"

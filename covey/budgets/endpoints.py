@@ -4,8 +4,10 @@ and CRUD for Covey's own lines (soft, day and week, custom alert thresholds)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
 
 from covey.audit import service as audit
+from covey.auth.caller import Caller
 from covey.auth.deps import ManageRead, ManageWrite, SessionDep
 from covey.budgets import doctor, service
 from covey.budgets.guard import Guard
@@ -22,6 +24,7 @@ from covey.budgets.schemas import (
 from covey.kit.errors import Forbidden, ServiceUnavailable
 from covey.kit.money import nanos_to_text
 from covey.kit.responses import ERRORS
+from covey.models import BudgetLine
 
 router = APIRouter(prefix="/budget", tags=["budgets"], responses=ERRORS)
 
@@ -69,8 +72,8 @@ def delete_budget(line_id: str, session: SessionDep, caller: ManageWrite) -> Res
     return Response(status_code=204)
 
 
-def _envelope(request: Request, session: SessionDep, caller: ManageRead, row: object) -> BudgetEnvelope:
-    line = service.line_of(session, caller, row)  # type: ignore[arg-type]
+def _envelope(request: Request, session: Session, caller: Caller, row: BudgetLine) -> BudgetEnvelope:
+    line = service.line_of(session, caller, row)
     tz = service.org_timezone(session, caller)
     return BudgetEnvelope(budget=service.present(caller, [line], tz_name=tz, guard=guard_of(request))[0])
 

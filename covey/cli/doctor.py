@@ -46,7 +46,7 @@ def doctor(
         report, shared = asyncio.run(_run(db, org_ids, repair=repair))
     if not shared:
         typer.echo(EMBEDDED)
-    for line in report.lines() if shared else report.lines()[2:]:
+    for line in report.lines(counters=shared):
         typer.echo(line)
     broken = any(not i.holds for i in report.invariants)
     if broken or (report.drifts and not report.repaired):

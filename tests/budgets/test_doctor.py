@@ -127,3 +127,11 @@ def test_the_command_finds_and_repairs_drift_in_redis(
         assert "No drift." in clean.stdout
     finally:
         plain.close()
+
+
+def test_without_redis_the_command_checks_the_invariant_and_points_at_the_server(org: Org, database_url: str) -> None:
+    result = CliRunner().invoke(cli, ["doctor", "--org", org.id], env={"COVEY_DATABASE_URL": database_url})
+    assert result.exit_code == 0, result.output
+    assert "GET /v1/manage/doctor" in result.stdout
+    assert "Invariant holds" in result.stdout
+    assert "DRIFT" not in result.stdout
