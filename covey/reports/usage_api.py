@@ -2,7 +2,8 @@
 
 Where the answer comes from:
 - `day` and `month` over whole UTC days read the rollups: `usage_group_rollups` (the `own` rows)
-  when only group and model dimensions are asked for, `usage_rollups` when a user or key is involved;
+  when only group and model dimensions are asked for, `usage_rollups` when a user or key is involved,
+  and for whole calendar months the month tables (`usage_group_months`, `usage_user_months`);
 - `hour` resolution, a range that does not start and end at midnight UTC, and `extra.<field>`
   read the raw usage records (indexed by org or key, then time). These answers are meant for short
   windows, and reach back only as far as usage records are retained.
@@ -25,7 +26,7 @@ from covey.kit.money import NANOS_PER_DOLLAR
 from covey.models import UsageRecord
 from covey.reports import periods, repository
 from covey.reports.periods import RESOLUTIONS, Resolution
-from covey.reports.tables import GroupRollup, UsageRollup
+from covey.reports.tables import GroupMonthRollup, GroupRollup, UsageRollup, UserMonthRollup
 
 MAX_RANGE = timedelta(days=100)
 DIMENSIONS = (
@@ -101,9 +102,21 @@ def _raw_column(dim: str) -> ColumnElement[Any]:
     return func.coalesce(UsageRecord.extra[field].as_string(), "")
 
 
-def _rollup_column(model: type[UsageRollup] | type[GroupRollup], dim: str) -> ColumnElement[Any]:
+def _rollup_column(model: repository.Rollup, dim: str) -> ColumnElement[Any]:
     name = {"group_name": "group_id", "api_key_id": "key_id"}.get(dim, dim)
     return getattr(model, name)  # type: ignore[no-any-return]
+
+
+def _rollup_for(query: UsageQuery, key_id: str | None) -> repository.Rollup:
+    """The smallest rollup table that holds every dimension asked for at the resolution asked for."""
+    by_key = key_id is not None or "api_key_id" in query.group_by
+    by_user = "user_id" in query.group_by
+    whole_months = query.resolution == "month" and query.start.day == 1 and query.end.day == 1
+    if by_key:
+        return UsageRollup
+    if whole_months:
+        return UserMonthRollup if by_user else GroupMonthRollup
+    return UsageRollup if by_user else GroupRollup
 
 
 def _rows(session: Session, *, org_id: str, key_id: str | None, query: UsageQuery, raw: bool) -> Sequence[Any]:
@@ -117,18 +130,18 @@ def _rows(session: Session, *, org_id: str, key_id: str | None, query: UsageQuer
         ]
         raw_where = [UsageRecord.key_id == key_id] if key_id else []
         return repository.sum_raw(session, org_id=org_id, start=query.start, end=query.end, by=by, where=raw_where)
-    fine = key_id is not None or any(d in ("user_id", "api_key_id") for d in query.group_by)
-    model: type[UsageRollup] | type[GroupRollup] = UsageRollup if fine else GroupRollup
+    model = _rollup_for(query, key_id)
+    period = model.month if model in (GroupMonthRollup, UserMonthRollup) else model.day  # type: ignore[union-attr]
     by = [
-        periods.date_bucket(model.day, query.resolution, dialect),
+        periods.date_bucket(period, query.resolution, dialect),
         model.endpoint,
         *(_rollup_column(model, d) for d in query.group_by),
     ]
     where: list[ColumnElement[bool]] = []
     if key_id is not None:
         where.append(UsageRollup.key_id == key_id)
-    if model is GroupRollup:
-        where.append(repository.own_rows())
+    if model in (GroupRollup, GroupMonthRollup):
+        where.append(repository.own_rows(model))
     return repository.sum_rollups(
         session,
         model,

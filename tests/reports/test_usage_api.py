@@ -176,3 +176,19 @@ def test_bad_input_answers_400_naming_the_field(org: Org, params: dict[str, str]
     response = org.admin.get("/v1/manage/org/usage", params=params)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["message"].startswith(field)
+
+
+@pytest.mark.parametrize("group_by", [[], ["group_id", "model_used"], ["user_id", "provider_used"], ["api_key_id"]])
+def test_whole_months_from_the_month_rollups_equal_the_raw_answer(org: Org, db: Database, group_by: list[str]) -> None:
+    _seed(org, db)
+    whole = {
+        "start": "2026-08-01T00:00:00Z",
+        "end": "2026-10-01T00:00:00Z",
+        "resolution": "month",
+        "group_by": group_by,
+    }
+    a = org.admin.get("/v1/manage/org/usage", params=whole).json()["usage"]
+    b = org.admin.get("/v1/manage/org/usage", params={**whole, "start": "2026-07-31T23:59:59Z"}).json()["usage"]
+    assert b.pop("2026-07-01T00:00:00Z")["total_requests"] == 0
+    assert a == b
+    assert a["2026-08-01T00:00:00Z"]["total_requests"] == 9
