@@ -125,3 +125,10 @@ def set_status(
 ) -> Response:
     user = users.set_status(session, panel.caller, user_id, active=active)
     return redirect(request, f"{PREFIX}/users", f"{user.email} is {'active' if active else 'deactivated'}.")
+
+
+@router.post("/users/{user_id}/password", include_in_schema=False)
+def reset_password(request: Request, user_id: str, panel: AdminDep, session: SessionDep) -> Response:
+    """A new sign-in password, shown on this answer only."""
+    user, password = users.reset_password(session, panel.caller, user_id)
+    return page(request, panel, "password.html", person=user, password=password)

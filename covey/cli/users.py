@@ -89,6 +89,18 @@ def activate(user: UserArg, org: OrgOption = None) -> None:
     typer.echo(f"Activated {done.email}.")
 
 
+@app.command("password")
+def password(user: UserArg, org: OrgOption = None, as_json: JsonOption = False) -> None:
+    """Give a user a new admin-panel password, printed once."""
+    with acting(org) as (session, caller):
+        done, secret = service.reset_password(session, caller, find_user(session, caller, user).id)
+    if as_json:
+        emit_json({"user_id": done.id, "email": done.email, "password": secret})
+    else:
+        typer.echo(f"New admin panel password for {done.email}: {secret}")
+        typer.echo("(shown once; they sign in at /admin/)")
+
+
 @app.command("import")
 def import_csv(
     file: Annotated[

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from covey.audit import service as audit
@@ -11,6 +12,7 @@ from covey.auth.caller import Caller
 from covey.groups import repository as groups_repo
 from covey.groups import tree
 from covey.kit.clock import utcnow
+from covey.kit.crypto import new_password
 from covey.kit.errors import Conflict, Forbidden, NotFound
 from covey.kit.fields import limit_nanos
 from covey.kit.pagination import Page
@@ -161,6 +163,27 @@ def set_status(session: Session, caller: Caller, user_id: str, *, active: bool) 
         after=snapshot(user),
     )
     return user
+
+
+def reset_password(session: Session, caller: Caller, user_id: str) -> tuple[User, str]:
+    """A new admin-panel password for a user, returned once and kept only as an argon2 hash."""
+    user = get_visible(session, caller, user_id)
+    if not caller.scope.is_org_admin:
+        raise Forbidden("Setting passwords needs the org admin role")
+    if user.role == "owner" and not caller.scope.is_owner:
+        raise Forbidden("Only an owner may reset an owner's password")
+    password = new_password()
+    user.password_hash = PasswordHasher().hash(password)
+    session.flush()
+    audit.record(
+        session,
+        org_id=caller.org_id,
+        actor=caller.actor,
+        action="user.password.reset",
+        target_type="user",
+        target_id=user.id,
+    )
+    return user, password
 
 
 def search(

@@ -359,3 +359,18 @@ def test_spend_through_the_gateway_shows_on_the_group_page(owner_panel: PanelSes
     # The soft line's threshold fired an alert, shown on the alerts page and the overview.
     assert _eventually(lambda: "Spend child" in owner_panel.get("/admin/alerts").text.split("<h2>Webhooks")[0])
     assert "Spend child" in owner_panel.get("/admin/").text.split("Recent alerts", 1)[1]
+
+
+def test_a_new_password_from_the_users_page_signs_them_in(
+    owner_panel: PanelSession, browser_for: Any, org: Org
+) -> None:
+    person = org.user(role="admin")
+    email = org.admin.get(f"/v1/manage/user/{person}").json()["user"]["email"]
+    answer = owner_panel.post(f"/admin/users/{person}/password")
+    assert answer.status_code == 200
+    assert answer.headers["cache-control"] == "no-store"
+    password = answer.text.split('id="new-secret" class="secret" readonly value="', 1)[1].split('"', 1)[0]
+    assert browser_for().sign_in(email, password).status_code == 303
+    events = org.admin.get("/v1/manage/audit", params={"action": "user.password.reset", "target_id": person}).json()
+    assert events["total"] == 1
+    assert password not in str(events)
