@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import covey.reports.tables  # noqa: F401  (the rollup tables, so autogenerate sees them)
 from covey.models import Base
 
 config = context.config
