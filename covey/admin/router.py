@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from starlette.responses import Response
 
 from covey.admin import account, audit, budgets, groups, insights, keys, members, overview, users
-from covey.admin.web import PREFIX
+from covey.admin.web import PREFIX, PanelRoute, page
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 for module in (account, overview, groups, members, budgets, users, keys, insights, audit):
     router.include_router(module.router)
+
+_fallback = APIRouter(route_class=PanelRoute)
+
+
+@_fallback.get("/{rest:path}", include_in_schema=False)
+def not_found(request: Request, rest: str) -> Response:
+    """Any other panel address: a page, not the API's JSON."""
+    return page(request, None, "error.html", status=404, status_code=404, message=f"No page at /admin/{rest}.")
+
+
+router.include_router(_fallback)

@@ -27,6 +27,13 @@ def _members(org: Org, group_id: str) -> dict[str, str]:
     return {m["id"]: m["role"] for m in group["members"]}
 
 
+def test_unknown_panel_addresses_answer_a_404_page(browser_for: Any) -> None:
+    response = browser_for().get("/admin/no-such-page")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Not found" in response.text
+
+
 def test_signed_out_pages_send_to_sign_in(browser_for: Any) -> None:
     panel = browser_for()
     for path in PAGES:
