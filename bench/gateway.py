@@ -176,7 +176,11 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="record Covey with py-spy into this folded-stacks file")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="covey-bench-"))
+    with tempfile.TemporaryDirectory(prefix="covey-bench-") as tmp:
+        run(args, Path(tmp))
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
     database_url = f"sqlite:///{work / 'covey.db'}"
     runner.upgrade(make_engine(database_url))
     db = Database.connect(database_url)
