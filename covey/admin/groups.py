@@ -22,6 +22,7 @@ from covey.groups import service as groups
 from covey.groups.schemas import GroupCreate, GroupUpdate
 from covey.keys import service as keys
 from covey.kit.clock import utcnow
+from covey.kit.errors import BadRequest
 
 router = APIRouter(route_class=PanelRoute)
 
@@ -148,7 +149,10 @@ def settings(
     if default != current.is_default:
         fields["default"] = default
     expiry = blank_to_none(expires_at)
-    fields["expires_at"] = datetime.fromisoformat(expiry) if expiry else None
+    try:
+        fields["expires_at"] = datetime.fromisoformat(expiry) if expiry else None
+    except ValueError:
+        raise BadRequest(f"expires_at: {expiry!r} is not a date and time") from None
     group = groups.update(session, panel.caller, group_id, GroupUpdate.model_validate(fields))
     return redirect(request, f"{PREFIX}/groups/{group.id}", "Saved the group's settings.")
 
@@ -177,10 +181,13 @@ def budget(
 async def features(request: Request, group_id: str, panel: AdminDep, session: SessionDep) -> Response:
     """Each feature is inherited (not in the map), on or off; the map replaces the group's whole map."""
     form = await request.form()
+    current = groups.get_readable(session, panel.caller, group_id)
+    # Switches this form does not show are kept as they are: the map replaces the group's whole map.
+    kept = {name: bool(on) for name, on in (current.features or {}).items() if name not in FEATURES}
     chosen = {
         name: form.get(f"feature_{name}") == "on" for name in FEATURES if form.get(f"feature_{name}") in ("on", "off")
     }
-    group = groups.update(session, panel.caller, group_id, GroupUpdate(features=chosen))
+    group = groups.update(session, panel.caller, group_id, GroupUpdate(features=kept | chosen))
     return redirect(request, f"{PREFIX}/groups/{group.id}#access", "Saved the features.")
 
 

@@ -381,3 +381,35 @@ def test_a_new_password_from_the_users_page_signs_them_in(
     events = org.admin.get("/v1/manage/audit", params={"action": "user.password.reset", "target_id": person}).json()
     assert events["total"] == 1
     assert password not in str(events)
+
+
+def test_group_settings_features_and_access_list(owner_panel: PanelSession, org: Org) -> None:
+    group = org.group("Configurable", features={"prompt_library": False})
+    lists = org.admin.post("/v1/manage/access-list", json={"name": f"gpt-only-{group[:6]}", "chat": ["mock/gpt-4o"]})
+    assert lists.status_code == 200, lists.text
+    list_id = lists.json()["id"]
+    saved = owner_panel.post(
+        f"/admin/groups/{group}/features",
+        {"feature_streaming": "off", "feature_tools": "on", "feature_reasoning": "inherit"},
+    )
+    assert saved.status_code == 303
+    assert owner_panel.post(f"/admin/groups/{group}/access-list", {"access_list_id": list_id}).status_code == 303
+    settings = owner_panel.post(
+        f"/admin/groups/{group}/settings",
+        {"name": "Configured", "kind": "project", "description": "Set in the panel", "expires_at": "2031-01-02T03:04"},
+    )
+    assert settings.status_code == 303
+    got = org.admin.get(f"/v1/manage/group/{group}").json()["group"]
+    # The switch the form does not show is kept.
+    assert got["features"] == {"prompt_library": False, "streaming": False, "tools": True}
+    assert got["access_list_id"] == list_id
+    assert (got["name"], got["kind"], got["description"]) == ("Configured", "project", "Set in the panel")
+    assert got["expires_at"].startswith("2031-01-02T03:04")
+    bad = owner_panel.post(
+        f"/admin/groups/{group}/settings",
+        {"name": "Renamed", "kind": "project", "expires_at": "soon"},
+        headers={"Referer": f"http://testserver/admin/groups/{group}"},
+    )
+    assert bad.status_code == 303
+    assert "expires_at" in owner_panel.get(bad.headers["location"]).text
+    assert org.admin.get(f"/v1/manage/group/{group}").json()["group"]["name"] == "Configured"
