@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
-from covey.audit import service as audit
 from covey.auth.caller import Caller
 from covey.demo.roster import GROUPS, KEYS, ORG_NAME, PEOPLE
 from covey.demo.traffic import record_past_traffic
@@ -17,7 +15,6 @@ from covey.groups.schemas import GroupCreate
 from covey.keys import service as keys
 from covey.keys.schemas import KeyCreate
 from covey.kit.clock import utcnow
-from covey.kit.crypto import new_password
 from covey.kit.errors import Conflict
 from covey.models import ApiKey, Organization, User
 from covey.orgs import repository as orgs
@@ -112,16 +109,6 @@ def _fresh_credentials(session: Session, org: Organization) -> Seeded:
     owner = users_repo.get_by_email(session, org_id=org.id, email=PEOPLE[0].email)
     if owner is None:
         raise Conflict(f"the organization {ORG_NAME} has no user {PEOPLE[0].email} any more to sign in as")
-    password = new_password()
-    owner.password_hash = PasswordHasher().hash(password)
-    session.flush()
-    audit.record(
-        session,
-        org_id=org.id,
-        actor=caller.actor,
-        action="user.password.reset",
-        target_type="user",
-        target_id=owner.id,
-    )
+    owner, password = users.reset_password(session, caller, owner.id)
     key, secret = admin_key(session, caller, owner, name="admin")
     return Seeded(created=False, org=org, owner=owner, password=password, api_key=secret, api_key_id=key.id)
