@@ -4,13 +4,14 @@ alerts with their webhooks — each page over the service the management API use
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from covey.admin import spend
-from covey.admin.web import PREFIX, AdminDep, OrgAdminDep, PanelRoute, page, redirect
+from covey.admin.web import PREFIX, AdminDep, OrgAdminDep, Panel, PanelRoute, page, redirect
 from covey.alerts import service as alerts
 from covey.alerts.schemas import WebhookCreate, WebhookUpdate
 from covey.auth.deps import SessionDep
@@ -43,7 +44,19 @@ def analytics(request: Request, panel: AdminDep, session: SessionDep, month: str
         models=spend.top_models(session, org_id=caller.org_id, group_id=None, month=current, limit=10)
         if panel.is_org_admin
         else [],
+        model_months=_models_by_month(session, panel) if panel.is_org_admin else None,
     )
+
+
+def _models_by_month(session: Session, panel: Panel) -> dict[str, Any]:
+    """The organization's spend per model over the last months, the biggest models first."""
+    recent = spend.months(panel.org.timezone, utcnow(), TREND_MONTHS)
+    table: dict[str, dict[str, int]] = {}
+    for month in recent:
+        for row in spend.top_models(session, org_id=panel.caller.org_id, group_id=None, month=month, limit=50):
+            table.setdefault(row.model, {})[month.label] = row.cost_nanos
+    ranked = sorted(table, key=lambda m: (-sum(table[m].values()), m))[:10]
+    return {"months": [m.label for m in recent], "rows": [(m, table[m]) for m in ranked]}
 
 
 @router.get("/analytics/allocation.csv", include_in_schema=False)

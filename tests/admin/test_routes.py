@@ -363,6 +363,9 @@ def test_spend_through_the_gateway_shows_on_the_group_page(owner_panel: PanelSes
     assert spent in owner_panel.get(f"/admin/groups/{parent}").text
     assert page.text.count(spent) >= 2
     assert "mock/gpt-4o" in page.text
+    analytics = owner_panel.get("/admin/analytics").text
+    assert "Spend by model and month" in analytics
+    assert "<td>mock/gpt-4o</td>" in analytics
     # The soft line's threshold fired an alert, shown on the alerts page and the overview.
     assert _eventually(lambda: "Spend child" in owner_panel.get("/admin/alerts").text.split("<h2>Webhooks")[0])
     assert "Spend child" in owner_panel.get("/admin/").text.split("Recent alerts", 1)[1]
