@@ -45,6 +45,7 @@ def main(out: Path) -> None:
                 "group": f"/admin/groups/{groups['Backend Engineers']}",
                 "users": "/admin/users",
                 "keys": "/admin/keys",
+                "analytics": "/admin/analytics",
             }
             for name, path in shots.items():
                 page.goto(base + path)
