@@ -21,6 +21,7 @@ from covey.budgets.counters import Check, CountersUnavailable
 # Counters outlive their period long enough for month-end reports and `covey doctor`.
 COUNTER_TTL_SECONDS = 100 * 86400
 _DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+MAX_CONNECTIONS = 64
 
 _PURGE = """
 local function purge(r, a, t, now)
@@ -90,7 +91,11 @@ class RedisCounters:
 
     def __init__(self, url: str, *, prefix: str) -> None:
         self.prefix = prefix
-        self._client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        # A bounded pool: a burst of requests waits for a connection instead of opening hundreds at once.
+        self._pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=MAX_CONNECTIONS, timeout=5, socket_timeout=2, socket_connect_timeout=5
+        )
+        self._client = aioredis.Redis(connection_pool=self._pool)
         self._sync = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._reserve = self._client.register_script(RESERVE)
         self._settle = self._client.register_script(SETTLE)
@@ -169,4 +174,5 @@ class RedisCounters:
 
     async def close(self) -> None:
         await self._client.aclose()
+        await self._pool.disconnect()
         self._sync.close()
