@@ -100,12 +100,12 @@ class Guard:
             watched = checks[failed]
             if self.alerts is not None and 100 in watched.line.thresholds:
                 # The line is full: its 100% alert fires even if no charge ever lands exactly on it.
+                try:
+                    spend = (await self.store.spent([watched.counter]))[0]
+                except CountersUnavailable:
+                    spend = watched.line.amount
                 self.alerts.crossed(
-                    watched.line,
-                    period_key=watched.period_key,
-                    threshold=100,
-                    spend=watched.line.amount,
-                    user_id=user_id,
+                    watched.line, period_key=watched.period_key, threshold=100, spend=spend, user_id=user_id
                 )
             raise BudgetExceeded(watched.line.refusal())
         return ticket
