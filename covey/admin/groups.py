@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import JSONResponse, Response
 
 from covey.access import service as access
@@ -177,10 +177,19 @@ def budget(
     return redirect(request, f"{PREFIX}/groups/{group.id}#budgets", "Saved the budgets.")
 
 
+async def _form(request: Request) -> dict[str, str]:
+    return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+
+
 @router.post("/groups/{group_id}/features", include_in_schema=False)
-async def features(request: Request, group_id: str, panel: AdminDep, session: SessionDep) -> Response:
-    """Each feature is inherited (not in the map), on or off; the map replaces the group's whole map."""
-    form = await request.form()
+def features(
+    request: Request,
+    group_id: str,
+    panel: AdminDep,
+    session: SessionDep,
+    form: Annotated[dict[str, str], Depends(_form)],
+) -> Response:
+    """Each feature is inherited (not in the map), on or off."""
     current = groups.get_readable(session, panel.caller, group_id)
     # Switches this form does not show are kept as they are: the map replaces the group's whole map.
     kept = {name: bool(on) for name, on in (current.features or {}).items() if name not in FEATURES}

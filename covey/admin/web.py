@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from covey.admin import signin
@@ -101,7 +102,10 @@ class Panel:
         return self.caller.scope.is_org_admin or bool(self.caller.scope.admin_groups)
 
 
-async def _sent_csrf(request: Request) -> str:
+async def sent_csrf(request: Request) -> str:
+    """The CSRF token a change carries: in a header (fetch calls) or a form field (forms)."""
+    if request.method in ("GET", "HEAD"):
+        return ""
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -111,7 +115,11 @@ async def _sent_csrf(request: Request) -> str:
     return sent or ""
 
 
-async def current_panel(request: Request, session: SessionDep, settings: SettingsDep) -> Panel:
+def current_panel(
+    request: Request, session: SessionDep, settings: SettingsDep, sent: Annotated[str, Depends(sent_csrf)]
+) -> Panel:
+    # Synchronous on purpose: FastAPI runs it in a worker thread, so its SQL never blocks the event
+    # loop the gateway shares.
     # Kept so that a refusal can roll the request's changes back (see PanelRoute).
     request.state.panel_session = session
     secret = secret_of(settings)
@@ -120,7 +128,7 @@ async def current_panel(request: Request, session: SessionDep, settings: Setting
     if token is None or user is None:
         raise SignInRequired()
     csrf = csrf_for(secret, token)
-    if request.method not in ("GET", "HEAD") and not hmac.compare_digest(await _sent_csrf(request), csrf):
+    if request.method not in ("GET", "HEAD") and not hmac.compare_digest(sent, csrf):
         raise CsrfRefused("Missing or wrong CSRF token: reload the page and try again.")
     org = session.get(Organization, user.org_id)
     assert org is not None  # users cascade with their organization
@@ -252,7 +260,7 @@ class PanelRoute(APIRoute):
             except (CoveyError, RequestValidationError, ValidationError, IntegrityError) as exc:
                 session = getattr(request.state, "panel_session", None)
                 if session is not None:
-                    session.rollback()
+                    await run_in_threadpool(session.rollback)
                 return _refusal(request, exc)
 
         return run
