@@ -416,3 +416,23 @@ def test_group_settings_features_and_access_list(owner_panel: PanelSession, org:
     assert bad.status_code == 303
     assert "expires_at" in owner_panel.get(bad.headers["location"]).text
     assert org.admin.get(f"/v1/manage/group/{group}").json()["group"]["name"] == "Configured"
+
+
+def test_change_a_keys_limit_labels_and_expiry(owner_panel: PanelSession, org: Org) -> None:
+    key = next(k for k in org.admin.get("/v1/manage/apikey").json()["keys"])
+    path = f"/admin/keys/{key['id']}"
+    assert owner_panel.post(f"{path}/limit", {"monthly_limit": "7.25"}).status_code == 303
+    assert owner_panel.post(f"{path}/labels", {"labels": "team=search, env=prod"}).status_code == 303
+    assert owner_panel.post(f"{path}/expiry", {"expires_on": "2031-05-06"}).status_code == 303
+    got = org.admin.get(f"/v1/manage/apikey/{key['id']}").json()
+    assert got["monthly_limit"] == "7.25"
+    assert got["labels"] == {"team": "search", "env": "prod"}
+    assert got["expires_at"].startswith("2031-05-06T00:00:00")
+    refused = owner_panel.post(
+        f"{path}/labels", {"labels": "no-equals-sign"}, headers={"Referer": "http://testserver/admin/keys"}
+    )
+    assert refused.status_code == 303
+    assert "is not name=value" in owner_panel.get("/admin/keys").text
+    assert org.admin.get(f"/v1/manage/apikey/{key['id']}").json()["labels"] == {"team": "search", "env": "prod"}
+    assert owner_panel.post(f"{path}/expiry", {"expires_on": ""}).status_code == 303
+    assert org.admin.get(f"/v1/manage/apikey/{key['id']}").json()["expires_at"] is None
