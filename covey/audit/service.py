@@ -1,5 +1,5 @@
-"""Every change, by any path, goes through `record`: one audit event, and one revision bump so that
-every gateway's snapshot picks the change up."""
+"""Every change, by any path, goes through `record`: one audit event, and a revision bump (once per
+transaction) so that every gateway's snapshot picks the change up when the transaction commits."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from covey.audit import repository
 from covey.audit.actor import Actor
 from covey.models import AuditEvent
+
+_BUMPED = "covey.revision_bumped_in"
 
 
 def record(
@@ -36,5 +38,10 @@ def record(
         after=after,
     )
     repository.insert_event(session, event)
-    repository.bump_revision(session)
+    # One bump per transaction is enough: the gateways see the counter move when it commits, and a
+    # bulk change (a CSV import, a bulk add) does not update the same row thousands of times.
+    transaction = session.get_transaction()
+    if session.info.get(_BUMPED) is not transaction:
+        repository.bump_revision(session)
+        session.info[_BUMPED] = transaction
     return event

@@ -44,6 +44,12 @@ def add_membership(session: Session, membership: Membership) -> Membership:
     return membership
 
 
+def add_memberships(session: Session, memberships: Sequence[Membership]) -> None:
+    """Many at once: one batched INSERT, not one round trip each."""
+    session.add_all(memberships)
+    session.flush()
+
+
 def remove_membership(session: Session, *, org_id: str, group_id: str, user_id: str) -> None:
     session.execute(
         delete(Membership).where(

@@ -341,13 +341,14 @@ def bulk_add(
         raise NotFound(f"users not found: {', '.join(unknown)}; nobody was added")
     _require_manage(caller, group)
     already = repository.member_ids_among(session, org_id=caller.org_id, group_id=group.id, user_ids=wanted)
-    added: list[str] = []
-    for uid in wanted:
-        if uid in already:
-            continue
-        membership = _new_membership(session, caller, group, uid, role)
+    added = [uid for uid in wanted if uid not in already]
+    memberships = [
+        Membership(org_id=caller.org_id, group_id=group.id, user_id=uid, role=role, added_by=caller.actor.id)
+        for uid in added
+    ]
+    repository.add_memberships(session, memberships)
+    for membership in memberships:
         _record(session, caller, "group.member.add", group.id, after=views.membership_snapshot(membership))
-        added.append(uid)
     return BulkAddResult(added=added, already_members=[uid for uid in wanted if uid in already])
 
 

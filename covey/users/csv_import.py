@@ -41,6 +41,8 @@ COLUMNS = ("email", "name", "role", "groups", "monthly_limit")
 MAX_ROWS = 100_000
 _SHOWN_PROBLEMS = 20
 _LOOKUP_BATCH = 500
+# New users created per batch (and progress reported between batches).
+_CREATE_BATCH = 500
 
 _EMAIL: TypeAdapter[str] = TypeAdapter(Email)
 _NAME: TypeAdapter[str] = TypeAdapter(Name)
@@ -336,18 +338,33 @@ def _current_memberships(
 def _apply_users(
     session: Session, caller: Caller, rows: list[Row], existing: dict[str, User], progress: Progress | None
 ) -> dict[str, str]:
-    """Create or update each user; email → user id."""
+    """Update existing users one by one, create new ones in batches; email → user id."""
     ids: dict[str, str] = {}
-    for done, row in enumerate(rows, start=1):
+    new_rows: list[Row] = []
+    done = 0
+    for row in rows:
         user = existing.get(row.email)
         if user is None:
-            fields: dict[str, Any] = {"email": row.email, "name": row.name, "role": row.role or "member"}
-            if row.monthly_limit is not None:
-                fields["monthly_limit"] = row.monthly_limit
-            user = users_service.create(session, caller, UserCreate(**fields))
-        elif changes := _changes(row, user):
+            new_rows.append(row)
+            continue
+        if changes := _changes(row, user):
             user = users_service.update(session, caller, user.id, UserUpdate(**changes))
         ids[row.email] = user.id
+        done += 1
+        if progress is not None:
+            progress(done, len(rows))
+    for start in range(0, len(new_rows), _CREATE_BATCH):
+        batch = new_rows[start : start + _CREATE_BATCH]
+        for user in users_service.create_many(session, caller, [_user_create(row) for row in batch]):
+            ids[user.email] = user.id
+        done += len(batch)
         if progress is not None:
             progress(done, len(rows))
     return ids
+
+
+def _user_create(row: Row) -> UserCreate:
+    fields: dict[str, Any] = {"email": row.email, "name": row.name, "role": row.role or "member"}
+    if row.monthly_limit is not None:
+        fields["monthly_limit"] = row.monthly_limit
+    return UserCreate(**fields)

@@ -7,6 +7,9 @@ from sqlalchemy.orm import Session
 
 from covey.models import Membership, User, in_org
 
+# Rows per IN (…) list: well under SQLite's and PostgreSQL's parameter limits.
+_BATCH = 500
+
 
 def get(session: Session, *, org_id: str, user_id: str) -> User | None:
     return session.scalar(in_org(User, org_id).where(User.id == user_id))
@@ -22,6 +25,33 @@ def get_by_external_id(session: Session, *, org_id: str, external_id: str) -> Us
 
 def existing_ids(session: Session, *, org_id: str, user_ids: Collection[str]) -> set[str]:
     return set(session.scalars(in_org(User, org_id, User.id).where(User.id.in_(list(user_ids)))))
+
+
+def taken_emails(session: Session, *, org_id: str, emails: Collection[str]) -> list[str]:
+    found: list[str] = []
+    wanted = sorted({e.lower() for e in emails})
+    for start in range(0, len(wanted), _BATCH):
+        chunk = wanted[start : start + _BATCH]
+        found += session.scalars(in_org(User, org_id, User.email).where(User.email.in_(chunk))).all()
+    return sorted(found)
+
+
+def taken_external_ids(session: Session, *, org_id: str, external_ids: Collection[str]) -> list[str]:
+    found: list[str] = []
+    wanted = sorted(set(external_ids))
+    for start in range(0, len(wanted), _BATCH):
+        chunk = wanted[start : start + _BATCH]
+        found += [
+            x
+            for x in session.scalars(in_org(User, org_id, User.external_id).where(User.external_id.in_(chunk)))
+            if x is not None
+        ]
+    return sorted(found)
+
+
+def add_all(session: Session, users: Sequence[User]) -> None:
+    session.add_all(users)
+    session.flush()
 
 
 def add(session: Session, user: User) -> User:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -37,67 +38,93 @@ def get_visible(session: Session, caller: Caller, user_id: str) -> User:
 
 
 def create(session: Session, caller: Caller, data: UserCreate, *, password_hash: str | None = None) -> User:
+    return create_many(session, caller, [data], password_hashes={data.email: password_hash})[0]
+
+
+def create_many(
+    session: Session,
+    caller: Caller,
+    items: Sequence[UserCreate],
+    *,
+    password_hashes: Mapping[str, str | None] | None = None,
+) -> list[User]:
+    """Create users, each joining every default group, in a few batched statements whatever their number.
+    All or nothing: one refused item refuses them all."""
     if not caller.scope.is_org_admin:
         raise Forbidden("Creating users needs the org admin role")
-    if not caller.scope.can_assign_org_role(data.role):
-        raise Forbidden(f"Only an owner may make a user {data.role}")
-    if repository.get_by_email(session, org_id=caller.org_id, email=data.email):
-        raise Conflict(f"a user with email {data.email} already exists")
-    if data.external_id and repository.get_by_external_id(session, org_id=caller.org_id, external_id=data.external_id):
-        raise Conflict(f"a user with external_id {data.external_id} already exists")
+    emails = [d.email for d in items]
+    external_ids = [d.external_id for d in items if d.external_id]
+    for data in items:
+        if not caller.scope.can_assign_org_role(data.role):
+            raise Forbidden(f"Only an owner may make a user {data.role}")
+    for taken in _duplicates(emails) + repository.taken_emails(session, org_id=caller.org_id, emails=emails):
+        raise Conflict(f"a user with email {taken} already exists")
+    for taken in _duplicates(external_ids) + repository.taken_external_ids(
+        session, org_id=caller.org_id, external_ids=external_ids
+    ):
+        raise Conflict(f"a user with external_id {taken} already exists")
     org = session.get(Organization, caller.org_id)
     assert org is not None
-    monthly_limit = (
-        limit_nanos(data.monthly_limit) if "monthly_limit" in data.model_fields_set else org.default_monthly_limit
-    )
-    user = repository.add(
-        session,
+    hashes = password_hashes or {}
+    users = [
         User(
             org_id=caller.org_id,
             email=data.email,
             name=data.name or data.email.split("@")[0],
             role=data.role,
-            monthly_limit=monthly_limit,
-            external_id=data.external_id,
-            password_hash=password_hash,
-        ),
-    )
-    audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action="user.create",
-        target_type="user",
-        target_id=user.id,
-        after=snapshot(user),
-    )
-    _join_default_groups(session, caller, user)
-    return user
-
-
-def _join_default_groups(session: Session, caller: Caller, user: User) -> None:
-    now = utcnow()
-    for group in groups_repo.default_groups(session, org_id=caller.org_id):
-        if group.is_expired(now):
-            continue
-        groups_repo.add_membership(
-            session,
-            Membership(
-                org_id=caller.org_id,
-                group_id=group.id,
-                user_id=user.id,
-                role="member",
-                added_by=caller.actor.id,
+            monthly_limit=(
+                limit_nanos(data.monthly_limit)
+                if "monthly_limit" in data.model_fields_set
+                else org.default_monthly_limit
             ),
+            external_id=data.external_id,
+            password_hash=hashes.get(data.email),
         )
+        for data in items
+    ]
+    repository.add_all(session, users)
+    for user in users:
+        audit.record(
+            session,
+            org_id=caller.org_id,
+            actor=caller.actor,
+            action="user.create",
+            target_type="user",
+            target_id=user.id,
+            after=snapshot(user),
+        )
+    _join_default_groups(session, caller, users)
+    return users
+
+
+def _duplicates(values: Sequence[str]) -> list[str]:
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for value in values:
+        if value in seen:
+            repeated.append(value)
+        seen.add(value)
+    return repeated
+
+
+def _join_default_groups(session: Session, caller: Caller, users: Sequence[User]) -> None:
+    now = utcnow()
+    groups = [g for g in groups_repo.default_groups(session, org_id=caller.org_id) if not g.is_expired(now)]
+    memberships = [
+        Membership(org_id=caller.org_id, group_id=g.id, user_id=u.id, role="member", added_by=caller.actor.id)
+        for u in users
+        for g in groups
+    ]
+    groups_repo.add_memberships(session, memberships)
+    for membership in memberships:
         audit.record(
             session,
             org_id=caller.org_id,
             actor=caller.actor,
             action="group.member.add",
             target_type="group",
-            target_id=group.id,
-            after={"user_id": user.id, "role": "member", "reason": "default group"},
+            target_id=membership.group_id,
+            after={"user_id": membership.user_id, "role": "member", "reason": "default group"},
         )
 
 
