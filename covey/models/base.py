@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -30,6 +30,10 @@ class Timestamps:
 M = TypeVar("M", bound=OrgScoped)
 
 
+@overload
+def in_org(model: type[M], org_id: str) -> Select[M]: ...
+@overload
+def in_org(model: type[M], org_id: str, *columns: Any) -> Select[Any]: ...
 def in_org(model: type[M], org_id: str, *columns: Any) -> Select[Any]:
     """`SELECT … FROM model WHERE org_id = :org_id`: no repository reads org data any other way."""
     stmt = select(*columns) if columns else select(model)

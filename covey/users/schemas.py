@@ -55,8 +55,8 @@ class UserOut(BaseModel):
             id=user.id,
             email=user.email,
             name=user.name,
-            role=user.role,  # type: ignore[arg-type]
-            status=user.status,  # type: ignore[arg-type]
+            role=user.role,
+            status=user.status,
             active=user.active,
             monthly_limit=None if user.monthly_limit is None else nanos_to_number(user.monthly_limit),
             external_id=user.external_id,

@@ -251,7 +251,7 @@ def groups_of(session: Session, caller: Caller, user_id: str) -> UserGroups:
 
     def ref(gid: str) -> UserGroupRef:
         g = groups[gid]
-        return UserGroupRef(id=g.id, name=g.name, role=role_of.get(gid), expired=g.is_expired(now))  # type: ignore[arg-type]
+        return UserGroupRef(id=g.id, name=g.name, role=role_of.get(gid), expired=g.is_expired(now))
 
     return UserGroups(
         direct=sorted((ref(g) for g in role_of), key=lambda r: r.name),
