@@ -41,7 +41,7 @@ def current_month(timezone: str, now: datetime) -> Month:
 
 
 def _charges(org_id: str, *columns: Any) -> Any:
-    return in_org(UsageCharge, org_id, *columns)  # type: ignore[type-var]
+    return in_org(UsageCharge, org_id, *columns)
 
 
 def org_total(session: Session, *, org_id: str, month: Month) -> int:
