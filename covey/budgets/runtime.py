@@ -40,6 +40,27 @@ def load_book(db: Database) -> Book:
         return make_book(repository.all_lines(session), timezones=repository.timezones(session), revision=revision)
 
 
+class BookFollower:
+    """Reloads the budget book right after the gateway's snapshot (see `SnapshotStore`), so a key the
+    gateway serves never meets a book older than the key."""
+
+    def __init__(self, db: Database, guard: Guard) -> None:
+        self.db = db
+        self.guard = guard
+
+    def load(self) -> Book:
+        return load_book(self.db)
+
+    def install(self, loaded: Book) -> None:
+        install_book(self.guard, loaded)
+
+
+def install_book(guard: Guard, book: Book) -> None:
+    """Two loops load books; a slower one must not put an older book back."""
+    if book.revision >= guard.book.revision:
+        guard.book = book
+
+
 class BudgetsRuntime:
     def __init__(self, *, db: Database, settings: Settings, guard: Guard, dispatcher: Dispatcher) -> None:
         self.db = db
@@ -99,7 +120,7 @@ class BudgetsRuntime:
             return current_revision(session)
 
     async def refresh(self) -> None:
-        self.guard.book = await asyncio.to_thread(load_book, self.db)
+        install_book(self.guard, await asyncio.to_thread(load_book, self.db))
 
     async def watch(self, poll_seconds: float) -> None:
         """Until stopped; never cancelled in the middle of a query, so no connection is left behind."""

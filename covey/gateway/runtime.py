@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from covey.budgets.guard import Guard
+from covey.budgets.runtime import BookFollower
 from covey.config import Settings, load_gateway_config
 from covey.gateway.catalog import Catalog
 from covey.gateway.providers import ProviderContext, default_registry
@@ -32,7 +33,8 @@ class GatewayRuntime:
         context = ProviderContext()
         try:
             catalog = Catalog.build(config, default_registry(), context)
-            store = SnapshotStore(db, catalog=catalog.models)
+            follower = BookFollower(db, budgets) if budgets is not None else None
+            store = SnapshotStore(db, catalog=catalog.models, follower=follower)
             await asyncio.to_thread(store.refresh)
         except BaseException:
             context.close()

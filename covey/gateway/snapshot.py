@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -105,13 +106,22 @@ def compile_snapshot(plane: ControlPlane, *, catalog: Iterable[str], revision: i
     return Snapshot(revision=revision, grants=grants, policies=dict(policies))
 
 
+class Follower(Protocol):
+    """State compiled from the same control plane that must never lag the snapshot (the budget book)."""
+
+    def load(self) -> Any: ...
+
+    def install(self, loaded: Any) -> None: ...
+
+
 class SnapshotStore:
     """Holds the current snapshot; `watch` polls the revision counter and swaps in a new one."""
 
-    def __init__(self, db: Database, *, catalog: Iterable[str]) -> None:
+    def __init__(self, db: Database, *, catalog: Iterable[str], follower: Follower | None = None) -> None:
         self.db = db
         self.catalog = frozenset(catalog)
         self.current = Snapshot(revision=-1)
+        self.follower = follower
 
     def load(self) -> Snapshot:
         with self.db.sessions() as session:
@@ -123,8 +133,20 @@ class SnapshotStore:
         with self.db.sessions() as session:
             return current_revision(session)
 
+    def _load_all(self) -> tuple[Snapshot, Any]:
+        snapshot = self.load()
+        # Loaded after the snapshot, so it holds everything the snapshot holds: a key the snapshot
+        # knows always meets the budget lines made before it.
+        return snapshot, self.follower.load() if self.follower is not None else None
+
+    def _install(self, loaded: tuple[Snapshot, Any]) -> None:
+        snapshot, followed = loaded
+        if self.follower is not None:
+            self.follower.install(followed)
+        self.current = snapshot
+
     def refresh(self) -> None:
-        self.current = self.load()
+        self._install(self._load_all())
 
     async def watch(self, poll_seconds: float, stop: asyncio.Event) -> None:
         """Until `stop` is set; never cancelled in the middle of a query, so no connection is left behind."""
@@ -132,7 +154,7 @@ class SnapshotStore:
             try:
                 revision = await asyncio.to_thread(self._revision)
                 if revision != self.current.revision:
-                    self.current = await asyncio.to_thread(self.load)
+                    self._install(await asyncio.to_thread(self._load_all))
             except SQLAlchemyError as exc:  # the database went away for a moment: keep serving the last one
                 log.warning("snapshot refresh failed: %s", exc)
 
