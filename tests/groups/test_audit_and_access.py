@@ -6,7 +6,7 @@ from typing import Any
 from covey.kit.db import Database
 from covey.models import AccessList
 from tests.conftest import Org
-from tests.groups.helpers import GROUPS, as_user, audit_events, error_message
+from tests.groups.acting import GROUPS, as_user, audit_events, error_message
 
 
 def _access_list(db: Database, org: Org, *, restricted: bool) -> str:

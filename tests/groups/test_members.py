@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Org
-from tests.groups.helpers import GROUPS, audit_events, error_message, members_of
+from tests.groups.acting import GROUPS, audit_events, error_message, members_of
 
 
 def test_add_change_role_and_remove(org: Org) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api, Org
-from tests.groups.helpers import GROUPS, as_user, members_of
+from tests.groups.acting import GROUPS, as_user, members_of
 
 
 @dataclass

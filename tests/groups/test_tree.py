@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Org
-from tests.groups.helpers import GROUPS, audit_events, error_message
+from tests.groups.acting import GROUPS, audit_events, error_message
 
 
 def _tree(org: Org) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Org
-from tests.groups.helpers import GROUPS, audit_events, error_message, members_of
+from tests.groups.acting import GROUPS, audit_events, error_message, members_of
 
 UNKNOWN = "12345678-1234-1234-1234-123456789abc"
 

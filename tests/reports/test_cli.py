@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from covey.cli import app
 from covey.kit.db import Database
 from tests.conftest import Org
-from tests.reports.helpers import company, usage, write
+from tests.reports.usage_factory import company, usage, write
 
 
 def _covey(database_url: str, *args: str) -> str:

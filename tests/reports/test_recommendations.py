@@ -10,7 +10,7 @@ from sqlalchemy import update
 from covey.kit.db import Database
 from covey.models import Membership
 from tests.conftest import Org
-from tests.reports.helpers import Member, company, key_id_of, month_start, usage, write
+from tests.reports.usage_factory import Member, company, key_id_of, month_start, usage, write
 
 
 def _by_kind(body: dict[str, Any], kind: str) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from typing import Any
 from covey.kit.db import Database
 from covey.pricing.prices import UnitPrices
 from tests.conftest import Org
-from tests.reports.helpers import Company, Member, company, month_start, usage, write
+from tests.reports.usage_factory import Company, Member, company, month_start, usage, write
 
 AUGUST = datetime(2026, 8, 7, 10, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from covey.kit.db import Database
 from covey.models import UsageRecord
 from covey.reports.retention import cutoff, prune_usage
 from tests.conftest import Org
-from tests.reports.helpers import company, usage, write
+from tests.reports.usage_factory import company, usage, write
 
 
 def test_pruning_keeps_the_reports_of_old_months(org: Org, db: Database) -> None:

@@ -16,7 +16,7 @@ from covey.kit.money import to_nanos
 from covey.models import Organization, UsageCharge, UsageRecord
 from covey.pricing.prices import UnitPrices
 from covey.reports.tables import COUNTERS, GroupMonthRollup, GroupRollup, UsageRollup, UserMonthRollup
-from tests.reports.helpers import usage, write
+from tests.reports.usage_factory import usage, write
 
 # (key, owner, charged groups): a key in a subgroup, one in its parent, one in another tree, a personal key.
 KEYS = [

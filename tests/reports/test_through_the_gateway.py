@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from covey.kit.db import Database
 from covey.models import UsageRecord
 from tests.conftest import Api, Org
-from tests.reports.helpers import company
+from tests.reports.usage_factory import company
 
 HELLO = {"model": "mock/gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
 

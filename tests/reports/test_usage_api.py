@@ -10,7 +10,7 @@ import pytest
 
 from covey.kit.db import Database
 from tests.conftest import Org
-from tests.reports.helpers import Company, company, usage, write
+from tests.reports.usage_factory import Company, company, usage, write
 
 DIMENSIONS = ["group_id", "group_name", "user_id", "api_key_id", "model_requested", "model_used", "provider_used"]
 ENTRY = {
