@@ -391,8 +391,8 @@ def questions(org: Org, engine: sa.Engine) -> list[tuple[str, Callable[[Session]
         ),
         (
             "org usage by group and model, 30 days",
-            lambda s: usage_api.usage(s, org_id=org.id, key_id=None, query=query, group_names=names),
-            lambda s: usage_api.usage(s, org_id=org.id, key_id=None, query=query, group_names=names, raw=True),
+            lambda s: usage_api.usage_json(s, org_id=org.id, key_id=None, query=query, group_names=names),
+            lambda s: usage_api.usage_json(s, org_id=org.id, key_id=None, query=query, group_names=names, raw=True),
         ),
     ]
 

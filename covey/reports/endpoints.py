@@ -21,6 +21,7 @@ from covey.reports.schemas import (
     GroupSpendReport,
     Recommendations,
     TreeReport,
+    UsageReport,
     UserReport,
 )
 from covey.reports.usage_api import UsageQuery
@@ -34,6 +35,7 @@ _USAGE_DOC = (
     "`start` (RFC 3339, required), `end` (default start + 24h, at most 100 days later), "
     "`resolution` hour|day|month (default day), repeatable `group_by`."
 )
+_USAGE_ANSWER: dict[str, Any] = {"response_model": None, "responses": {200: {"model": UsageReport}}}
 
 
 def _usage_query(request: Request, start: str | None, end: str | None, resolution: str | None) -> UsageQuery:
@@ -46,12 +48,16 @@ def _usage_query(request: Request, start: str | None, end: str | None, resolutio
     )
 
 
-def _usage(session: SessionDep, caller: Caller, key_id: str | None, query: UsageQuery) -> dict[str, Any]:
+def _usage(session: SessionDep, caller: Caller, key_id: str | None, query: UsageQuery) -> Response:
     names = {g.id: g.name for g in repository.groups(session, org_id=caller.org_id)}
-    return usage_api.usage(session, org_id=caller.org_id, key_id=key_id, query=query, group_names=names)
+    body = usage_api.usage_json(session, org_id=caller.org_id, key_id=key_id, query=query, group_names=names)
+    # Sent as built: an answer grouped by group and model can hold tens of thousands of entries.
+    return Response(body, media_type="application/json")
 
 
-@usage_router.get("/apikey/self/usage", summary="Usage of the key making this request", description=_USAGE_DOC)
+@usage_router.get(
+    "/apikey/self/usage", summary="Usage of the key making this request", description=_USAGE_DOC, **_USAGE_ANSWER
+)
 def self_usage(
     request: Request,
     session: SessionDep,
@@ -59,12 +65,12 @@ def self_usage(
     start: str | None = None,
     end: str | None = None,
     resolution: str | None = None,
-) -> dict[str, Any]:
+) -> Response:
     query = _usage_query(request, start, end, resolution)
     return _usage(session, caller, caller.key_id or "", query)
 
 
-@usage_router.get("/apikey/{key_id}/usage", summary="Usage of an API key", description=_USAGE_DOC)
+@usage_router.get("/apikey/{key_id}/usage", summary="Usage of an API key", description=_USAGE_DOC, **_USAGE_ANSWER)
 def key_usage(
     key_id: str,
     request: Request,
@@ -73,12 +79,14 @@ def key_usage(
     start: str | None = None,
     end: str | None = None,
     resolution: str | None = None,
-) -> dict[str, Any]:
+) -> Response:
     key = keys_service.get_visible(session, caller, key_id)
     return _usage(session, caller, key.id, _usage_query(request, start, end, resolution))
 
 
-@usage_router.get("/org/usage", summary="Usage of the whole organization (org admins)", description=_USAGE_DOC)
+@usage_router.get(
+    "/org/usage", summary="Usage of the whole organization (org admins)", description=_USAGE_DOC, **_USAGE_ANSWER
+)
 def org_usage(
     request: Request,
     session: SessionDep,
@@ -86,7 +94,7 @@ def org_usage(
     start: str | None = None,
     end: str | None = None,
     resolution: str | None = None,
-) -> dict[str, Any]:
+) -> Response:
     if not caller.scope.is_org_admin:
         raise Forbidden("The organization's usage needs the org admin role")
     return _usage(session, caller, None, _usage_query(request, start, end, resolution))

@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import BigInteger, and_, case, cast, delete, func, literal_column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -62,19 +62,45 @@ def last_active_months(session: Session, *, org_id: str) -> dict[str, date]:
     return {user_id: month for user_id, month in rows}
 
 
-# --- raw usage records: hour resolution, extra.<field>, and the benchmark's baselines ---------------
+# --- Requesty's usage endpoints ------------------------------------------------------------------
+
+COMPLETION_ENDPOINTS = ("chat", "messages")
+EMBEDDING_ENDPOINTS = ("embeddings",)
 
 
-def raw_counters() -> list[ColumnElement[Any]]:
-    return [
-        func.count().label("requests"),
-        func.coalesce(func.sum(UsageRecord.cost_nanos), 0).label("cost_nanos"),
-        func.coalesce(func.sum(UsageRecord.input_tokens), 0).label("input_tokens"),
-        func.coalesce(func.sum(UsageRecord.output_tokens), 0).label("output_tokens"),
+def _usage_sums(endpoint: Any, requests: Any, cost: Any, inp: Any, out: Any) -> list[ColumnElement[int]]:
+    """Completions, embeddings, all requests, spend (nanos), input and output tokens: six integers
+    (cast, so PostgreSQL's `sum(bigint)` comes back as an int rather than a Decimal)."""
+    sums = [
+        func.sum(case((endpoint.in_(COMPLETION_ENDPOINTS), requests), else_=0)),
+        func.sum(case((endpoint.in_(EMBEDDING_ENDPOINTS), requests), else_=0)),
+        func.sum(requests),
+        func.sum(cost),
+        func.sum(inp),
+        func.sum(out),
     ]
+    return [cast(s, BigInteger) for s in sums]
 
 
-def sum_raw(
+def usage_from_rollups(
+    session: Session,
+    model: Rollup,
+    *,
+    org_id: str,
+    start: date,
+    end: date,
+    by: Sequence[Any],
+    where: Sequence[Any] = (),
+) -> Sequence[Any]:
+    """Rows of (*by, completions, embeddings, requests, spend, input, output) over [start, end)."""
+    period = model.month if isinstance(model, type) and hasattr(model, "month") else model.day
+    sums = _usage_sums(model.endpoint, model.requests, model.cost_nanos, model.input_tokens, model.output_tokens)
+    stmt = in_org(model, org_id, *by, *sums).where(period >= start, period < end, *where).group_by(*by)
+    # Plain rows straight from the connection: this answer can hold tens of thousands of them.
+    return session.connection().execute(stmt).all()
+
+
+def usage_from_records(
     session: Session,
     *,
     org_id: str,
@@ -83,14 +109,13 @@ def sum_raw(
     by: Sequence[Any],
     where: Sequence[Any] = (),
 ) -> Sequence[Any]:
-    stmt = in_org(UsageRecord, org_id, *by, *raw_counters()).where(
-        UsageRecord.created_at >= start, UsageRecord.created_at < end, *where
-    )
-    return session.execute(stmt.group_by(*by) if by else stmt).all()
-
-
-def failed() -> ColumnElement[int]:
-    return case((or_(UsageRecord.status >= 400, UsageRecord.status == 0), 1), else_=0)
+    """The same rows from the raw usage records: hour resolution, `extra.<field>`, ranges that are not
+    whole days, and the benchmark's baseline."""
+    one: ColumnElement[int] = literal_column("1", BigInteger)
+    r = UsageRecord
+    sums = _usage_sums(r.endpoint, one, r.cost_nanos, r.input_tokens, r.output_tokens)
+    stmt = in_org(r, org_id, *by, *sums).where(r.created_at >= start, r.created_at < end, *where).group_by(*by)
+    return session.connection().execute(stmt).all()
 
 
 # --- the objects reports describe ------------------------------------------------------------------

@@ -134,3 +134,32 @@ class Recommendation(BaseModel):
 
 class Recommendations(BaseModel):
     recommendations: list[Recommendation]
+
+
+class UsageCounts(BaseModel):
+    """One period's (or one group of a period's) usage, in Requesty's shape. `spend` is a number of dollars."""
+
+    completions_requests: int
+    embedding_requests: int
+    image_requests: int
+    speech_requests: int
+    transcription_requests: int
+    total_requests: int
+    spend: float
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+
+
+class GroupedUsage(UsageCounts):
+    group_by_values: dict[str, str]
+
+
+class PeriodUsage(UsageCounts):
+    grouped_data: list[GroupedUsage]
+
+
+class UsageReport(BaseModel):
+    """`usage` maps each period's start (`2026-11-01T00:00:00Z`) to its figures, every period present."""
+
+    usage: dict[str, PeriodUsage]

@@ -15,8 +15,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -39,8 +41,6 @@ DIMENSIONS = (
     "provider_used",
 )
 _EXTRA = re.compile(r"^extra\.([A-Za-z0-9_\-.]{1,100})$")
-_COMPLETIONS = ("chat", "messages")
-_EMBEDDINGS = ("embeddings",)
 
 
 @dataclass(frozen=True)
@@ -120,68 +120,52 @@ def _rollup_for(query: UsageQuery, key_id: str | None) -> repository.Rollup:
 
 
 def _rows(session: Session, *, org_id: str, key_id: str | None, query: UsageQuery, raw: bool) -> Sequence[Any]:
-    """(period label, endpoint, *dimension values, requests, cost, input, output) rows."""
+    """(period, *dimension values, completions, embeddings, requests, spend, input, output) rows, with
+    no NULL dimension values. The period is its label, or the rollup's own `date` where the table's
+    grain is the resolution asked for (cheaper to group by; `usage` labels it)."""
     dialect = repository.dialect_of(session)
     if raw or _needs_raw(query):
         by = [
             periods.timestamp_bucket(UsageRecord.created_at, query.resolution, dialect),
-            UsageRecord.endpoint,
             *(_raw_column(d) for d in query.group_by),
         ]
-        raw_where = [UsageRecord.key_id == key_id] if key_id else []
-        return repository.sum_raw(session, org_id=org_id, start=query.start, end=query.end, by=by, where=raw_where)
+        of_key = [UsageRecord.key_id == key_id] if key_id else []
+        return repository.usage_from_records(
+            session, org_id=org_id, start=query.start, end=query.end, by=by, where=of_key
+        )
     model = _rollup_for(query, key_id)
-    period = model.month if model in (GroupMonthRollup, UserMonthRollup) else model.day  # type: ignore[union-attr]
-    by = [
-        periods.date_bucket(period, query.resolution, dialect),
-        model.endpoint,
-        *(_rollup_column(model, d) for d in query.group_by),
-    ]
+    monthly = model in (GroupMonthRollup, UserMonthRollup)
+    column = model.month if monthly else model.day  # type: ignore[union-attr]
+    period = column if monthly or query.resolution == "day" else periods.date_bucket(column, query.resolution, dialect)
     where: list[ColumnElement[bool]] = []
     if key_id is not None:
         where.append(UsageRollup.key_id == key_id)
     if model in (GroupRollup, GroupMonthRollup):
         where.append(repository.own_rows(model))
-    return repository.sum_rollups(
+    return repository.usage_from_rollups(
         session,
         model,
         org_id=org_id,
         start=query.start.date(),
         end=query.end.date(),
-        by=by,
+        by=[period, *(_rollup_column(model, d) for d in query.group_by)],
         where=where,
-        counters=("requests", "cost_nanos", "input_tokens", "output_tokens"),
     )
 
 
-# Running sums of one entry: completions, embeddings, all requests, spend (nanos), input, output tokens.
-_Sums = list[int]
-
-
-def _add(into: _Sums, endpoint: str, requests: int, cost: int, inp: int, out: int) -> None:
-    if endpoint in _COMPLETIONS:
-        into[0] += requests
-    elif endpoint in _EMBEDDINGS:
-        into[1] += requests
-    into[2] += requests
-    into[3] += cost
-    into[4] += inp
-    into[5] += out
-
-
-def _entry(sums: _Sums) -> dict[str, Any]:
+def _entry(completions: int, embeddings: int, requests: int, cost: int, inp: int, out: int) -> dict[str, Any]:
     return {
-        "completions_requests": sums[0],
-        "embedding_requests": sums[1],
+        "completions_requests": completions,
+        "embedding_requests": embeddings,
         "image_requests": 0,
         "speech_requests": 0,
         "transcription_requests": 0,
-        "total_requests": sums[2],
+        "total_requests": requests,
         # Correctly rounded, like `nanos_to_number`, and much cheaper on answers with thousands of entries.
-        "spend": sums[3] / NANOS_PER_DOLLAR,
-        "input_tokens": sums[4],
-        "output_tokens": sums[5],
-        "total_tokens": sums[4] + sums[5],
+        "spend": cost / NANOS_PER_DOLLAR,
+        "input_tokens": inp,
+        "output_tokens": out,
+        "total_tokens": inp + out,
     }
 
 
@@ -196,38 +180,34 @@ def usage(
 ) -> dict[str, Any]:
     """`{"usage": {"<period>": UsageEntry}}`, every period of the range present, groups summing to totals.
     `raw` answers from the usage records even where rollups could (the benchmark's baseline)."""
-    totals: dict[str, _Sums] = {
-        periods.period_label(p): [0] * 6 for p in periods.periods(query.start, query.end, query.resolution)
-    }
-    grouped: dict[str, dict[tuple[str, ...], _Sums]] = {label: {} for label in totals}
+    label_of: dict[Any, str] = {}
+    for start in periods.periods(query.start, query.end, query.resolution):
+        label = periods.period_label(start)
+        label_of[label] = label_of[start.date()] = label
+    totals = {label: [0] * 6 for label in label_of.values()}
+    grouped: dict[str, list[tuple[tuple[str, ...], Sequence[int]]]] = {label: [] for label in totals}
     dims = query.group_by
     n = len(dims)
-    names = "group_name" in dims
-    for row in _rows(session, org_id=org_id, key_id=key_id, query=query, raw=raw):
-        label = row[0]
-        if label not in totals:
+    rows = _rows(session, org_id=org_id, key_id=key_id, query=query, raw=raw)
+    if "group_name" in dims:
+        rows = _named(rows, dims, group_names)
+    for row in rows:
+        found = label_of.get(row[0])
+        if found is None:
             continue
-        endpoint = row[1]
-        requests, cost, inp, out = int(row[n + 2]), int(row[n + 3]), int(row[n + 4]), int(row[n + 5])
-        _add(totals[label], endpoint, requests, cost, inp, out)
+        counts = row[n + 1 :]
+        sums = totals[found]
+        for i, value in enumerate(counts):
+            sums[i] += value
         if n:
-            values = row[2 : 2 + n]
-            key = (
-                tuple(_value(d, v, group_names) for d, v in zip(dims, values, strict=True))
-                if names
-                else tuple("" if v is None else v for v in values)
-            )
-            sums = grouped[label].get(key)
-            if sums is None:
-                sums = grouped[label][key] = [0] * 6
-            _add(sums, endpoint, requests, cost, inp, out)
+            grouped[found].append((tuple(row[1 : n + 1]), counts))
     return {
         "usage": {
             label: {
-                **_entry(sums),
+                **_entry(*sums),
                 "grouped_data": [
-                    {"group_by_values": dict(zip(dims, key, strict=True)), **_entry(g)}
-                    for key, g in sorted(grouped[label].items())
+                    {"group_by_values": dict(zip(dims, key, strict=True)), **_entry(*counts)}
+                    for key, counts in sorted(grouped[label], key=itemgetter(0))
                 ],
             }
             for label, sums in totals.items()
@@ -235,8 +215,31 @@ def usage(
     }
 
 
-def _value(dim: str, value: Any, group_names: dict[str, str]) -> str:
-    text = "" if value is None else str(value)
-    if dim == "group_name":
-        return group_names.get(text, "") if text else ""
-    return text
+def _named(rows: Sequence[Any], dims: tuple[str, ...], group_names: dict[str, str]) -> list[tuple[Any, ...]]:
+    """Rows with group ids replaced by names, summed where two groups share a name (siblings' names
+    are unique, cousins' need not be)."""
+    n = len(dims)
+    merged: dict[tuple[Any, ...], list[int]] = {}
+    for row in rows:
+        values = (group_names.get(v, "") if d == "group_name" else v for d, v in zip(dims, row[1 : n + 1], strict=True))
+        key = (row[0], *values)
+        sums = merged.get(key)
+        if sums is None:
+            merged[key] = list(row[n + 1 :])
+        else:
+            for i, value in enumerate(row[n + 1 :]):
+                sums[i] += value
+    return [(*key, *sums) for key, sums in merged.items()]
+
+
+def usage_json(
+    session: Session,
+    *,
+    org_id: str,
+    key_id: str | None,
+    query: UsageQuery,
+    group_names: dict[str, str],
+    raw: bool = False,
+) -> bytes:
+    """The answer as the endpoints send it."""
+    return orjson.dumps(usage(session, org_id=org_id, key_id=key_id, query=query, group_names=group_names, raw=raw))

@@ -10,7 +10,7 @@ import pytest
 
 from covey.kit.db import Database
 from tests.conftest import Org
-from tests.reports.usage_factory import Company, company, usage, write
+from tests.reports.usage_factory import Company, company, key_id_of, usage, write
 
 DIMENSIONS = ["group_id", "group_name", "user_id", "api_key_id", "model_requested", "model_used", "provider_used"]
 ENTRY = {
@@ -192,3 +192,44 @@ def test_whole_months_from_the_month_rollups_equal_the_raw_answer(org: Org, db: 
     assert b.pop("2026-07-01T00:00:00Z")["total_requests"] == 0
     assert a == b
     assert a["2026-08-01T00:00:00Z"]["total_requests"] == 9
+
+
+def test_groups_sharing_a_name_are_one_entry_by_name_and_two_by_id(org: Org, db: Database) -> None:
+    c = company(org)
+    # Sibling names are unique; cousins' need not be: a second "Backend" under Sales.
+    sales_backend = org.group("Backend", parent_id=c.sales)
+    org.add_member(sales_backend, c.sam_sales.user_id)
+    key = org.key(c.sam_sales.user_id, manage="read", group_id=sales_backend)
+    key_id = key_id_of(key)
+    write(
+        db,
+        [
+            usage(
+                org_id=org.id,
+                key_id=c.dana_backend.key_id,
+                user_id=c.dana_backend.user_id,
+                charged=c.charged(c.backend),
+                at=DAY + timedelta(hours=2),
+                cost=3_000,
+            ),
+            usage(
+                org_id=org.id,
+                key_id=key_id,
+                user_id=c.sam_sales.user_id,
+                charged=[sales_backend, c.sales],
+                at=DAY + timedelta(hours=3),
+                cost=4_000,
+            ),
+        ],
+    )
+    params: dict[str, Any] = {"start": "2026-08-07T00:00:00Z", "end": "2026-08-08T00:00:00Z"}
+    for start in ("2026-08-07T00:00:00Z", "2026-08-06T23:59:59Z"):  # rollups, then raw records
+        day = {**params, "start": start}
+        by_name = org.admin.get("/v1/manage/org/usage", params={**day, "group_by": "group_name"}).json()
+        by_id = org.admin.get("/v1/manage/org/usage", params={**day, "group_by": "group_id"}).json()
+        named = by_name["usage"]["2026-08-07T00:00:00Z"]["grouped_data"]
+        assert [(g["group_by_values"], g["total_requests"], g["spend"]) for g in named] == [
+            ({"group_name": "Backend"}, 2, 7e-6)
+        ]
+        ids = by_id["usage"]["2026-08-07T00:00:00Z"]["grouped_data"]
+        assert sorted(g["group_by_values"]["group_id"] for g in ids) == sorted([c.backend, sales_backend])
