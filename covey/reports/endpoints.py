@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from covey.auth.caller import Caller
@@ -38,14 +38,22 @@ _USAGE_DOC = (
 _USAGE_ANSWER: dict[str, Any] = {"response_model": None, "responses": {200: {"model": UsageReport}}}
 
 
-def _usage_query(request: Request, start: str | None, end: str | None, resolution: str | None) -> UsageQuery:
-    params = request.query_params
+def _usage_query(
+    request: Request,
+    start: str | None = None,
+    end: str | None = None,
+    resolution: str | None = None,
+    group_by: Annotated[list[str] | None, Query(description="repeatable; also `group_by[]`")] = None,
+) -> UsageQuery:
     return usage_api.parse_query(
         start=start,
         end=end,
         resolution=resolution,
-        group_by=[*params.getlist("group_by"), *params.getlist("group_by[]")],
+        group_by=[*(group_by or []), *request.query_params.getlist("group_by[]")],
     )
+
+
+UsageParams = Annotated[UsageQuery, Depends(_usage_query)]
 
 
 def _usage(session: SessionDep, caller: Caller, key_id: str | None, query: UsageQuery) -> Response:
@@ -58,46 +66,23 @@ def _usage(session: SessionDep, caller: Caller, key_id: str | None, query: Usage
 @usage_router.get(
     "/apikey/self/usage", summary="Usage of the key making this request", description=_USAGE_DOC, **_USAGE_ANSWER
 )
-def self_usage(
-    request: Request,
-    session: SessionDep,
-    caller: AnyCaller,
-    start: str | None = None,
-    end: str | None = None,
-    resolution: str | None = None,
-) -> Response:
-    query = _usage_query(request, start, end, resolution)
+def self_usage(session: SessionDep, caller: AnyCaller, query: UsageParams) -> Response:
     return _usage(session, caller, caller.key_id or "", query)
 
 
 @usage_router.get("/apikey/{key_id}/usage", summary="Usage of an API key", description=_USAGE_DOC, **_USAGE_ANSWER)
-def key_usage(
-    key_id: str,
-    request: Request,
-    session: SessionDep,
-    caller: ManageRead,
-    start: str | None = None,
-    end: str | None = None,
-    resolution: str | None = None,
-) -> Response:
+def key_usage(key_id: str, session: SessionDep, caller: ManageRead, query: UsageParams) -> Response:
     key = keys_service.get_visible(session, caller, key_id)
-    return _usage(session, caller, key.id, _usage_query(request, start, end, resolution))
+    return _usage(session, caller, key.id, query)
 
 
 @usage_router.get(
     "/org/usage", summary="Usage of the whole organization (org admins)", description=_USAGE_DOC, **_USAGE_ANSWER
 )
-def org_usage(
-    request: Request,
-    session: SessionDep,
-    caller: ManageRead,
-    start: str | None = None,
-    end: str | None = None,
-    resolution: str | None = None,
-) -> Response:
+def org_usage(session: SessionDep, caller: ManageRead, query: UsageParams) -> Response:
     if not caller.scope.is_org_admin:
         raise Forbidden("The organization's usage needs the org admin role")
-    return _usage(session, caller, None, _usage_query(request, start, end, resolution))
+    return _usage(session, caller, None, query)
 
 
 def _answer(request: Request, fmt: str | None, report: Any, table: export.Table, name: str) -> Any:

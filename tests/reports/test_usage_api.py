@@ -233,3 +233,16 @@ def test_groups_sharing_a_name_are_one_entry_by_name_and_two_by_id(org: Org, db:
         ]
         ids = by_id["usage"]["2026-08-07T00:00:00Z"]["grouped_data"]
         assert sorted(g["group_by_values"]["group_id"] for g in ids) == sorted([c.backend, sales_backend])
+
+
+def test_group_by_repeats_or_lists_with_commas_or_brackets(org: Org, db: Database) -> None:
+    _seed(org, db)
+    day = {"start": "2026-08-07T00:00:00Z"}
+    repeated = org.admin.get("/v1/manage/org/usage", params={**day, "group_by": ["user_id", "model_used"]}).json()
+    commas = org.admin.get("/v1/manage/org/usage", params={**day, "group_by": "user_id,model_used"}).json()
+    brackets = org.admin.get("/v1/manage/org/usage", params={**day, "group_by[]": ["user_id", "model_used"]}).json()
+    assert repeated == commas == brackets
+    assert repeated["usage"]["2026-08-07T00:00:00Z"]["grouped_data"][0]["group_by_values"].keys() == {
+        "user_id",
+        "model_used",
+    }
