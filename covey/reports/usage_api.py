@@ -23,6 +23,7 @@ from sqlalchemy import func
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from covey.kit import collector
 from covey.kit.errors import BadRequest
 from covey.kit.money import NANOS_PER_DOLLAR
 from covey.models import UsageRecord
@@ -184,35 +185,30 @@ def usage(
     for start in periods.periods(query.start, query.end, query.resolution):
         label = periods.period_label(start)
         label_of[label] = label_of[start.date()] = label
-    totals = {label: [0] * 6 for label in label_of.values()}
-    grouped: dict[str, list[tuple[tuple[str, ...], Sequence[int]]]] = {label: [] for label in totals}
-    dims = query.group_by
-    n = len(dims)
+    rows_of: dict[str, list[Any]] = {label: [] for label in label_of.values()}
     rows = _rows(session, org_id=org_id, key_id=key_id, query=query, raw=raw)
-    if "group_name" in dims:
-        rows = _named(rows, dims, group_names)
+    if "group_name" in query.group_by:
+        rows = _named(rows, query.group_by, group_names)
     for row in rows:
         found = label_of.get(row[0])
-        if found is None:
-            continue
-        counts = row[n + 1 :]
-        sums = totals[found]
-        for i, value in enumerate(counts):
-            sums[i] += value
-        if n:
-            grouped[found].append((tuple(row[1 : n + 1]), counts))
-    return {
-        "usage": {
-            label: {
-                **_entry(*sums),
-                "grouped_data": [
-                    {"group_by_values": dict(zip(dims, key, strict=True)), **_entry(*counts)}
-                    for key, counts in sorted(grouped[label], key=itemgetter(0))
-                ],
-            }
-            for label, sums in totals.items()
-        }
-    }
+        if found is not None:
+            rows_of[found].append(row)
+    with collector.paused():
+        return {"usage": {label: _period(period_rows, query.group_by) for label, period_rows in rows_of.items()}}
+
+
+def _period(rows: list[Any], dims: tuple[str, ...]) -> dict[str, Any]:
+    """One period's entry from its (period, *dimension values, *six counters) rows, one row a group."""
+    n = len(dims)
+    totals = [sum(column) for column in zip(*(row[n + 1 :] for row in rows), strict=True)] or [0] * 6
+    grouped = []
+    if n:
+        rows.sort(key=itemgetter(*range(1, n + 1)))
+        for _period, *values, completions, embeddings, requests, cost, inp, out in rows:
+            entry = _entry(completions, embeddings, requests, cost, inp, out)
+            entry["group_by_values"] = dict(zip(dims, values, strict=False))  # equal by construction; checking costs
+            grouped.append(entry)
+    return {**_entry(*totals), "grouped_data": grouped}
 
 
 def _named(rows: Sequence[Any], dims: tuple[str, ...], group_names: dict[str, str]) -> list[tuple[Any, ...]]:
