@@ -181,6 +181,7 @@ def usage(
 ) -> dict[str, Any]:
     """`{"usage": {"<period>": UsageEntry}}`, every period of the range present, groups summing to totals.
     `raw` answers from the usage records even where rollups could (the benchmark's baseline)."""
+    # A row's period is its label, or a rollup's date at day or month grain (hours are always labels).
     label_of: dict[Any, str] = {}
     for start in periods.periods(query.start, query.end, query.resolution):
         label = periods.period_label(start)
