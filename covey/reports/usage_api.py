@@ -188,13 +188,13 @@ def usage(
         label_of[label] = label_of[start.date()] = label
     rows_of: dict[str, list[Any]] = {label: [] for label in label_of.values()}
     rows = _rows(session, org_id=org_id, key_id=key_id, query=query, raw=raw)
-    if "group_name" in query.group_by:
-        rows = _named(rows, query.group_by, group_names)
-    for row in rows:
-        found = label_of.get(row[0])
-        if found is not None:
-            rows_of[found].append(row)
     with collector.paused():
+        if "group_name" in query.group_by:
+            rows = _named(rows, query.group_by, group_names)
+        for row in rows:
+            found = label_of.get(row[0])
+            if found is not None:
+                rows_of[found].append(row)
         return {"usage": {label: _period(period_rows, query.group_by) for label, period_rows in rows_of.items()}}
 
 
@@ -216,10 +216,13 @@ def _named(rows: Sequence[Any], dims: tuple[str, ...], group_names: dict[str, st
     """Rows with group ids replaced by names, summed where two groups share a name (siblings' names
     are unique, cousins' need not be)."""
     n = len(dims)
+    named = [i for i, dim in enumerate(dims, start=1) if dim == "group_name"]
     merged: dict[tuple[Any, ...], list[int]] = {}
     for row in rows:
-        values = (group_names.get(v, "") if d == "group_name" else v for d, v in zip(dims, row[1 : n + 1], strict=True))
-        key = (row[0], *values)
+        values = list(row[: n + 1])
+        for i in named:
+            values[i] = group_names.get(values[i], "")
+        key = tuple(values)
         sums = merged.get(key)
         if sums is None:
             merged[key] = list(row[n + 1 :])
