@@ -9,6 +9,9 @@ Loading: usage records and their charges go in with the database's bulk path (CO
 executemany in transactions of one chunk on SQLite). The rollups are built by the writer's own code
 (`rollups.summarize` + `rollups.apply_summary`, what `apply_to_rollups` runs) once per chunk, in the
 chunk's transaction. Records are generated in time order, so a chunk covers a few days.
+
+Timing: each report as its service function returns it; Requesty's org usage up to the JSON body
+the endpoint sends. The raw column asks the same question of the usage records (and their charges).
 """
 
 from __future__ import annotations
