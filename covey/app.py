@@ -23,6 +23,7 @@ from covey.keys.endpoints import router as keys_router
 from covey.kit.db import Database
 from covey.kit.error_handlers import install_error_handlers
 from covey.ops.endpoints import router as ops_router
+from covey.ops.metrics import Metrics
 from covey.orgs.endpoints import router as orgs_router
 from covey.policies.endpoints import router as policies_router
 from covey.reports import endpoints as reports
@@ -37,11 +38,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         db = Database.connect(settings.database_url)
+        metrics = Metrics(shared=settings.prometheus_multiproc_dir is not None)
         budgets = await BudgetsRuntime.start(settings, db)
-        gateway = await GatewayRuntime.start(settings, db, budgets=budgets.guard)
+        gateway = await GatewayRuntime.start(settings, db, metrics=metrics, budgets=budgets.guard)
         budgets.follow(gateway.gateway.store)
         try:
-            yield {"settings": settings, "db": db, "gateway": gateway.gateway, "budgets": budgets}
+            yield {"settings": settings, "db": db, "gateway": gateway.gateway, "budgets": budgets, "metrics": metrics}
         finally:
             await gateway.stop()
             await budgets.stop()

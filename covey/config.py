@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     unusual_factor: float = 3.0
     unusual_floor_dollars: float = 10.0
     unusual_check_seconds: float = 60.0
+    # `GET /metrics`: when set, scrapes must send `Authorization: Bearer <token>`.
+    metrics_token: str = ""
+    # Set (by `covey serve --workers N`, or by hand) so that the workers' metrics add up in one scrape.
+    prometheus_multiproc_dir: Path | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
 
     @field_validator("database_url")
     @classmethod

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,11 +32,29 @@ def serve(
         fail("several workers share budget counters through Redis: set COVEY_REDIS_URL, or serve one worker")
     with database(migrate=True):
         pass  # the app opens its own connections
-    # By import string, so that only the server (not every `covey` command) loads the whole app, and
-    # each worker builds its own; `create_app()` reads the same COVEY_* settings.
-    uvicorn.run(
-        "covey.app:create_app", factory=True, host=host or config.host, port=port or config.port, workers=workers
-    )
+    own_metrics_dir = None
+    if config.prometheus_multiproc_dir is not None:
+        _empty(config.prometheus_multiproc_dir)  # counters left by an earlier run would add up with these
+    elif workers > 1:
+        # The workers add their metrics up through files in one folder (prometheus_client's multiprocess
+        # mode); every worker reads the folder from its environment.
+        own_metrics_dir = Path(tempfile.mkdtemp(prefix="covey-metrics-"))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(own_metrics_dir)
+    try:
+        # By import string, so that only the server (not every `covey` command) loads the whole app, and
+        # each worker builds its own; `create_app()` reads the same COVEY_* settings.
+        uvicorn.run(
+            "covey.app:create_app", factory=True, host=host or config.host, port=port or config.port, workers=workers
+        )
+    finally:
+        if own_metrics_dir is not None:
+            shutil.rmtree(own_metrics_dir, ignore_errors=True)
+
+
+def _empty(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
 
 
 @db_app.command("upgrade")

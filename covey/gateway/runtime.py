@@ -13,6 +13,7 @@ from covey.gateway.providers import ProviderContext, default_registry
 from covey.gateway.service import Gateway
 from covey.gateway.snapshot import SnapshotStore
 from covey.kit.db import Database
+from covey.ops.metrics import Metrics, gauge
 from covey.reports import retention
 from covey.reports.savings import catalog_prices
 from covey.usage.writer import UsageWriter
@@ -28,7 +29,9 @@ class GatewayRuntime:
         self._stop = stop
 
     @classmethod
-    async def start(cls, settings: Settings, db: Database, *, budgets: Guard | None = None) -> GatewayRuntime:
+    async def start(
+        cls, settings: Settings, db: Database, *, metrics: Metrics, budgets: Guard | None = None
+    ) -> GatewayRuntime:
         config = load_gateway_config(settings.config)
         context = ProviderContext()
         try:
@@ -40,9 +43,27 @@ class GatewayRuntime:
             context.close()
             raise
         prices = catalog_prices({m.id: m.price for m in catalog.models.values()})
-        writer = UsageWriter(db, flush_seconds=settings.usage_flush_seconds, prices=prices)
+        writer = UsageWriter(db, flush_seconds=settings.usage_flush_seconds, metrics=metrics, prices=prices)
         gateway = Gateway(
-            settings=settings, config=config, catalog=catalog, store=store, writer=writer, budgets=budgets
+            settings=settings,
+            config=config,
+            catalog=catalog,
+            store=store,
+            writer=writer,
+            metrics=metrics,
+            budgets=budgets,
+        )
+        metrics.live(
+            lambda: [
+                gauge(
+                    "covey_snapshot_revision",
+                    "Control-plane revision this worker's gateway serves",
+                    store.current.revision,
+                ),
+                gauge(
+                    "covey_usage_records_pending", "Usage records this worker holds for its next flush", writer.pending
+                ),
+            ]
         )
         stop = asyncio.Event()
         tasks = [

@@ -40,6 +40,7 @@ from covey.gateway.providers.base import ProviderError
 from covey.gateway.snapshot import SnapshotStore
 from covey.kit.errors import CoveyError
 from covey.kit.money import NANOS_PER_DOLLAR
+from covey.ops.metrics import Metrics
 from covey.pricing.tokens import Tokens
 from covey.usage.writer import UsageWriter
 
@@ -76,6 +77,7 @@ class Gateway:
         catalog: Catalog,
         store: SnapshotStore,
         writer: UsageWriter,
+        metrics: Metrics,
         budgets: Guard | None = None,
     ) -> None:
         self.settings = settings
@@ -83,6 +85,7 @@ class Gateway:
         self.catalog = catalog
         self.store = store
         self.writer = writer
+        self.metrics = metrics
         self.budgets = budgets
 
     # ---- entry points ---------------------------------------------------------------------------------
@@ -101,9 +104,11 @@ class Gateway:
         try:
             grant = authenticate(snapshot, read_headers(scope).token)
         except GatewayError as exc:
+            self.metrics.answered("models", exc.status)
             await asgi.send_json(send, exc.status, openai_error(exc.status, exc.message))
             return
         listing = list_models(self.catalog, grant, snapshot.policies.get(grant.org_id, {}))
+        self.metrics.answered("models", 200)
         await asgi.send_json(send, 200, orjson.dumps(listing))
 
     # ---- the flow -------------------------------------------------------------------------------------
@@ -136,9 +141,11 @@ class Gateway:
             # Last before the upstream call: a refused request holds nothing and records nothing.
             ticket = await self._reserve(ad, steps, endpoint)
         except GatewayError as exc:
+            self.metrics.answered(endpoint, exc.status)
             await asgi.send_json(send, exc.status, _ERRORS[dialect](exc.status, exc.message, exc.origin))
             return
         except CoveyError as exc:
+            self.metrics.answered(endpoint, exc.status_code)
             await asgi.send_json(send, exc.status_code, _ERRORS[dialect](exc.status_code, exc.message))
             return
         except asgi.ClientGone:
@@ -161,6 +168,8 @@ class Gateway:
                     return
         finally:
             cost = self._record(ad, model, outcome, endpoint=endpoint, stream=stream, features=features, ticket=ticket)
+            self.metrics.answered(endpoint, outcome.status)
+            self.metrics.timed(endpoint, time.perf_counter() - ad.started)
             if ticket is not None and self.budgets is not None:
                 await self.budgets.settle(ticket, cost)
         if answer is None:

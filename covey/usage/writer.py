@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from covey.kit.db import Database
 from covey.kit.ids import new_id
+from covey.ops.metrics import Metrics
 from covey.reports.rollups import apply_to_rollups
 from covey.reports.savings import PriceLookup
 from covey.usage import repository
@@ -20,8 +21,11 @@ log = logging.getLogger("covey.usage")
 
 
 class UsageWriter:
-    def __init__(self, db: Database, *, flush_seconds: float, prices: PriceLookup | None = None) -> None:
+    def __init__(
+        self, db: Database, *, flush_seconds: float, metrics: Metrics, prices: PriceLookup | None = None
+    ) -> None:
         self.db = db
+        self.metrics = metrics
         self.flush_seconds = flush_seconds
         # Prices of the catalog's models, for the cache savings the rollups keep.
         self.prices = prices
@@ -56,6 +60,7 @@ class UsageWriter:
             # In the same transaction: a batch and its share of the rollups commit (or retry) together.
             apply_to_rollups(session, records, prices=self.prices)
             repository.stamp_last_used(session, last_used)
+        self.metrics.records_written(records)
 
     async def flush(self) -> None:
         async with self._lock:
@@ -69,7 +74,13 @@ class UsageWriter:
             except SQLAlchemyError as exc:
                 # Keep them for the next flush rather than lose them.
                 log.error("writing %d usage records failed, will retry: %s", len(records), exc)
+                self.metrics.write_failed()
                 self._records[:0] = records
+
+    @property
+    def pending(self) -> int:
+        """Records waiting for the next flush."""
+        return len(self._records)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Flushes every interval until `stop` is set (never cancelled mid-write)."""
