@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -394,8 +395,10 @@ def questions(org: Org, engine: sa.Engine) -> list[tuple[str, Callable[[Session]
         ),
         (
             "org usage by group and model, 30 days",
-            lambda s: usage_api.usage_json(s, org_id=org.id, key_id=None, query=query, group_names=names),
-            lambda s: usage_api.usage_json(s, org_id=org.id, key_id=None, query=query, group_names=names, raw=True),
+            lambda s: orjson.dumps(usage_api.usage(s, org_id=org.id, key_id=None, query=query, group_names=names)),
+            lambda s: orjson.dumps(
+                usage_api.usage(s, org_id=org.id, key_id=None, query=query, group_names=names, raw=True)
+            ),
         ),
     ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
@@ -58,9 +59,9 @@ UsageParams = Annotated[UsageQuery, Depends(_usage_query)]
 
 def _usage(session: SessionDep, caller: Caller, key_id: str | None, query: UsageQuery) -> Response:
     names = {g.id: g.name for g in repository.groups(session, org_id=caller.org_id)}
-    body = usage_api.usage_json(session, org_id=caller.org_id, key_id=key_id, query=query, group_names=names)
-    # Sent as built: an answer grouped by group and model can hold tens of thousands of entries.
-    return Response(body, media_type="application/json")
+    answer = usage_api.usage(session, org_id=caller.org_id, key_id=key_id, query=query, group_names=names)
+    # Serialized once, as built: an answer grouped by group and model can hold tens of thousands of entries.
+    return Response(orjson.dumps(answer), media_type="application/json")
 
 
 @usage_router.get(

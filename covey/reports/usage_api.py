@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
-import orjson
 from sqlalchemy import String, func, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -237,16 +236,3 @@ def _named(rows: Sequence[Any], dims: tuple[str, ...], group_names: dict[str, st
             for i, value in enumerate(row[n + 1 :]):
                 sums[i] += value
     return [(*key, *sums) for key, sums in merged.items()]
-
-
-def usage_json(
-    session: Session,
-    *,
-    org_id: str,
-    key_id: str | None,
-    query: UsageQuery,
-    group_names: dict[str, str],
-    raw: bool = False,
-) -> bytes:
-    """The answer as the endpoints send it."""
-    return orjson.dumps(usage(session, org_id=org_id, key_id=key_id, query=query, group_names=group_names, raw=raw))
