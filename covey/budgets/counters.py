@@ -56,6 +56,14 @@ class CounterStore(Protocol):
         """Set counters that do not exist yet (at start, from the usage records)."""
         ...
 
+    async def raise_to(self, values: Mapping[str, int]) -> int:
+        """Raise counters below the given values to them (never lower one); how many were raised."""
+        ...
+
+    async def intact(self) -> bool:
+        """Whether the store still holds what was seeded (a Redis restarted without its data does not)."""
+        ...
+
     async def ping(self) -> None: ...
 
     def ping_sync(self) -> None: ...
@@ -125,6 +133,15 @@ class MemoryCounters:
         with self._lock:
             for counter, value in values.items():
                 self._spent.setdefault(counter, value)
+
+    async def raise_to(self, values: Mapping[str, int]) -> int:
+        with self._lock:
+            low = {c: v for c, v in values.items() if v > self._spent.get(c, 0)}
+            self._spent.update(low)
+            return len(low)
+
+    async def intact(self) -> bool:
+        return True  # lives and dies with this process
 
     async def ping(self) -> None:
         return None

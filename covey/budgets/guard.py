@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,6 +61,10 @@ class Guard:
         self.clock = clock
         self.alerts = alerts
         self.book = Book()
+        # Settles that could not reach the store, and when the last one failed (monotonic seconds): the
+        # budgets runtime brings the counters back up to the usage records once the store answers.
+        self.missed_settles = 0
+        self.last_miss = 0.0
         # Reservation ids: unique across replicas (a random prefix per process), cheap to make.
         self._prefix = secrets.token_hex(6)
         self._ids = itertools.count()
@@ -120,8 +125,12 @@ class Guard:
         try:
             totals = await self.store.settle(reservation=ticket.reservation, counters=counters, actual=actual)
         except CountersUnavailable as exc:
+            self.missed_settles += 1
+            self.last_miss = time.monotonic()
             log.error(
-                "settling %s on the budget counters failed (covey doctor repairs it): %s", ticket.reservation, exc
+                "settling %s on the budget counters failed (made good from the usage records once they answer): %s",
+                ticket.reservation,
+                exc,
             )
             return
         if self.alerts is None or actual <= 0:

@@ -85,6 +85,21 @@ end
 return out
 """
 
+# KEYS: the counters' `c:` keys, then the seeded mark. ARGV: a value per counter, then the counter TTL (s).
+RAISE = """
+local raised = 0
+local ttl = ARGV[#ARGV]
+for i = 1, #KEYS - 1 do
+  local want = tonumber(ARGV[i])
+  if want > tonumber(redis.call('GET', KEYS[i]) or '0') then
+    redis.call('SET', KEYS[i], want, 'EX', ttl)
+    raised = raised + 1
+  end
+end
+redis.call('SET', KEYS[#KEYS], '1')
+return raised
+"""
+
 
 class RedisCounters:
     kind = "redis"
@@ -99,6 +114,9 @@ class RedisCounters:
         self._sync = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._reserve = self._client.register_script(RESERVE)
         self._settle = self._client.register_script(SETTLE)
+        self._raise = self._client.register_script(RAISE)
+        # Present from the first seed on; a Redis that restarted without its data has lost it too.
+        self._seeded = f"{prefix}:seeded"
 
     def _keys(self, counter: str) -> list[str]:
         return [f"{self.prefix}:{part}:{counter}" for part in ("c", "r", "a", "t")]
@@ -156,7 +174,21 @@ class RedisCounters:
             async with self._client.pipeline(transaction=False) as pipe:
                 for counter, value in values.items():
                     pipe.set(self._keys(counter)[0], value, ex=COUNTER_TTL_SECONDS, nx=True)
+                pipe.set(self._seeded, "1")
                 await pipe.execute()
+        except _DOWN as exc:
+            raise CountersUnavailable(str(exc)) from exc
+
+    async def raise_to(self, values: Mapping[str, int]) -> int:
+        keys = [self._keys(c)[0] for c in values] + [self._seeded]
+        try:
+            return int(await self._raise(keys=keys, args=[*values.values(), COUNTER_TTL_SECONDS]))
+        except _DOWN as exc:
+            raise CountersUnavailable(str(exc)) from exc
+
+    async def intact(self) -> bool:
+        try:
+            return bool(await self._client.exists(self._seeded))
         except _DOWN as exc:
             raise CountersUnavailable(str(exc)) from exc
 

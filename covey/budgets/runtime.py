@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -70,6 +71,7 @@ class BudgetsRuntime:
         self.tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self.bus_task: asyncio.Task[None] | None = None
+        self._keeping = asyncio.Lock()
         # With Redis, control-plane changes are announced to every replica (`bus.listeners`).
         self.bus = RevisionBus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
 
@@ -128,8 +130,48 @@ class BudgetsRuntime:
             try:
                 if await asyncio.to_thread(self._revision) != self.guard.book.revision:
                     await self.refresh()
+                await self.keep_counters()
             except SQLAlchemyError as exc:  # keep the last book while the database is away
                 log.warning("budget book refresh failed: %s", exc)
+
+    async def keep_counters(self) -> None:
+        """After an outage of the counter store, bring its counters back up to the usage records: when
+        settles could not reach it (once their records have had time to land), or when it came back
+        without its data. Counters are only ever raised: a request in flight may have settled before
+        its record is written."""
+        async with self._keeping:
+            await self._keep_counters()
+
+    async def _keep_counters(self) -> None:
+        guard = self.guard
+        missed = guard.missed_settles
+        try:
+            lost = not await self.store.intact()
+        except CountersUnavailable:
+            return  # still away
+        if not lost and (not missed or time.monotonic() - guard.last_miss < self._landing_seconds):
+            return
+        book, at = guard.book, guard.clock()
+
+        def expected() -> dict[str, int]:
+            with self.db.sessions() as session:
+                return ledger.expected_counters(session, book=book, at=at, org_ids=repository.org_ids(session))
+
+        try:
+            raised = await self.store.raise_to(await asyncio.to_thread(expected))
+        except CountersUnavailable:
+            return
+        guard.missed_settles -= missed
+        log.warning(
+            "budget counters made good from the usage records (%s): %d raised",
+            "the store lost its data" if lost else f"{missed} settles missed",
+            raised,
+        )
+
+    @property
+    def _landing_seconds(self) -> float:
+        """How long a request's usage record may take to reach the database (flushes, with room)."""
+        return 2 * self.settings.usage_flush_seconds + 1.0
 
     def readiness(self) -> str:
         """For `/readyz` (a worker thread): without its counters the gateway refuses hard-budget requests."""

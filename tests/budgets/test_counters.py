@@ -116,6 +116,16 @@ def test_seed_keeps_existing_counters_and_replace_overwrites(make: Make) -> None
     assert run(make, body) == [9, 5, 3, 9]
 
 
+def test_raise_to_only_raises_and_seeding_marks_the_store_intact(make: Make) -> None:
+    async def body(store: CounterStore) -> tuple[Any, ...]:
+        await store.settle(reservation="r", counters=["a@1", "b@1"], actual=10)
+        raised = await store.raise_to({"a@1": 4, "b@1": 12, "c@1": 6})
+        await store.seed({})
+        return raised, await store.spent(["a@1", "b@1", "c@1"]), await store.intact()
+
+    assert run(make, body) == (2, [10, 12, 6], True)
+
+
 def test_concurrent_reservations_never_pass_the_limit(make: Make) -> None:
     """100 requests of 7 against a limit of 100: exactly 14 fit, whatever the interleaving."""
 

@@ -1,0 +1,166 @@
+"""After the Redis counters were away, the budgets runtime makes them good from the usage records: a
+Redis that came back without its data is refilled, and settles that could not reach it are added
+once their records have landed. Counters are only raised, never lowered."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from covey.budgets.runtime import BudgetsRuntime
+from covey.config import Settings
+from covey.kit.db import Database
+from covey.kit.ids import new_id
+from tests.budgets.test_runtime import CENT, plant
+from tests.conftest import IN_CI, Org
+
+
+async def until(check: Callable[[], Awaitable[bool]], *, tries: int = 300, pause: float = 0.05) -> None:
+    for _ in range(tries):
+        if await check():
+            return
+        await asyncio.sleep(pause)
+    raise AssertionError(f"not made good after {tries} polls")
+
+
+def test_counters_lost_with_redis_data_come_back_from_the_records(
+    org: Org, db: Database, settings: Settings, redis_url: str, redis_prefix: str
+) -> None:
+    team, k1, u1 = org.group(), new_id(), new_id()
+    plant(db, org, key=k1, user=u1, groups=[team], cost=3 * CENT)
+    shared = settings.model_copy(update={"redis_url": redis_url, "redis_prefix": redis_prefix})
+
+    async def scenario() -> None:
+        runtime = await BudgetsRuntime.start(shared, db)
+        try:
+            counters = [runtime.guard.counter(org.id, s) for s in (f"group:{team}", f"key:{k1}", f"org:{org.id}")]
+            assert await runtime.store.spent(counters) == [3 * CENT] * 3
+            # A Redis restarted without persistence: every key of this prefix gone.
+            client = redis.Redis.from_url(redis_url)
+            client.delete(*client.scan_iter(f"{redis_prefix}:*"))
+            client.close()
+            assert await runtime.store.spent(counters) == [0, 0, 0]
+
+            async def refilled() -> bool:
+                return await runtime.store.spent(counters) == [3 * CENT] * 3
+
+            await until(refilled)
+            assert await runtime.store.intact()
+        finally:
+            await runtime.stop()
+
+    asyncio.run(scenario())
+
+
+class PrivateRedis:
+    """A redis-server of this test's own, saving to a folder, that can be stopped and started again."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)]
+        self.process = subprocess.Popen([*command, "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping()
+                return
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.02)
+        raise AssertionError("redis-server did not start")
+
+    def stop_keeping_data(self) -> None:
+        """SHUTDOWN SAVE: the next start loads the same counters."""
+        with contextlib.suppress(redis.exceptions.ConnectionError):  # it may hang up as it stops
+            redis.Redis.from_url(self.url).shutdown(save=True)
+        assert self.process is not None
+        self.process.wait(10)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        if IN_CI:
+            pytest.fail("CI requires redis-server on the PATH")
+        pytest.skip("redis-server is not installed: this test runs a Redis of its own")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        server.process.kill()
+        server.process.wait(10)
+
+
+def test_a_settle_that_missed_redis_is_added_once_its_record_lands(
+    org: Org, db: Database, settings: Settings, private_redis: PrivateRedis
+) -> None:
+    team, k2, u2 = org.group(), new_id(), new_id()
+    plant(db, org, key=k2, user=u2, groups=[team], cost=3 * CENT)
+    shared = settings.model_copy(update={"redis_url": private_redis.url, "redis_prefix": "outage"})
+
+    async def scenario() -> None:
+        runtime = await BudgetsRuntime.start(shared, db)
+        try:
+            guard = runtime.guard
+            counters = [guard.counter(org.id, s) for s in (f"group:{team}", f"key:{k2}", f"org:{org.id}")]
+            ticket = await guard.reserve(org_id=org.id, key_id=k2, user_id=u2, charged_groups=[team], estimate=CENT)
+            # Redis restarts (keeping its data) while the request is in flight: its settle cannot land.
+            await asyncio.to_thread(private_redis.stop_keeping_data)
+            await guard.settle(ticket, 2 * CENT)
+            assert guard.missed_settles == 1
+            # The gateway wrote the request's usage record before settling; the writer flushes it.
+            await asyncio.to_thread(plant, db, org, key=k2, user=u2, groups=[team], cost=2 * CENT)
+            await asyncio.to_thread(private_redis.start)
+            assert await runtime.store.spent(counters) == [3 * CENT] * 3  # the data came back, the settle did not
+
+            async def made_good() -> bool:
+                return guard.missed_settles == 0
+
+            await until(made_good)
+            assert await runtime.store.spent(counters) == [5 * CENT] * 3
+        finally:
+            await runtime.stop()
+
+    asyncio.run(scenario())
+
+
+def test_counters_above_the_records_are_left_alone(
+    org: Org, db: Database, settings: Settings, redis_url: str, redis_prefix: str
+) -> None:
+    """A request that settled before its record landed is ahead of the records, not wrong."""
+    team, k3, u3 = org.group(), new_id(), new_id()
+    plant(db, org, key=k3, user=u3, groups=[team], cost=3 * CENT)
+    shared = settings.model_copy(update={"redis_url": redis_url, "redis_prefix": redis_prefix})
+
+    async def scenario() -> None:
+        runtime = await BudgetsRuntime.start(shared, db)
+        try:
+            guard = runtime.guard
+            counter = guard.counter(org.id, f"key:{k3}")
+            ticket = await guard.reserve(org_id=org.id, key_id=k3, user_id=u3, charged_groups=[team], estimate=CENT)
+            await guard.settle(ticket, 4 * CENT)
+            guard.missed_settles, guard.last_miss = 1, 0.0  # as if another settle had missed
+
+            async def made_good() -> bool:
+                return guard.missed_settles == 0
+
+            await until(made_good)
+            assert await runtime.store.spent([counter]) == [7 * CENT]
+        finally:
+            await runtime.stop()
+
+    asyncio.run(scenario())
