@@ -117,7 +117,7 @@ class Guard:
 
     async def settle(self, ticket: Ticket, actual: int) -> None:
         """Turn the reservation into the real cost (0 for a failed call). Never raises: the usage record
-        is the truth, and `covey doctor` repairs counters that missed a settle."""
+        is the truth: a missed settle is counted, and the budgets runtime adds it from the records later."""
         if ticket.settled:
             return
         ticket.settled = True
