@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from covey.models import Membership, User, in_org
+from covey.models import AdminSession, Membership, User, in_org
 
 # Rows per IN (…) list: well under SQLite's and PostgreSQL's parameter limits.
 _BATCH = 500
@@ -90,3 +90,8 @@ def search(
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.order_by(User.email).limit(limit).offset(offset)).all()
     return rows, total
+
+
+def end_panel_sessions(session: Session, *, org_id: str, user_id: str) -> None:
+    """Sign the user out of the admin panel everywhere."""
+    session.execute(delete(AdminSession).where(AdminSession.org_id == org_id, AdminSession.user_id == user_id))

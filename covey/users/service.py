@@ -193,7 +193,8 @@ def set_status(session: Session, caller: Caller, user_id: str, *, active: bool) 
 
 
 def reset_password(session: Session, caller: Caller, user_id: str) -> tuple[User, str]:
-    """A new admin-panel password for a user, returned once and kept only as an argon2 hash."""
+    """A new admin-panel password for a user, returned once and kept only as an argon2 hash. The user's
+    panel sessions end with the old password, wherever they were signed in."""
     user = get_visible(session, caller, user_id)
     if not caller.scope.is_org_admin:
         raise Forbidden("Setting passwords needs the org admin role")
@@ -201,6 +202,7 @@ def reset_password(session: Session, caller: Caller, user_id: str) -> tuple[User
         raise Forbidden("Only an owner may reset an owner's password")
     password = new_password()
     user.password_hash = PasswordHasher().hash(password)
+    repository.end_panel_sessions(session, org_id=caller.org_id, user_id=user.id)
     session.flush()
     audit.record(
         session,

@@ -3,6 +3,7 @@ API's state and the audit log."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -80,6 +81,29 @@ def test_lock_out_after_five_failures_even_with_the_right_password(browser_for: 
     assert "covey_session" not in panel.jar
     # The lock-out is per email: someone else still signs in.
     assert browser_for().sign_in(colleague_email, colleague_password).status_code == 303
+
+
+def test_a_password_reset_signs_the_person_out_everywhere(
+    browser_for: Any, owner_panel: PanelSession, org: Org, db: Any
+) -> None:
+    colleague = org.user(role="admin")
+    old_password = give_password(db, colleague)
+    email = org.admin.get(f"/v1/manage/user/{colleague}").json()["user"]["email"]
+    laptop, phone = browser_for(), browser_for()
+    assert laptop.sign_in(email, old_password).status_code == 303
+    assert phone.sign_in(email, old_password).status_code == 303
+    assert laptop.get("/admin/keys").status_code == 200
+
+    reset = owner_panel.post(f"/admin/users/{colleague}/password")
+    assert reset.status_code == 200
+    new_password = re.search(r'id="new-secret"[^>]*value="([^"]+)"', reset.text)
+    assert new_password is not None
+
+    assert laptop.get("/admin/keys").status_code == 303  # back to the sign-in page
+    assert phone.get("/admin/keys").status_code == 303
+    assert owner_panel.get("/admin/keys").status_code == 200  # the one who reset it stays in
+    assert browser_for().sign_in(email, old_password).status_code == 401
+    assert browser_for().sign_in(email, new_password.group(1)).status_code == 303
 
 
 def test_sign_in_form_needs_its_token(browser_for: Any, org: Org) -> None:
