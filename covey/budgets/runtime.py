@@ -130,9 +130,12 @@ class BudgetsRuntime:
             try:
                 if await asyncio.to_thread(self._revision) != self.guard.book.revision:
                     await self.refresh()
-                await self.keep_counters()
             except SQLAlchemyError as exc:  # keep the last book while the database is away
                 log.warning("budget book refresh failed: %s", exc)
+            try:
+                await self.keep_counters()
+            except Exception:  # this loop also keeps the book: whatever goes wrong here, it goes on
+                log.exception("making the budget counters good from the usage records failed; will retry")
 
     async def keep_counters(self) -> None:
         """After an outage of the counter store, bring its counters back up to the usage records: when
