@@ -43,7 +43,7 @@ class Metrics:
         )
         self.duration = Histogram(
             "covey_gateway_request_duration_seconds",
-            "Metered gateway requests, from arrival to the last byte of the answer",
+            "Metered gateway requests, from arrival until the answer is complete (a stream: its last chunk)",
             ["endpoint"],
             buckets=LATENCY_BUCKETS,
             registry=r,
