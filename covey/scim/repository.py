@@ -1,5 +1,5 @@
-"""The SQL the SCIM layer needs beyond the users' and groups' own repositories: filtered pages, and
-memberships loaded in one query for a whole page."""
+"""The SQL the SCIM layer needs beyond the users' and groups' own repositories: filtered pages,
+memberships loaded in one query for a whole page, and which users were deleted through SCIM."""
 
 from __future__ import annotations
 
@@ -7,12 +7,35 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session
 
-from covey.models import Group, Membership, User, in_org
+from covey.models import AuditEvent, Group, Membership, User, in_org
 
 M = TypeVar("M", User, Group)
+
+# The audit action of a SCIM delete: the user is deactivated, and hidden from SCIM from then on.
+DELETE_ACTION = "user.scim_delete"
+
+
+def deleted() -> ColumnElement[bool]:
+    """Deactivated, and deleted through SCIM since: a reactivation in Covey brings the user back."""
+    return and_(
+        User.status == "deactivated",
+        exists(
+            select(AuditEvent.id).where(
+                AuditEvent.org_id == User.org_id,
+                AuditEvent.target_type == "user",
+                AuditEvent.target_id == User.id,
+                AuditEvent.action == DELETE_ACTION,
+                AuditEvent.occurred_at >= User.deactivated_at,
+            )
+        ),
+    )
+
+
+def is_deleted(session: Session, user: User) -> bool:
+    return bool(session.scalar(select(deleted()).where(User.id == user.id)))
 
 
 def page(

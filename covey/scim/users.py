@@ -11,12 +11,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scim2_models import Context, NotFoundException, PatchOp, UniquenessException
-from sqlalchemy import ColumnElement, and_, exists, not_, select
+from sqlalchemy import and_, not_
 from sqlalchemy.orm import Session
 
 from covey.audit import service as audit
 from covey.auth.caller import Caller
-from covey.models import AuditEvent, User
+from covey.models import User
 from covey.scim import filters, repository, resources
 from covey.scim.mapping import UserFields, user_as_input, user_fields
 from covey.scim.resources import POLICY, USER_SCHEMA, InputUser
@@ -24,32 +24,10 @@ from covey.users import repository as users_repo
 from covey.users import service as users_service
 from covey.users.schemas import UserCreate, UserUpdate
 
-DELETE_ACTION = "user.scim_delete"
-
-
-def _deleted() -> ColumnElement[bool]:
-    """Deactivated, and deleted through SCIM since: a reactivation in Covey brings the user back."""
-    return and_(
-        User.status == "deactivated",
-        exists(
-            select(AuditEvent.id).where(
-                AuditEvent.org_id == User.org_id,
-                AuditEvent.target_type == "user",
-                AuditEvent.target_id == User.id,
-                AuditEvent.action == DELETE_ACTION,
-                AuditEvent.occurred_at >= User.deactivated_at,
-            )
-        ),
-    )
-
-
-def _is_deleted(session: Session, user: User) -> bool:
-    return bool(session.scalar(select(_deleted()).where(User.id == user.id)))
-
 
 def get(session: Session, caller: Caller, user_id: str) -> User:
     user = users_repo.get(session, org_id=caller.org_id, user_id=user_id)
-    if user is None or _is_deleted(session, user):
+    if user is None or repository.is_deleted(session, user):
         raise NotFoundException(detail=f"User {user_id} not found")
     return user
 
@@ -61,7 +39,12 @@ def search(
         expression, model=resources.User, attributes=filters.USER_ATTRIBUTES, schema=USER_SCHEMA, lenient=lenient
     )
     return repository.page(
-        session, User, org_id=caller.org_id, condition=and_(condition, not_(_deleted())), offset=offset, limit=limit
+        session,
+        User,
+        org_id=caller.org_id,
+        condition=and_(condition, not_(repository.deleted())),
+        offset=offset,
+        limit=limit,
     )
 
 
@@ -73,7 +56,7 @@ def create(session: Session, caller: Caller, payload: Mapping[str, Any]) -> User
     fields = user_fields(parse(payload))
     existing = users_repo.get_by_email(session, org_id=caller.org_id, email=fields.email)
     if existing is not None:
-        if not _is_deleted(session, existing):
+        if not repository.is_deleted(session, existing):
             raise UniquenessException(detail=f"userName {fields.email} already exists")
         # Provisioned again after a delete: the same person, with their history.
         return _apply(session, caller, existing, dataclasses.replace(fields, active=fields.active is not False))
@@ -108,7 +91,7 @@ def delete(session: Session, caller: Caller, user_id: str) -> None:
         session,
         org_id=caller.org_id,
         actor=caller.actor,
-        action=DELETE_ACTION,
+        action=repository.DELETE_ACTION,
         target_type="user",
         target_id=user.id,
         before=before,
