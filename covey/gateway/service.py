@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,7 +13,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from covey.budgets.estimate import estimate_nanos
+from covey.budgets.estimate import estimate_nanos, prompt_tokens
 from covey.budgets.guard import Guard, Ticket
 from covey.config import GatewayConfig, Settings
 from covey.gateway import asgi, routing
@@ -54,7 +55,18 @@ _STREAM_ERRORS = {"openai": openai_stream_error, "anthropic": anthropic_stream_e
 class Outcome:
     """What one request ended as, for its usage record."""
 
-    __slots__ = ("attempts", "cost", "error", "model", "origin", "response_body", "status", "tokens", "ttft")
+    __slots__ = (
+        "attempts",
+        "cost",
+        "error",
+        "model",
+        "origin",
+        "response_body",
+        "status",
+        "streamed",
+        "tokens",
+        "ttft",
+    )
 
     def __init__(self) -> None:
         self.model: CatalogModel | None = None
@@ -66,6 +78,7 @@ class Outcome:
         self.attempts = 0
         self.ttft: float | None = None
         self.response_body: str | None = None
+        self.streamed = 0  # bytes of generated text relayed to the caller
 
 
 class Gateway:
@@ -287,15 +300,20 @@ class Gateway:
         try:
             last = await self._pump(first, events, converter, frame, send, outcome, ad, logged)
         except ProviderError as exc:
-            outcome.tokens = converter.tokens
+            outcome.tokens = _cut_short(converter.tokens, ad.body, outcome.streamed)
             outcome.status, outcome.error = 502, f"{STREAM_BROKEN}: {exc.message}"
             await asgi.send_chunk(send, _STREAM_ERRORS[dialect](502, STREAM_BROKEN, "router"))
             await asgi.end_body(send)
             return
+        except asyncio.CancelledError:  # the caller left (or the server stops): charged for what was sent
+            outcome.tokens = _cut_short(converter.tokens, ad.body, outcome.streamed)
+            raise
         finally:
             if logged is not None:
                 outcome.response_body = b"".join(logged).decode()
         outcome.tokens = converter.tokens
+        if not outcome.tokens.output:  # an upstream that never reported usage
+            outcome.tokens = _cut_short(outcome.tokens, ad.body, outcome.streamed)
         outcome.cost = outcome.model.price.cost_nanos(outcome.tokens)
         tail = [frame(e) for e in converter.finish()]
         if dialect == "openai":
@@ -334,6 +352,7 @@ class Gateway:
             out = converter.feed(event)
             if not out:
                 continue
+            outcome.streamed += _text_bytes(out)
             last = out[-1]
             data = b"".join(frame(e) for e in out)
             if outcome.ttft is None:
@@ -401,6 +420,30 @@ class Gateway:
         }
         self.writer.add(record)
         return cost
+
+
+# Fields of a streamed delta (OpenAI's and Anthropic's shapes) that carry generated text.
+_TEXT_FIELDS = frozenset(("content", "text", "arguments", "partial_json", "thinking", "reasoning_content", "refusal"))
+
+
+def _text_bytes(value: Any) -> int:
+    """Bytes of generated text in events sent to the caller."""
+    if isinstance(value, dict):
+        return sum(
+            len(v.encode()) if isinstance(v, str) and k in _TEXT_FIELDS else _text_bytes(v) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return sum(_text_bytes(v) for v in value)
+    return 0
+
+
+def _cut_short(tokens: Tokens, body: Json, streamed: int) -> Tokens:
+    """A stream that relayed text but ended without the provider's final usage is charged the most it
+    can have cost, as budgets reserve: the prompt's bytes bound its tokens (unless the provider said),
+    and each byte of text relayed is at most one token. Leaving early never makes an answer free."""
+    if not streamed:
+        return tokens
+    return dataclasses.replace(tokens, input=tokens.input or prompt_tokens(body), output=max(tokens.output, streamed))
 
 
 def _dollars(nanos: int) -> float:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import openai
 import pytest
 
+from covey.budgets.estimate import prompt_tokens
 from tests.gateway.conftest import Sdk, World, wait_until_served
 
 HELLO = [{"role": "user", "content": "a long enough question for several chunks"}]
@@ -21,9 +24,13 @@ def test_failure_mid_stream_ends_with_an_error_event(
     with pytest.raises(openai.APIError, match="problem with the provider stream"):
         for chunk in sdk.openai(secret).chat.completions.create(model="up/gpt-4o", messages=HELLO, stream=True):  # type: ignore[arg-type]
             received.append(chunk.choices[0].delta.content or "")
-    assert received  # the stream had begun
+    assert "".join(received)  # the stream had begun
     (record,) = world.records(key_id, count=1)
     assert record.status == 502 and "provider stream" in (record.error or "")
+    # No usage came from the provider: charged the most the text relayed can have cost.
+    assert record.output_tokens == len("".join(received).encode())
+    assert record.input_tokens == prompt_tokens({"messages": HELLO})
+    assert record.cost_nanos > 0
 
 
 def test_failure_before_the_first_chunk_is_a_plain_error(
@@ -71,3 +78,30 @@ def test_client_leaving_mid_stream_cancels_the_upstream_stream(
     # The whole stream would take several seconds; the record says the gateway stopped when the caller left.
     (record,) = world.records(key_id, count=1)
     assert record.status == 499 and record.stream and record.ttft_ms is not None
+
+
+def test_leaving_once_text_arrived_is_charged_for_the_text_relayed(
+    gateway: str, world: World, upstream_control: httpx.Client
+) -> None:
+    """Disconnecting before the provider's usage arrives never makes an answer free."""
+    key_id, secret = world.key()
+    wait_until_served(gateway, secret)
+    upstream_control.post("/_mock/behaviour", json={"model": "gpt-4o", "chunk_delay_ms": 200})
+    text = ""
+    with httpx.stream(
+        "POST",
+        f"{gateway}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {secret}"},
+        json={"model": "up/gpt-4o", "messages": HELLO, "stream": True},
+    ) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: {"):
+                text += json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
+            if text:
+                break
+    (record,) = world.records(key_id, count=1)
+    assert record.status == 499
+    # At least what this caller read (the gateway may have relayed a chunk more before it noticed).
+    assert record.output_tokens >= len(text.encode()) > 0
+    assert record.input_tokens == prompt_tokens({"messages": HELLO})
+    assert record.cost_nanos > 0
