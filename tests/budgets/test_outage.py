@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,15 @@ from covey.kit.db import Database
 from covey.kit.ids import new_id
 from tests.budgets.test_runtime import CENT, plant
 from tests.conftest import IN_CI, Org
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, db: Database) -> AsyncIterator[BudgetsRuntime]:
+    runtime = await BudgetsRuntime.start(settings, db)
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
 
 
 async def until(check: Callable[[], Awaitable[bool]], *, tries: int = 300, pause: float = 0.05) -> None:
@@ -40,8 +49,7 @@ def test_counters_lost_with_redis_data_come_back_from_the_records(
     shared = settings.model_copy(update={"redis_url": redis_url, "redis_prefix": redis_prefix})
 
     async def scenario() -> None:
-        runtime = await BudgetsRuntime.start(shared, db)
-        try:
+        async with running(shared, db) as runtime:
             counters = [runtime.guard.counter(org.id, s) for s in (f"group:{team}", f"key:{k1}", f"org:{org.id}")]
             assert await runtime.store.spent(counters) == [3 * CENT] * 3
             # A Redis restarted without persistence: every key of this prefix gone.
@@ -55,8 +63,6 @@ def test_counters_lost_with_redis_data_come_back_from_the_records(
 
             await until(refilled)
             assert await runtime.store.intact()
-        finally:
-            await runtime.stop()
 
     asyncio.run(scenario())
 
@@ -113,8 +119,7 @@ def test_a_settle_that_missed_redis_is_added_once_its_record_lands(
     shared = settings.model_copy(update={"redis_url": private_redis.url, "redis_prefix": "outage"})
 
     async def scenario() -> None:
-        runtime = await BudgetsRuntime.start(shared, db)
-        try:
+        async with running(shared, db) as runtime:
             guard = runtime.guard
             counters = [guard.counter(org.id, s) for s in (f"group:{team}", f"key:{k2}", f"org:{org.id}")]
             ticket = await guard.reserve(org_id=org.id, key_id=k2, user_id=u2, charged_groups=[team], estimate=CENT)
@@ -132,8 +137,6 @@ def test_a_settle_that_missed_redis_is_added_once_its_record_lands(
 
             await until(made_good)
             assert await runtime.store.spent(counters) == [5 * CENT] * 3
-        finally:
-            await runtime.stop()
 
     asyncio.run(scenario())
 
@@ -147,8 +150,7 @@ def test_counters_above_the_records_are_left_alone(
     shared = settings.model_copy(update={"redis_url": redis_url, "redis_prefix": redis_prefix})
 
     async def scenario() -> None:
-        runtime = await BudgetsRuntime.start(shared, db)
-        try:
+        async with running(shared, db) as runtime:
             guard = runtime.guard
             counter = guard.counter(org.id, f"key:{k3}")
             ticket = await guard.reserve(org_id=org.id, key_id=k3, user_id=u3, charged_groups=[team], estimate=CENT)
@@ -160,7 +162,5 @@ def test_counters_above_the_records_are_left_alone(
 
             await until(made_good)
             assert await runtime.store.spent([counter]) == [7 * CENT]
-        finally:
-            await runtime.stop()
 
     asyncio.run(scenario())
