@@ -1,4 +1,4 @@
-"""Every management endpoint × every role × own org / other org (DESIGN §2, issue: who may do what).
+"""Every management endpoint × every role × own org / other org (docs/design.md §2, issue: who may do what).
 
 Roles, all holding a key with `manage: write`, so only the role decides:
 - owner, admin: the org roles;

@@ -1,5 +1,5 @@
 """The spend figures the panel shows, summed from the usage ledger (usage records and their charged
-groups, DESIGN §3). Months are calendar months in the organization's time zone."""
+groups, docs/design.md §3). Months are calendar months in the organization's time zone."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who may do what (DESIGN §2), as pure rules over a caller's scope.
+"""Who may do what (docs/design.md §2), as pure rules over a caller's scope.
 
 - org `owner`/`admin`: everything in their org;
 - group `admin`: members, keys and settings of their group and its subtree;

@@ -1,6 +1,6 @@
 """Reconciliation: the counters must agree with the usage records. `examine` recomputes the current
 period's spend per counter from the records and compares; `repair` sets the counters that drifted.
-It also checks DESIGN §3's invariant: org total = Σ top-level groups' totals + Σ personal-key spend.
+It also checks docs/design.md §3's invariant: org total = Σ top-level groups' totals + Σ personal-key spend.
 
 Counters move at settle, records land within one flush interval: run it on a quiet system, or expect
 in-flight requests to show as small drifts that disappear on the next run.

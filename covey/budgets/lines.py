@@ -1,4 +1,4 @@
-"""Budget lines and which of them apply to a request (DESIGN §3, §4), as pure functions over an
+"""Budget lines and which of them apply to a request (docs/design.md §3, §4), as pure functions over an
 in-memory book, so the hot path never asks the database.
 
 A request is charged to its key, the key's owner, the org and each charged group (the key's group and

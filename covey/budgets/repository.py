@@ -191,7 +191,7 @@ def org_ids(session: Session) -> list[str]:
 
 
 def top_level_and_personal(session: Session, *, org_id: str, start: datetime, end: datetime) -> tuple[int, int]:
-    """For DESIGN §3's invariant: Σ spend of charges on top-level groups, and Σ spend of personal keys
+    """For docs/design.md §3's invariant: Σ spend of charges on top-level groups, and Σ spend of personal keys
     (records charging no group)."""
     # Each record's chain ends at a top-level group: the charge with the greatest depth.
     chain = aliased(UsageCharge)

@@ -1,4 +1,4 @@
-"""`covey doctor [--repair]`: the budget counters against the usage records, and DESIGN §3's invariant."""
+"""`covey doctor [--repair]`: the budget counters against the usage records, and docs/design.md §3's invariant."""
 
 from __future__ import annotations
 

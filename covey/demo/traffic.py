@@ -1,5 +1,5 @@
 """Past requests for the demo: a few weeks of usage through the demo's keys and the mock provider's
-models, recorded as the gateway records them (the charged groups fixed per DESIGN §3, cost from the
+models, recorded as the gateway records them (the charged groups fixed per docs/design.md §3, cost from the
 same prices), so spend reports, budgets and charts have something to show from the first start.
 
 The draws come from a fixed seed: every demo database gets the same traffic, relative to its day."""

@@ -1,4 +1,4 @@
-"""The gateway's access rules as pure functions (DESIGN §3, §5): who is charged, which models and
+"""The gateway's access rules as pure functions (docs/design.md §3, §5): who is charged, which models and
 features a key may use, and why a key is refused. The snapshot compiles them per key; requests call
 `refusal_at` and set lookups only."""
 

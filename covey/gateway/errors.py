@@ -1,5 +1,5 @@
 """Gateway errors in each dialect: Requesty's envelope with OpenAI's `type`/`code` on OpenAI paths,
-Anthropic's error shape on `/v1/messages` (DESIGN §7)."""
+Anthropic's error shape on `/v1/messages` (docs/design.md §7)."""
 
 from __future__ import annotations
 

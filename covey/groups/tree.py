@@ -64,7 +64,7 @@ def would_cycle(parent_of: ParentMap, group_id: str, new_parent_id: str | None) 
 
 
 def effective_groups(parent_of: ParentMap, direct: Iterable[str]) -> set[str]:
-    """Direct groups plus all their ancestors (DESIGN §2)."""
+    """Direct groups plus all their ancestors (docs/design.md §2)."""
     out: set[str] = set()
     for gid in direct:
         if gid in parent_of:

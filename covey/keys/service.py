@@ -141,7 +141,7 @@ def _find_group(session: Session, caller: Caller, group_id: str) -> Group:
 
 
 def _check_group_usable(session: Session, caller: Caller, *, group: Group, owner_id: str) -> None:
-    """DESIGN §2: a key with a group works while the group lives and its owner is in it (or below it)."""
+    """docs/design.md §2: a key with a group works while the group lives and its owner is in it (or below it)."""
     if group.is_expired(utcnow()):
         raise Conflict(f"group_id: group {group.name} has expired")
     direct = auth_repo.memberships_of(session, org_id=caller.org_id, user_id=owner_id)

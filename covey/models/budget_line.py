@@ -13,7 +13,7 @@ DEFAULT_THRESHOLDS = (50, 80, 100)
 
 
 class BudgetLine(IdMixin, OrgScoped, Timestamps, Base):
-    """A budget line beyond Requesty's monthly columns (DESIGN §4): soft lines, day and week periods,
+    """A budget line beyond Requesty's monthly columns (docs/design.md §4): soft lines, day and week periods,
     custom thresholds. `owner_type` `member` means each member's spend through the group `owner_id`;
     for `org` the owner is the org itself."""
 

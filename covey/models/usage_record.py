@@ -12,7 +12,7 @@ from covey.models.base import IdMixin, OrgScoped
 
 
 class UsageRecord(IdMixin, OrgScoped, Base):
-    """One gateway request, immutable once written (DESIGN §2)."""
+    """One gateway request, immutable once written (docs/design.md §2)."""
 
     __tablename__ = "usage_records"
     __table_args__ = (
@@ -26,7 +26,7 @@ class UsageRecord(IdMixin, OrgScoped, Base):
     key_id: Mapped[str] = mapped_column(String(36))
     user_id: Mapped[str] = mapped_column(String(36))
     group_id: Mapped[str | None] = mapped_column(String(36), default=None)
-    # The key's group and every ancestor, fixed when the request was made (DESIGN §3);
+    # The key's group and every ancestor, fixed when the request was made (docs/design.md §3);
     # `usage_charges` holds the same set as rows, for fast per-group sums.
     charged_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
     endpoint: Mapped[str] = mapped_column(String(32))

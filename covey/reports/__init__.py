@@ -8,7 +8,7 @@ Decisions, in one place:
   finest grain (key, user, the key's own group, endpoint, models, provider), per day per *charged*
   group, and per month per charged group and per user.
 - A group's figures include its subtree because rows are stored per charged group (the key's group
-  and every ancestor, fixed when the request was made, DESIGN §3): a plain `group_id = :g`, each
+  and every ancestor, fixed when the request was made, docs/design.md §3): a plain `group_id = :g`, each
   request counted once, and history does not move when the tree does. Cost allocation instead maps
   each request's own group through the *current* tree, so every nano-dollar lands on one line.
 - Hour resolution, ranges not on whole UTC days, and `extra.<field>` grouping read the raw usage

@@ -1,7 +1,7 @@
 """Covey's spend reports (`/v1/manage/report/…`). Months are calendar months in UTC.
 
 Group figures come from `usage_group_months`, where a request is charged to the groups it was
-charged to when it was made (DESIGN §3): a group's figures include its subtree, each request once.
+charged to when it was made (docs/design.md §3): a group's figures include its subtree, each request once.
 Cost allocation instead follows the *current* tree from each request's own group, so every
 nano-dollar lands on exactly one line even after groups moved or were deleted.
 """

@@ -4,7 +4,7 @@ the writer adds to them in the transaction that inserts the records, so they nev
 - `usage_rollups` keeps the finest grain (key, user, the key's own group, endpoint, models,
   provider): per-user and per-key figures and Requesty's usage endpoints read it.
 - `usage_group_rollups` keeps one row set per *charged* group (the key's group and every ancestor,
-  fixed when the request was made, DESIGN §3), without user or key. A group's figures including its
+  fixed when the request was made, docs/design.md §3), without user or key. A group's figures including its
   subtree are a plain `WHERE group_id = :g`, each request counted once, and history does not move when
   the tree does. `own` marks the rows of the key's own group; personal-key requests are stored once
   under `group_id = ''` with `own` set, so the `own` rows of a day sum to the org's total.

@@ -1,5 +1,5 @@
 """Usage records leave the hot path through an in-memory buffer; a background task writes them in
-batches every `usage_flush_seconds`, and `stop` writes whatever is left (DESIGN §6)."""
+batches every `usage_flush_seconds`, and `stop` writes whatever is left (docs/design.md §6)."""
 
 from __future__ import annotations
 

@@ -383,7 +383,7 @@ def test_spend_through_the_gateway_shows_on_the_group_page(owner_panel: PanelSes
     spent = _eventually(spent_on_page)
     assert spent is not None
     page = owner_panel.get(f"/admin/groups/{group}")
-    # The parent is charged the same (DESIGN §3), and the member's spend through the group shows too.
+    # The parent is charged the same (docs/design.md §3), and the member's spend through the group shows too.
     assert spent in owner_panel.get(f"/admin/groups/{parent}").text
     assert page.text.count(spent) >= 2
     assert "mock/gpt-4o" in page.text

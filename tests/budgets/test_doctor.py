@@ -1,5 +1,5 @@
 """`covey doctor` and `/v1/manage/doctor`: drift planted by the test is found, reported and repaired;
-DESIGN §3's invariant is checked."""
+docs/design.md §3's invariant is checked."""
 
 from __future__ import annotations
 

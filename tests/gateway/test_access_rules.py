@@ -1,4 +1,4 @@
-"""The access rules as pure functions (DESIGN §3, §5), without a server."""
+"""The access rules as pure functions (docs/design.md §3, §5), without a server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who is charged (DESIGN §3), what it cost (genai-prices), and what the usage record keeps."""
+"""Who is charged (docs/design.md §3), what it cost (genai-prices), and what the usage record keeps."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who may make, see and change which key (DESIGN §2), and what a key may be given."""
+"""Who may make, see and change which key (docs/design.md §2), and what a key may be given."""
 
 from __future__ import annotations
 
