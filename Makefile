@@ -33,7 +33,7 @@ test: dev
 lint: dev
 	$(BIN)/ruff check covey tests bench
 	$(BIN)/ruff format --check covey tests bench
-	$(BIN)/mypy covey
+	$(BIN)/mypy
 
 ## Regenerate docs/screenshots/*.png: the admin panel over the demo data, in Chromium.
 screenshots: dev

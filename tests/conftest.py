@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,5 +193,5 @@ def new_org(client: TestClient, db: Database) -> Any:
 
 
 @pytest.fixture
-def org(new_org: Any) -> Org:
+def org(new_org: Callable[..., Org]) -> Org:
     return new_org()

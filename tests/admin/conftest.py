@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -94,7 +95,7 @@ def browser_for(client: TestClient) -> Any:
 
 
 @pytest.fixture
-def owner_panel(browser_for: Any, org: Org) -> PanelSession:
+def owner_panel(browser_for: Callable[[], PanelSession], org: Org) -> PanelSession:
     panel = browser_for()
     response = panel.sign_in(org.owner_email, org.password)
     assert response.status_code == 303, response.text

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
+from covey.cli import app
 from tests.conftest import Org
 
 
-def covey(database_url: str, *args: str) -> object:
-    return CliRunner().invoke(
-        __import__("covey.cli", fromlist=["app"]).app, list(args), env={"COVEY_DATABASE_URL": database_url}
-    )
+def covey(database_url: str, *args: str) -> Result:
+    return CliRunner().invoke(app, list(args), env={"COVEY_DATABASE_URL": database_url})
 
 
 def test_add_list_remove(org: Org, database_url: str) -> None:

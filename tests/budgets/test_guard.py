@@ -63,7 +63,7 @@ def make(lines: list[Line], clock: Clock, tz: str = "America/New_York") -> tuple
     return guard, alerts
 
 
-REQUEST = {"org_id": ORG, "key_id": "k", "user_id": "u", "charged_groups": ["team", "dept"]}
+REQUEST: dict[str, Any] = {"org_id": ORG, "key_id": "k", "user_id": "u", "charged_groups": ["team", "dept"]}
 
 
 def test_the_month_rolls_over_in_the_orgs_timezone_and_a_request_keeps_its_start_period() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from covey.budgets.lines import Line, crossed, first_without_room, make_book, plan
 from covey.budgets.periods import bounds, period_key, zone
@@ -10,7 +11,7 @@ from covey.budgets.periods import bounds, period_key, zone
 ORG = "org"
 
 
-def line(owner_type: str, owner_id: str, amount: int = 100, **kw: object) -> Line:
+def line(owner_type: str, owner_id: str, amount: int = 100, **kw: Any) -> Line:
     return Line(
         id=f"{owner_type}:{owner_id}:{kw.get('period', 'month')}",
         org_id=ORG,
@@ -19,7 +20,7 @@ def line(owner_type: str, owner_id: str, amount: int = 100, **kw: object) -> Lin
         amount=amount,
         name=owner_id,
         **kw,
-    )  # type: ignore[arg-type]
+    )
 
 
 BOOK = make_book(

@@ -57,7 +57,10 @@ def test_a_restart_rebuilds_the_months_counters_from_the_records(org: Org, db: D
     async def start_and_read() -> list[int]:
         runtime = await BudgetsRuntime.start(settings, db)
         try:
-            month = lambda scope: runtime.guard.counter(org.id, scope)  # noqa: E731
+
+            def month(scope: str) -> str:
+                return runtime.guard.counter(org.id, scope)
+
             scopes = [
                 "key:k1",
                 "key:k2",

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from covey.cli import app
 from covey.kit.db import make_engine

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -20,7 +20,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: Any, *, lifespan: str = "on") -> Iterator[str]:
+def serve(app: Any, *, lifespan: Literal["auto", "on", "off"] = "on") -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan, loop="asyncio", access_log=False

@@ -71,6 +71,7 @@ def test_chat_tools_and_response_format(oai: openai.OpenAI) -> None:
         tools=tools,  # type: ignore[arg-type]
     )
     call = (done.choices[0].message.tool_calls or [])[0]
+    assert call.type == "function"
     assert call.function.name == "get_weather" and done.choices[0].finish_reason == "tool_calls"
 
     structured = oai.chat.completions.create(

@@ -7,11 +7,12 @@ import json
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from covey.budgets.estimate import prompt_tokens
 from tests.gateway.conftest import Sdk, World, wait_until_served
 
-HELLO = [{"role": "user", "content": "a long enough question for several chunks"}]
+HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "a long enough question for several chunks"}]
 
 
 def test_failure_mid_stream_ends_with_an_error_event(
@@ -22,7 +23,7 @@ def test_failure_mid_stream_ends_with_an_error_event(
     upstream_control.post("/_mock/behaviour", json={"model": "gpt-4o", "break_after": 3})
     received: list[str] = []
     with pytest.raises(openai.APIError, match="problem with the provider stream"):
-        for chunk in sdk.openai(secret).chat.completions.create(model="up/gpt-4o", messages=HELLO, stream=True):  # type: ignore[arg-type]
+        for chunk in sdk.openai(secret).chat.completions.create(model="up/gpt-4o", messages=HELLO, stream=True):
             received.append(chunk.choices[0].delta.content or "")
     assert "".join(received)  # the stream had begun
     (record,) = world.records(key_id, count=1)
@@ -40,7 +41,7 @@ def test_failure_before_the_first_chunk_is_a_plain_error(
     wait_until_served(gateway, secret)
     upstream_control.post("/_mock/behaviour", json={"model": "gpt-4o", "status": 503})
     with pytest.raises(openai.InternalServerError):
-        list(sdk.openai(secret).chat.completions.create(model="up/gpt-4o", messages=HELLO, stream=True))  # type: ignore[arg-type]
+        list(sdk.openai(secret).chat.completions.create(model="up/gpt-4o", messages=HELLO, stream=True))
 
 
 def test_client_disconnect_cancels_the_upstream_call(

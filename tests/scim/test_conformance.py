@@ -53,7 +53,7 @@ class EmailUser(resources.User):
     """Covey's User: userName is an email address. The tester fills a text attribute with a UUID unless
     the model gives examples, so the model it works from says what a userName looks like."""
 
-    user_name: Annotated[str | None, Uniqueness.server, Required.true] = Field(None, examples=FreshEmails())  # type: ignore[arg-type]
+    user_name: Annotated[str | None, Uniqueness.server, Required.true] = Field(None, examples=FreshEmails())
 
 
 def test_scim2_tester_reports_no_errors(scim: Scim) -> None:
