@@ -30,6 +30,9 @@ def serve(
     if workers > 1 and not config.redis_url:
         # Without Redis each process keeps its own spend counters, and budgets would not hold.
         fail("several workers share budget counters through Redis: set COVEY_REDIS_URL, or serve one worker")
+    if workers > 1 and not config.secret_key:
+        # A secret made by each worker would sign sessions that only that worker accepts.
+        fail("several workers must sign admin-panel sessions alike: set COVEY_SECRET_KEY, or serve one worker")
     with database(migrate=True):
         pass  # the app opens its own connections
     own_metrics_dir = None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -77,6 +78,14 @@ def test_several_workers_need_redis(empty_database: str) -> None:
     assert "COVEY_REDIS_URL" in refused(result)
 
 
+def test_several_workers_need_one_session_secret(empty_database: str) -> None:
+    """Each worker would otherwise sign panel sessions with a secret of its own: a sign-in would hold
+    on one worker in N."""
+    env = {"COVEY_DATABASE_URL": empty_database, "COVEY_REDIS_URL": REDIS_URL, "COVEY_SECRET_KEY": ""}
+    result = CliRunner().invoke(app, ["serve", "--workers", "2"], env=env)
+    assert "COVEY_SECRET_KEY" in refused(result)
+
+
 def test_several_workers_with_redis_serve(empty_database: str, tmp_path: Path) -> None:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
@@ -88,7 +97,26 @@ def test_several_workers_with_redis_serve(empty_database: str, tmp_path: Path) -
     headers = {"Authorization": f"Bearer {made['admin_api_key']}"}
     prefix = f"covey-cli-test-{uuid.uuid4().hex[:8]}"
     with _serving(
-        empty_database, tmp_path, "--workers", "2", COVEY_REDIS_URL=REDIS_URL, COVEY_REDIS_PREFIX=prefix
+        empty_database,
+        tmp_path,
+        "--workers",
+        "2",
+        COVEY_REDIS_URL=REDIS_URL,
+        COVEY_REDIS_PREFIX=prefix,
+        COVEY_SECRET_KEY=uuid.uuid4().hex,
     ) as base:
         for _ in range(10):
             assert httpx.get(f"{base}/v1/manage/org", headers=headers).json()["id"] == made["org_id"]
+        # A panel sign-in holds whichever worker answers: every load on a fresh connection.
+        with httpx.Client(base_url=base, headers={"Connection": "close"}) as browser:
+            form = browser.get("/admin/sign-in")
+            csrf = re.search(r'name="csrf_token" value="([^"]*)"', form.text)
+            assert csrf is not None
+            signed_in = browser.post(
+                "/admin/sign-in",
+                data={"email": made["admin_email"], "password": made["admin_password"], "csrf_token": csrf.group(1)},
+            )
+            assert signed_in.status_code == 303, signed_in.text
+            for _ in range(20):
+                page = browser.get("/admin/keys")
+                assert page.status_code == 200 and 'action="/admin/sign-out"' in page.text, page.status_code
