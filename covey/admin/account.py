@@ -82,7 +82,8 @@ def sign_in(
             error="This form expired or was not sent from the sign-in page. Please try again.",
             email=email,
         )
-    result = signin.sign_in(session, email=email, password=password, now=utcnow())
+    client = request.client.host if request.client else ""
+    result = signin.sign_in(session, email=email, password=password, client=client, now=utcnow())
     if result.token is None:
         return page(
             request,

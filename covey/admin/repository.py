@@ -38,23 +38,25 @@ def delete_expired_sessions(session: Session, *, now: datetime) -> None:
     session.execute(delete(AdminSession).where(AdminSession.expires_at <= now))
 
 
-def add_failure(session: Session, *, email: str, at: datetime) -> None:
-    session.add(SignInFailure(email=email, occurred_at=at))
+def add_failure(session: Session, *, email: str, client: str, at: datetime) -> None:
+    session.add(SignInFailure(email=email, client=client, occurred_at=at))
     session.flush()
 
 
-def failures_since(session: Session, *, email: str, since: datetime) -> tuple[int, datetime | None]:
-    """How many refused sign-ins for this email since `since`, and the oldest of them."""
-    count, oldest = session.execute(
-        select(func.count(), func.min(SignInFailure.occurred_at)).where(
-            SignInFailure.email == email, SignInFailure.occurred_at >= since
-        )
-    ).one()
+def failures_since(
+    session: Session, *, since: datetime, client: str, email: str | None = None
+) -> tuple[int, datetime | None]:
+    """How many refused sign-ins from this client address (for this email, when one is named) since
+    `since`, and the oldest of them."""
+    conditions = [SignInFailure.client == client, SignInFailure.occurred_at >= since]
+    if email is not None:
+        conditions.append(SignInFailure.email == email)
+    count, oldest = session.execute(select(func.count(), func.min(SignInFailure.occurred_at)).where(*conditions)).one()
     return int(count), oldest
 
 
-def clear_failures(session: Session, *, email: str) -> None:
-    session.execute(delete(SignInFailure).where(SignInFailure.email == email))
+def clear_failures(session: Session, *, email: str, client: str) -> None:
+    session.execute(delete(SignInFailure).where(SignInFailure.email == email, SignInFailure.client == client))
 
 
 def prune_failures(session: Session, *, before: datetime) -> None:

@@ -18,7 +18,10 @@ from covey.auth.permissions import Scope
 from covey.kit.crypto import hash_secret, new_token
 from covey.models import AdminSession, User
 
+# Failures count per (email, client address): a stranger who knows an admin's email can lock out only
+# their own address. One address guessing across many emails is stopped by the second figure.
 MAX_FAILURES = 5
+MAX_FAILURES_PER_CLIENT = 20
 LOCKOUT_WINDOW = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
 
@@ -42,29 +45,37 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def sign_in(session: Session, *, email: str, password: str, now: datetime) -> SignInResult:
-    """Never raises for a refusal: the failure it records must be committed with the answer."""
+def _locked_out(error: str, oldest: datetime | None, now: datetime) -> SignInResult:
+    wait = (oldest or now) + LOCKOUT_WINDOW - now
+    minutes = max(1, -(-int(wait.total_seconds()) // 60))
+    return SignInResult(
+        user=None, error=f"{error} Try again in {minutes} minute{'s' if minutes > 1 else ''}.", status=429
+    )
+
+
+def sign_in(session: Session, *, email: str, password: str, client: str, now: datetime) -> SignInResult:
+    """Never raises for a refusal: the failure it records must be committed with the answer.
+    `client` is the address the attempt came from."""
     email = email.strip().lower()
-    repository.prune_failures(session, before=now - LOCKOUT_WINDOW)
-    count, oldest = repository.failures_since(session, email=email, since=now - LOCKOUT_WINDOW)
+    client = client[:64]
+    since = now - LOCKOUT_WINDOW
+    repository.prune_failures(session, before=since)
+    count, oldest = repository.failures_since(session, since=since, client=client, email=email)
     if count >= MAX_FAILURES:
-        wait = (oldest or now) + LOCKOUT_WINDOW - now
-        minutes = max(1, -(-int(wait.total_seconds()) // 60))
-        return SignInResult(
-            user=None,
-            error=f"Too many failed sign-ins for {email}. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
-            status=429,
-        )
+        return _locked_out(f"Too many failed sign-ins for {email} from this address.", oldest, now)
+    count, oldest = repository.failures_since(session, since=since, client=client)
+    if count >= MAX_FAILURES_PER_CLIENT:
+        return _locked_out("Too many failed sign-ins from this address.", oldest, now)
     candidates = repository.users_by_email(session, email=email) if email else []
     user = next((u for u in candidates if _verify(u.password_hash, password)), None)
     if user is None:
         if not candidates:
             _verify(None, password)
-        repository.add_failure(session, email=email, at=now)
+        repository.add_failure(session, email=email, client=client, at=now)
         return SignInResult(user=None, error="Wrong email or password.", status=401)
     if not user.active:
         return SignInResult(user=None, error="This account is deactivated.", status=403)
-    repository.clear_failures(session, email=email)
+    repository.clear_failures(session, email=email, client=client)
     repository.delete_expired_sessions(session, now=now)
     token = new_token("cvs_")
     repository.add_session(

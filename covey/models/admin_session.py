@@ -24,10 +24,15 @@ class AdminSession(OrgScoped, Base):
 
 class SignInFailure(IdMixin, Base):
     """A refused panel sign-in, kept for the lock-out window. Keyed by the email typed, which may
-    belong to no one (and to users of several organizations), so it is not org-scoped."""
+    belong to no one (and to users of several organizations), so it is not org-scoped, and by the
+    client address it came from: failures from one address never lock out another."""
 
     __tablename__ = "admin_sign_in_failures"
-    __table_args__ = (Index("ix_admin_sign_in_failures_email_time", "email", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_admin_sign_in_failures_email_time", "email", "occurred_at"),
+        Index("ix_admin_sign_in_failures_client_time", "client", "occurred_at"),
+    )
 
     email: Mapped[str] = mapped_column(String(320))
+    client: Mapped[str] = mapped_column(String(64), default="")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

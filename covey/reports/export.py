@@ -30,12 +30,26 @@ def wants_csv(request: Request, fmt: str | None) -> bool:
     return "text/csv" in request.headers.get("accept", "")
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (or, for tab and CR, may strip
+# them and read what follows as one): `=HYPERLINK(…)` in a group's name must arrive as text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(value: Any) -> Any:
+    """A cell as a spreadsheet should show it: text that could start a formula gets a leading `'`."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_response(table: Table, filename: str) -> Response:
     header, rows = table
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    writer.writerow([neutralize(v) for v in header])
+    writer.writerows([neutralize(v) for v in row] for row in rows)
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",

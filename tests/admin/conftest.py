@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from covey.kit.db import Database
@@ -92,6 +94,19 @@ def browser_for(client: TestClient) -> Any:
         return PanelSession(client)
 
     return _make
+
+
+@pytest.fixture
+def browser_at(app: FastAPI) -> Iterator[Any]:
+    """A factory: a browser reaching the same app from another client address (the shared client's
+    address is `testclient`)."""
+    with ExitStack() as stack:
+
+        def _make(address: str) -> PanelSession:
+            other = TestClient(app, raise_server_exceptions=False, client=(address, 41000))
+            return PanelSession(stack.enter_context(other))
+
+        yield _make
 
 
 @pytest.fixture

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from typing import Any
 
+from covey.admin import repository as admin_repo
+from covey.admin import signin
+from covey.kit.clock import utcnow
 from tests.admin.conftest import PanelSession, give_password
 from tests.conftest import Api, Org
 
@@ -81,6 +85,28 @@ def test_lock_out_after_five_failures_even_with_the_right_password(browser_for: 
     assert "covey_session" not in panel.jar
     # The lock-out is per email: someone else still signs in.
     assert browser_for().sign_in(colleague_email, colleague_password).status_code == 303
+
+
+def test_failures_from_one_address_never_lock_out_another(browser_for: Any, browser_at: Any, org: Org) -> None:
+    """Someone who knows the owner's email and types wrong passwords locks out only themselves."""
+    attacker = browser_for()
+    for _ in range(5):
+        assert attacker.sign_in(org.owner_email, "wrong").status_code == 401
+    assert attacker.sign_in(org.owner_email, org.password).status_code == 429
+    assert browser_at("198.51.100.7").sign_in(org.owner_email, org.password).status_code == 303
+    # The owner signing in elsewhere does not lift the attacker's lock-out.
+    assert attacker.sign_in(org.owner_email, org.password).status_code == 429
+
+
+def test_one_address_guessing_across_many_emails_is_stopped(browser_at: Any, org: Org, db: Any) -> None:
+    guesser = browser_at("198.51.100.8")
+    for n in range(signin.MAX_FAILURES_PER_CLIENT - 1):  # recorded as refused sign-ins record them
+        with db.transaction() as session:
+            admin_repo.add_failure(session, email=f"nobody-{n}@example.com", client="198.51.100.8", at=utcnow())
+    assert guesser.sign_in(f"{uuid.uuid4().hex}@example.com", "guess").status_code == 401
+    locked = guesser.sign_in(org.owner_email, org.password)
+    assert locked.status_code == 429 and "from this address" in locked.text
+    assert browser_at("198.51.100.9").sign_in(org.owner_email, org.password).status_code == 303
 
 
 def test_a_password_reset_signs_the_person_out_everywhere(

@@ -9,8 +9,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from covey.kit.db import Database
 from covey.pricing.prices import UnitPrices
+from covey.reports import export
 from tests.conftest import Org
 from tests.reports.usage_factory import Company, Member, company, month_start, usage, write
 
@@ -215,3 +218,19 @@ def test_cache_savings_and_cost_efficiency(org: Org, db: Database) -> None:
     assert totals["cached_tokens"] == 800
     assert totals["cost_per_request"] == "0.002"
     assert totals["cost_per_1k_tokens"] == "0.000987654"  # $0.004 per 4,050 tokens, rounded down to the nano
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])  # names are stripped, so no tab or CR leads one
+def test_csv_cells_that_could_start_a_formula_arrive_as_text(org: Org, start: str) -> None:
+    name = f'{start}HYPERLINK("http://attacker.example/","click")'
+    org.group(name)
+    response = org.admin.get("/v1/manage/report/group-tree", params={"format": "csv"})
+    names = [row["name"] for row in _csv(response)]
+    assert "'" + name in names and name not in names
+
+
+def test_neutralize_marks_every_formula_start_and_leaves_the_rest() -> None:
+    for start in ("=", "+", "-", "@", "\t", "\r"):
+        assert export.neutralize(start + "1+1") == "'" + start + "1+1"
+    assert export.neutralize("Backend = API") == "Backend = API"
+    assert export.neutralize(-5) == -5 and export.neutralize(None) == ""
