@@ -97,7 +97,7 @@ def browser_for(client: TestClient) -> Any:
 
 
 @pytest.fixture
-def browser_at(app: FastAPI) -> Iterator[Any]:
+def browser_at(app: FastAPI) -> Iterator[Callable[[str], PanelSession]]:
     """A factory: a browser reaching the same app from another client address (the shared client's
     address is `testclient`)."""
     with ExitStack() as stack:
