@@ -56,9 +56,11 @@ def authenticate(request: Request, session: SessionDep) -> Caller:
     found = repository.key_and_owner(session, hash_secret(token))
     now = utcnow()
     if found is None:
-        raise Forbidden("Invalid authorization token")
+        raise Unauthorized("Invalid authorization token")
     key, owner = found
-    if key.revoked_at is not None or key.is_expired(now) or not owner.active:
+    if key.revoked_at is not None or key.is_expired(now):
+        raise Unauthorized("Invalid authorization token")
+    if not owner.active:
         raise Forbidden("Invalid authorization token")
     scope = Scope(
         user_id=owner.id,

@@ -29,17 +29,21 @@ class Grant:
     disabled_features: frozenset[str]
     logging: bool
     refusal: str | None = None
+    # A revoked key is no key at all: refused as an unknown one (401), not as a rule (403).
+    revoked: bool = False
     # Epoch seconds; the key stops at the first of these.
     key_expires_at: float | None = None
     group_expires_at: float | None = None
 
-    def refusal_at(self, now: float) -> str | None:
+    def refusal_at(self, now: float) -> tuple[int, str] | None:
+        """(status, message) when the key may do nothing now: 401 when the key is not (or no longer) a
+        valid credential, 403 when a rule stops a valid one (DESIGN §7)."""
+        if self.revoked or (self.key_expires_at is not None and now >= self.key_expires_at):
+            return 401, INVALID_TOKEN
         if self.refusal is not None:
-            return self.refusal
-        if self.key_expires_at is not None and now >= self.key_expires_at:
-            return INVALID_TOKEN
+            return 403, self.refusal
         if self.group_expires_at is not None and now >= self.group_expires_at:
-            return "The API key's group has expired"
+            return 403, "The API key's group has expired"
         return None
 
 

@@ -65,10 +65,10 @@ def authenticate(snapshot: Snapshot, token: str | None) -> Grant:
         raise GatewayError(401, "Unauthorized")
     grant = snapshot.grants.get(hash_secret(token))
     if grant is None:
-        raise GatewayError(403, INVALID_TOKEN)
+        raise GatewayError(401, INVALID_TOKEN)
     refusal = grant.refusal_at(time.time())
     if refusal is not None:
-        raise GatewayError(403, refusal)
+        raise GatewayError(*refusal)
     return grant
 
 

@@ -92,6 +92,7 @@ def compile_snapshot(plane: ControlPlane, *, catalog: Iterable[str], revision: i
                 parent_of=parent_of,
                 owner_direct_groups=direct[owner.id],
             ),
+            revoked=key.revoked_at is not None,
             key_expires_at=_epoch(key.expires_at),
             group_expires_at=access.earliest(_epoch(g.expires_at) for g in chain_groups),
         )

@@ -20,8 +20,8 @@ class ErrorResponse(BaseModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Bad input; the message names the field"},
-    401: {"model": ErrorResponse, "description": "No API key"},
-    403: {"model": ErrorResponse, "description": "Invalid key, or not allowed"},
+    401: {"model": ErrorResponse, "description": "No API key, or an unknown, revoked or expired one"},
+    403: {"model": ErrorResponse, "description": "Not allowed"},
     404: {"model": ErrorResponse, "description": "Unknown object (or another organization's)"},
     409: {"model": ErrorResponse, "description": "Conflicts with the current state"},
 }

@@ -64,5 +64,6 @@ def test_expiry_is_checked_at_request_time() -> None:
         group_expires_at=50.0,
     )
     assert grant.refusal_at(10.0) is None
-    assert grant.refusal_at(60.0) == "The API key's group has expired"
-    assert grant.refusal_at(100.0) in (access.INVALID_TOKEN, "The API key's group has expired")
+    assert grant.refusal_at(60.0) == (403, "The API key's group has expired")
+    # An expired key is no longer a credential: that wins over the rule.
+    assert grant.refusal_at(100.0) == (401, access.INVALID_TOKEN)

@@ -33,16 +33,25 @@ def test_missing_key_is_401(gateway: str, sdk: Sdk) -> None:
     }
 
 
-def test_unknown_revoked_and_expired_keys_are_403(gateway: str, sdk: Sdk, world: World) -> None:
-    with pytest.raises(openai.PermissionDeniedError, match="Invalid authorization token"):
+def test_unknown_revoked_and_expired_keys_are_401(gateway: str, sdk: Sdk, world: World) -> None:
+    with pytest.raises(openai.AuthenticationError, match="Invalid authorization token"):
         chat(sdk, "cvy_not-a-real-key")
     _revoked_id, revoked = world.key(revoked_at=utcnow())
     _expired_id, expired = world.key(expires_at=utcnow() - timedelta(minutes=1))
     _fresh_id, fresh = world.key()
     wait_until_served(gateway, fresh)
     for secret in (revoked, expired):
-        with pytest.raises(openai.PermissionDeniedError, match="Invalid authorization token"):
+        with pytest.raises(openai.AuthenticationError, match="Invalid authorization token"):
             chat(sdk, secret)
+        with pytest.raises(anthropic.AuthenticationError, match="Invalid authorization token"):
+            sdk.anthropic(secret).messages.create(model="up/gpt-4o-mini", max_tokens=5, messages=HELLO)  # type: ignore[arg-type]
+        raw = httpx.post(f"{gateway}/v1/messages", headers={"x-api-key": secret}, json={})
+        assert raw.status_code == 401
+        assert raw.json()["error"]["type"] == "authentication_error"
+        for path in ("/v1/models", "/v1/manage/apikey"):
+            answer = httpx.get(f"{gateway}{path}", headers={"Authorization": f"Bearer {secret}"})
+            assert answer.status_code == 401, path
+            assert answer.json()["error"]["message"] == "Invalid authorization token"
 
 
 def test_group_and_owner_refusals(gateway: str, sdk: Sdk, world: World) -> None:
@@ -108,7 +117,7 @@ def test_anthropic_shaped_errors_on_messages(gateway: str, sdk: Sdk, world: Worl
     wait_until_served(gateway, secret)
     good = sdk.anthropic(secret)
     bad = sdk.anthropic("cvy_wrong")
-    with pytest.raises(anthropic.PermissionDeniedError):
+    with pytest.raises(anthropic.AuthenticationError):
         bad.messages.create(model="up/gpt-4o-mini", max_tokens=10, messages=HELLO)  # type: ignore[arg-type]
     with pytest.raises(anthropic.NotFoundError):
         good.messages.create(model="up/nope", max_tokens=10, messages=HELLO)  # type: ignore[arg-type]

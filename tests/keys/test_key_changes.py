@@ -87,7 +87,7 @@ def test_expiry_set_clear_and_expired_key_is_frozen(org: Org) -> None:
         org.admin.post(f"/v1/manage/apikey/{key_id}/expiry", json={"expires_at": "2001-01-01T00:00:00Z"}).status_code
         == 204
     )
-    assert key.get("/v1/manage/apikey/self").status_code == 403
+    assert key.get("/v1/manage/apikey/self").status_code == 401
     assert org.admin.get(f"/v1/manage/apikey/{key_id}").json()["status"] == "expired"
     refused = org.admin.post(f"/v1/manage/apikey/{key_id}/expiry", json={"expires_at": None})
     assert refused.status_code == 409
@@ -132,7 +132,7 @@ def test_revoke_stops_the_key_at_once_and_hides_it(org: Org) -> None:
     assert key.get("/v1/manage/apikey").status_code == 200
     assert org.admin.delete(f"/v1/manage/apikey/{key_id}").status_code == 204
     refused = key.get("/v1/manage/apikey/self")
-    assert refused.status_code == 403
+    assert refused.status_code == 401
     assert refused.json()["error"]["message"] == "Invalid authorization token"
     assert key_id not in {k["id"] for k in org.admin.get("/v1/manage/apikey").json()["keys"]}
     with_revoked = org.admin.get("/v1/manage/apikey", params={"include_revoked": "true"}).json()["keys"]

@@ -70,5 +70,5 @@ def test_bad_input_names_the_field_and_changes_nothing(org: Org) -> None:
 def test_missing_and_invalid_keys(client: Any, org: Org) -> None:
     assert client.get("/v1/manage/user").status_code == 401
     bad = client.get("/v1/manage/user", headers={"Authorization": "Bearer cvy_nope"})
-    assert bad.status_code == 403
+    assert bad.status_code == 401
     assert bad.json()["error"]["message"] == "Invalid authorization token"
