@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Gateway request bodies above this size answer 413.
     max_body_bytes: int = 4 * 1024 * 1024
     usage_flush_seconds: float = 0.5
+    # `/readyz` answers 503 when usage records have waited longer than this to be written.
+    usage_behind_seconds: float = 10.0
     # Usage records older than this many days are deleted (`covey usage prune`); rollups stay. None keeps all.
     usage_retention_days: int | None = None
     # Signs admin-panel session cookies. Empty means: generate one per process.

@@ -6,6 +6,7 @@ def test_healthz_and_readyz(client: TestClient) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"]["database"] == "ok"
+    assert ready.json()["checks"]["usage_writer"] == "ok"
 
 
 def test_unknown_path_answers_in_the_envelope(client: TestClient) -> None:

@@ -43,7 +43,13 @@ class GatewayRuntime:
             context.close()
             raise
         prices = catalog_prices({m.id: m.price for m in catalog.models.values()})
-        writer = UsageWriter(db, flush_seconds=settings.usage_flush_seconds, metrics=metrics, prices=prices)
+        writer = UsageWriter(
+            db,
+            flush_seconds=settings.usage_flush_seconds,
+            metrics=metrics,
+            prices=prices,
+            behind_seconds=settings.usage_behind_seconds,
+        )
         gateway = Gateway(
             settings=settings,
             config=config,

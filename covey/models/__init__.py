@@ -14,6 +14,7 @@ from covey.models.organization import Organization
 from covey.models.revision import Revision
 from covey.models.routing_policy import POLICY_TYPES, RoutingPolicy
 from covey.models.scim_token import ScimToken
+from covey.models.usage_quarantine import QuarantinedUsage
 from covey.models.usage_record import UsageCharge, UsageRecord
 from covey.models.user import ORG_ROLES, USER_STATUSES, User
 
@@ -42,6 +43,7 @@ __all__ = [
     "Group",
     "Membership",
     "Organization",
+    "QuarantinedUsage",
     "Revision",
     "RoutingPolicy",
     "ScimToken",

@@ -22,7 +22,10 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The process can serve: its database answers")
+@router.get(
+    "/readyz",
+    summary="The process can serve: its database answers, its usage writer keeps up, its budget counters answer",
+)
 def readyz(request: Request) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
@@ -31,6 +34,9 @@ def readyz(request: Request) -> JSONResponse:
         checks["database"] = "ok"
     except SQLAlchemyError as exc:
         checks["database"] = f"error: {exc.__class__.__name__}"
+    gateway = getattr(request.state, "gateway", None)
+    if gateway is not None:
+        checks["usage_writer"] = gateway.writer.readiness()
     budgets = getattr(request.state, "budgets", None)
     if budgets is not None:
         checks["budget_counters"] = budgets.readiness()

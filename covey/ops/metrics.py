@@ -59,7 +59,14 @@ class Metrics:
         )
         self.written = Counter("covey_usage_records_written", "Usage records written to the database", registry=r)
         self.write_failures = Counter(
-            "covey_usage_write_failures", "Usage record batches that failed to write (kept and retried)", registry=r
+            "covey_usage_write_failures",
+            "Usage writer flushes that left records unwritten (kept and retried) or met an error",
+            registry=r,
+        )
+        self.quarantined = Counter(
+            "covey_usage_records_quarantined",
+            "Usage records the database refused, kept in the usage_quarantine table with the reason",
+            registry=r,
         )
         if not shared:  # a worker's own process figures would not add up across workers
             ProcessCollector(registry=r)
@@ -102,6 +109,9 @@ class Metrics:
 
     def write_failed(self) -> None:
         self.write_failures.inc()
+
+    def records_quarantined(self, count: int) -> None:
+        self.quarantined.inc(count)
 
     # ---- the scrape -----------------------------------------------------------------------------------
 

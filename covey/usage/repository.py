@@ -1,4 +1,5 @@
-"""SQL for usage records: batched inserts (records, their charged groups) and key last-use stamps."""
+"""SQL for usage records: batched inserts (records, their charged groups), key last-use stamps and the
+quarantine of records the database refused."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
-from covey.models import ApiKey, Base, UsageCharge, UsageRecord
+from covey.kit.clock import utcnow
+from covey.kit.ids import new_id
+from covey.models import ApiKey, Base, QuarantinedUsage, UsageCharge, UsageRecord
 
 
 def _table(model: type[Base]) -> Table:
@@ -30,3 +33,10 @@ def stamp_last_used(session: Session, last_used: dict[str, datetime]) -> None:
     keys = _table(ApiKey)
     stmt = update(keys).where(keys.c.id == bindparam("key_id")).values(last_used_at=bindparam("used_at"))
     session.execute(stmt, [{"key_id": k, "used_at": t} for k, t in last_used.items()])
+
+
+def quarantine(session: Session, *, org_id: str | None, reason: str, record: str) -> None:
+    session.execute(
+        insert(_table(QuarantinedUsage)),
+        [{"id": new_id(), "quarantined_at": utcnow(), "org_id": org_id, "reason": reason, "record": record}],
+    )

@@ -1,48 +1,100 @@
 """Usage records leave the hot path through an in-memory buffer; a background task writes them in
-batches every `usage_flush_seconds`, and `stop` writes whatever is left (docs/design.md §6)."""
+batches every `usage_flush_seconds`, and `stop` writes whatever is left (docs/design.md §6).
+
+The writer never stops: a batch the database refuses is split until the records it refuses stand
+alone, and those go to the quarantine (`usage_quarantine`, with the reason) so the rest land. Only a
+database that does not answer keeps records waiting, in order, for the next flush."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+import orjson
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from covey.kit.db import Database
 from covey.kit.ids import new_id
 from covey.ops.metrics import Metrics
 from covey.reports.rollups import apply_to_rollups
 from covey.reports.savings import PriceLookup
-from covey.usage import repository
+from covey.usage import bounds, repository
 
 log = logging.getLogger("covey.usage")
+# A record the database keeps failing without a reason it will say (it answers, but not for this record)
+# is quarantined after this many flushes.
+MAX_TRIES = 3
+# A graceful stop keeps trying a database that does not answer for this long before giving up.
+STOP_SECONDS = 10.0
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """The database did not answer (or the connection broke): the records are fine, try again later."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def describe(exc: BaseException) -> str:
+    """One bounded line for the log and the quarantine: the driver's message, never the parameters (a
+    record can hold anything; SQLAlchemy's message repeats it)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    try:
+        text = str(cause)
+    except RecursionError:  # a message built from a deeply nested value
+        text = ""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    kind = type(exc).__name__
+    if type(cause).__name__ != kind:
+        kind += f" ({type(cause).__name__})"
+    return f"{kind}: {first[:500]}" if first else kind
+
+
+def _as_json(record: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(record, default=str).decode()
+    except (TypeError, orjson.JSONEncodeError):  # too deep or not serializable: keep what can be kept
+        return orjson.dumps({k: v for k, v in record.items() if isinstance(v, str | int | float | None)}).decode()
 
 
 class UsageWriter:
     def __init__(
-        self, db: Database, *, flush_seconds: float, metrics: Metrics, prices: PriceLookup | None = None
+        self,
+        db: Database,
+        *,
+        flush_seconds: float,
+        metrics: Metrics,
+        prices: PriceLookup | None = None,
+        behind_seconds: float = 10.0,
     ) -> None:
         self.db = db
         self.metrics = metrics
         self.flush_seconds = flush_seconds
+        self.behind_seconds = behind_seconds
         # Prices of the catalog's models, for the cache savings the rollups keep.
         self.prices = prices
         self._records: list[dict[str, Any]] = []
         self._lock = asyncio.Lock()
+        self._tries: dict[str, int] = {}
+        self._failing = False
         self.written = 0
+        self.quarantined = 0
+        # When the buffer was last written out (monotonic seconds): `/readyz` says when that is long ago.
+        self.last_drained = time.monotonic()
 
     def add(self, record: dict[str, Any]) -> None:
         """Called on the hot path: appends, never waits. Ids and charge rows are made by the writer."""
         self._records.append(record)
 
-    def _write(self, records: list[dict[str, Any]]) -> None:
+    # ---- a worker thread ------------------------------------------------------------------------------
+
+    def _insert(self, records: list[dict[str, Any]]) -> None:
         last_used: dict[str, datetime] = {}
         charges: list[dict[str, Any]] = []
         for r in records:
-            if "id" not in r:
-                r["id"] = new_id()
             last_used[r["key_id"]] = r["created_at"]
             charges.extend(
                 {
@@ -60,37 +112,149 @@ class UsageWriter:
             # In the same transaction: a batch and its share of the rollups commit (or retry) together.
             apply_to_rollups(session, records, prices=self.prices)
             repository.stamp_last_used(session, last_used)
-        self.metrics.records_written(records)
+
+    def _quarantine(self, refused: list[tuple[dict[str, Any], str]]) -> None:
+        with self.db.transaction() as session:
+            for record, reason in refused:
+                org_id = record.get("org_id")
+                repository.quarantine(
+                    session, org_id=org_id if isinstance(org_id, str) else None, reason=reason, record=_as_json(record)
+                )
+        for record, reason in refused:
+            log.error("usage record %s quarantined: %s", record.get("id"), reason)
+
+    def _write(self, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int, list[dict[str, Any]]]:
+        """Writes what it can: (written, quarantined count, kept for the next flush). Raises only when
+        nothing was written, so a retry never writes a record twice."""
+        fitted: list[dict[str, Any]] = []
+        unfit: list[tuple[dict[str, Any], str]] = []
+        for r in records:
+            if "id" not in r:
+                r["id"] = new_id()
+            try:
+                bounds.fit(r)
+            except (TypeError, ValueError, OverflowError) as exc:  # not even a number where one belongs
+                unfit.append((r, f"unfit record: {describe(exc)}"))
+                continue
+            fitted.append(r)
+        try:
+            self._insert(fitted)
+            written = fitted
+        except Exception as exc:  # any refusal: find the records refused
+            if _unreachable(exc):
+                raise
+            written, refused, kept = self._bisect(fitted)
+            unfit += refused
+            if kept:
+                return written, 0, kept + [r for r, _ in unfit]
+        if not unfit:
+            return written, 0, []
+        try:
+            self._quarantine(unfit)
+        except Exception as exc:  # noqa: BLE001 — the quarantine did not answer either: keep them
+            log.error("quarantining %d usage records failed, will retry: %s", len(unfit), describe(exc))
+            return written, 0, [r for r, _ in unfit]
+        return written, len(unfit), []
+
+    def _bisect(
+        self, records: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]], list[dict[str, Any]]]:
+        """A refused batch in halves until each refused record stands alone (a few transactions for one
+        bad record among thousands): (written, refused with their reason, kept because the database
+        stopped answering)."""
+        written: list[dict[str, Any]] = []
+        refused: list[tuple[dict[str, Any], str]] = []
+        work = [records[len(records) // 2 :], records[: len(records) // 2]]
+        while work:
+            part = work.pop()
+            if not part:
+                continue
+            try:
+                self._insert(part)
+            except Exception as exc:  # noqa: BLE001 — narrowed down below, to the record refused
+                if _unreachable(exc):
+                    first = part[0]
+                    tries = self._tries[first["id"]] = self._tries.get(first["id"], 0) + 1
+                    if len(part) > 1 or tries < MAX_TRIES:
+                        return written, refused, part + [r for p in reversed(work) for r in p]
+                if len(part) == 1:
+                    self._tries.pop(part[0]["id"], None)
+                    refused.append((part[0], describe(exc)))
+                else:
+                    work += [part[len(part) // 2 :], part[: len(part) // 2]]
+                continue
+            written += part
+        return written, refused, []
+
+    # ---- the event loop -------------------------------------------------------------------------------
 
     async def flush(self) -> None:
         async with self._lock:
             if not self._records:
+                self.last_drained = time.monotonic()
                 return
             records = self._records
             self._records = []
             try:
-                await asyncio.to_thread(self._write, records)
-                self.written += len(records)
-            except SQLAlchemyError as exc:
-                # Keep them for the next flush rather than lose them.
-                log.error("writing %d usage records failed, will retry: %s", len(records), exc)
-                self.metrics.write_failed()
+                written, quarantined, kept = await asyncio.to_thread(self._write, records)
+            except Exception as exc:  # noqa: BLE001 — the database did not answer (or worse): keep them all
                 self._records[:0] = records
+                self.metrics.write_failed()
+                if not self._failing:  # once per outage, not once per flush
+                    log.error("writing %d usage records failed, will retry: %s", len(records), describe(exc))
+                self._failing = True
+                return
+            if self._failing:
+                log.warning("usage records are being written again")
+                self._failing = False
+            self._records[:0] = kept
+            if kept:
+                self.metrics.write_failed()
+            for r in written:
+                self._tries.pop(r["id"], None)
+            self.written += len(written)
+            self.quarantined += quarantined
+            self.metrics.records_written(written)
+            if quarantined:
+                self.metrics.records_quarantined(quarantined)
+            if not kept:
+                self.last_drained = time.monotonic()
 
     @property
     def pending(self) -> int:
         """Records waiting for the next flush."""
         return len(self._records)
 
+    def readiness(self) -> str:
+        """For `/readyz`: records waiting longer than `behind_seconds` mean the ledger is not keeping up."""
+        waited = time.monotonic() - self.last_drained
+        if self._records and waited > self.behind_seconds:
+            return f"behind: {len(self._records)} usage records waiting, last written out {waited:.0f} s ago"
+        return "ok"
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Flushes every interval until `stop` is set (never cancelled mid-write)."""
+        """Flushes every interval until `stop` is set (never cancelled mid-write). Nothing a flush meets
+        ends the loop: it is logged, counted, and the next interval tries again."""
         while True:
             try:
                 await asyncio.wait_for(stop.wait(), self.flush_seconds)
             except TimeoutError:
-                await self.flush()
+                try:
+                    await self.flush()
+                except Exception:  # a bug here must not stop metering: it is logged in full
+                    log.exception("the usage writer's flush failed")
+                    self.metrics.write_failed()
                 continue
             return
 
     async def stop(self) -> None:
-        await self.flush()
+        """Writes everything left, retrying a database that does not answer for up to `STOP_SECONDS`."""
+        deadline = time.monotonic() + STOP_SECONDS
+        while True:
+            await self.flush()
+            if not self._records:
+                return
+            if time.monotonic() > deadline:
+                log.error("stopping with %d usage records unwritten: the database did not answer", self.pending)
+                return
+            await asyncio.sleep(min(0.5, self.flush_seconds))
