@@ -12,6 +12,7 @@ import orjson
 from covey.gateway.access import INVALID_TOKEN, Grant
 from covey.gateway.asgi import BodyTooLarge, Receive, Scope, read_body
 from covey.gateway.errors import GatewayError
+from covey.gateway.responses import Front
 from covey.gateway.snapshot import Snapshot
 from covey.kit.crypto import hash_secret
 
@@ -31,6 +32,8 @@ class Admitted:
     extra: Json = field(default_factory=dict)
     auto_cache: bool | None = None
     dimensions: dict[str, str] = field(default_factory=dict)
+    # Set for `/v1/responses`: `body` is then the chat request it was turned into.
+    front: Front | None = None
 
 
 @dataclass(frozen=True, slots=True)

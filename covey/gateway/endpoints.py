@@ -12,6 +12,7 @@ from covey.gateway.service import Gateway
 
 _HANDLERS = {
     ("POST", "/v1/chat/completions"): "chat",
+    ("POST", "/v1/responses"): "responses",
     ("POST", "/v1/messages"): "messages",
     ("POST", "/v1/embeddings"): "embeddings",
     ("GET", "/v1/models"): "models",

@@ -16,7 +16,7 @@ import orjson
 from covey.budgets.estimate import estimate_nanos, prompt_tokens
 from covey.budgets.guard import Guard, Ticket
 from covey.config import GatewayConfig, Settings
-from covey.gateway import asgi, routing
+from covey.gateway import asgi, responses, routing
 from covey.gateway.admission import (
     Admitted,
     admit,
@@ -48,8 +48,14 @@ from covey.usage.writer import UsageWriter
 Json = dict[str, Any]
 T = TypeVar("T")
 STREAM_BROKEN = "There was a problem with the provider stream"
-_ERRORS = {"openai": openai_error, "anthropic": anthropic_error}
-_STREAM_ERRORS = {"openai": openai_stream_error, "anthropic": anthropic_stream_error}
+_ERRORS = {"openai": openai_error, "anthropic": anthropic_error, "responses": openai_error}
+_STREAM_ERRORS = {
+    "openai": openai_stream_error,
+    "anthropic": anthropic_stream_error,
+    "responses": responses.stream_error,
+}
+# The dialect each caller's requests are bridged from: a Responses request is a chat request by then.
+_WIRE = {"openai": "openai", "anthropic": "anthropic", "responses": "openai"}
 
 
 class Outcome:
@@ -109,6 +115,9 @@ class Gateway:
     async def messages(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         await self._serve(scope, receive, send, dialect="anthropic", endpoint="messages")
 
+    async def responses(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        await self._serve(scope, receive, send, dialect="responses", endpoint="responses")
+
     async def embeddings(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         await self._serve(scope, receive, send, dialect="openai", endpoint="embeddings")
 
@@ -133,6 +142,8 @@ class Gateway:
         try:
             ad = await admit(scope, receive, snapshot, max_body_bytes=self.settings.max_body_bytes)
             model = require_model(ad.body)
+            if endpoint == "responses":
+                ad.body, ad.front = responses.request_to_chat(ad.body)
             if endpoint == "embeddings":
                 if ad.body.get("input") is None:
                     raise GatewayError(400, "input: Field required")
@@ -242,9 +253,12 @@ class Gateway:
                 resp = await model.provider.embed({**ad.body, "model": model.upstream_model})
                 usage = resp.get("usage") or {}
                 return resp, Tokens(input=int(usage.get("prompt_tokens") or 0))
-            way = bridge(dialect, model.provider.dialect)
+            way = bridge(_WIRE[dialect], model.provider.dialect)
             native = await model.provider.complete(way.request({**ad.body, "model": model.upstream_model}))
-            return way.response(native), way.tokens(native)
+            answer = way.response(native)
+            if ad.front is not None:
+                answer = responses.chat_to_response(answer, ad.front)
+            return answer, way.tokens(native)
 
         try:
             resp, tokens = await self._with_fallback(steps, outcome, call)
@@ -274,7 +288,7 @@ class Gateway:
         watch: asgi.DisconnectWatch,
     ) -> None:
         async def open_stream(model: CatalogModel) -> tuple[Bridge, AsyncIterator[Json], Json]:
-            way = bridge(dialect, model.provider.dialect)
+            way = bridge(_WIRE[dialect], model.provider.dialect)
             native = way.request({**ad.body, "model": model.upstream_model})
             native["stream"] = True
             if way.ask_stream_usage:
@@ -293,7 +307,9 @@ class Gateway:
             await asgi.send_json(send, exc.status, _ERRORS[dialect](exc.status, exc.message, exc.origin))
             return
         assert outcome.model is not None
-        converter = way.stream(outcome.model.id)
+        converter: StreamConverter = way.stream(outcome.model.id)
+        if ad.front is not None:
+            converter = responses.ChatToResponsesStream(converter, model=outcome.model.id, front=ad.front)
         frame = _openai_frame if dialect == "openai" else _anthropic_frame
         logged: list[bytes] | None = [] if ad.grant.logging else None
         await asgi.start_sse(send)
@@ -315,7 +331,10 @@ class Gateway:
         if not outcome.tokens.output:  # an upstream that never reported usage
             outcome.tokens = _cut_short(outcome.tokens, ad.body, outcome.streamed)
         outcome.cost = outcome.model.price.cost_nanos(outcome.tokens)
-        tail = [frame(e) for e in converter.finish()]
+        closing = converter.finish()
+        if ad.front is not None:
+            responses.add_cost(closing, _dollars(outcome.cost))
+        tail = [frame(e) for e in closing]
         if dialect == "openai":
             options = ad.body.get("stream_options")
             if isinstance(options, dict) and options.get("include_usage"):

@@ -64,7 +64,7 @@ def last_active_months(session: Session, *, org_id: str) -> dict[str, date]:
 
 # --- Requesty's usage endpoints ------------------------------------------------------------------
 
-COMPLETION_ENDPOINTS = ("chat", "messages")
+COMPLETION_ENDPOINTS = ("chat", "messages", "responses")
 EMBEDDING_ENDPOINTS = ("embeddings",)
 
 

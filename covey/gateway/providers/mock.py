@@ -52,10 +52,17 @@ def _answer(body: Json) -> tuple[str, str]:
     return " ".join(words), "stop"
 
 
+def _after_tool_result(body: Json) -> bool:
+    messages = body.get("messages") or []
+    return bool(messages) and isinstance(messages[-1], dict) and messages[-1].get("role") == "tool"
+
+
 def _tool_call(body: Json) -> Json | None:
+    """The first tool offered is called, unless the conversation just gave a tool's result: then the
+    mock answers in text, so an agent's tool loop ends."""
     tools = body.get("tools") or []
     choice = body.get("tool_choice")
-    if not tools or choice == "none":
+    if not tools or choice == "none" or (_after_tool_result(body) and choice in (None, "auto")):
         return None
     name = tools[0].get("function", {}).get("name", "tool")
     if isinstance(choice, dict):

@@ -1,0 +1,143 @@
+"""`POST /v1/responses` through the official `openai` SDK, against every upstream dialect: governed and
+metered exactly like chat."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.gateway.conftest import Sdk, World, wait_until_served
+
+MODELS = ["mock/gpt-4o-mini", "up/gpt-4o-mini", "claude/claude-sonnet-4-20250514"]
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "The weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+
+
+@pytest.fixture
+def key(gateway: str, world: World) -> tuple[str, str]:
+    key_id, secret = world.key()
+    wait_until_served(gateway, secret)
+    return key_id, secret
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_plain_answer_is_metered_like_chat(sdk: Sdk, world: World, key: tuple[str, str], model: str) -> None:
+    key_id, secret = key
+    done = sdk.openai(secret).responses.create(
+        model=model, instructions="Answer briefly.", input="Tell me about budgets", store=False
+    )
+    assert done.object == "response" and done.status == "completed" and done.model == model
+    assert "Tell me about budgets" in done.output_text
+    assert done.usage is not None and done.usage.input_tokens > 0 and done.usage.output_tokens > 0
+    assert done.usage.total_tokens == done.usage.input_tokens + done.usage.output_tokens
+    cost = (done.usage.model_extra or {})["cost"]
+    assert cost > 0
+    (record,) = world.records(key_id, count=1)
+    assert record.endpoint == "responses" and record.status == 200 and record.model_used == model
+    assert (record.input_tokens, record.output_tokens) == (done.usage.input_tokens, done.usage.output_tokens)
+    assert record.cost_nanos == round(cost * 1e9)
+    assert record.features == []
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_streamed_answer_sends_the_responses_events(sdk: Sdk, world: World, key: tuple[str, str], model: str) -> None:
+    key_id, secret = key
+    with sdk.openai(secret).responses.stream(model=model, input=[{"role": "user", "content": "stream me"}]) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert kinds[:2] == ["response.created", "response.in_progress"] and kinds[-1] == "response.completed"
+    assert "response.output_text.delta" in kinds and "response.output_item.done" in kinds
+    assert "stream me" in final.output_text
+    assert final.usage is not None and final.usage.output_tokens > 0
+    (record,) = world.records(key_id, count=1)
+    assert record.stream and record.features == ["streaming"] and record.endpoint == "responses"
+    assert (record.input_tokens, record.output_tokens) == (final.usage.input_tokens, final.usage.output_tokens)
+    assert record.cost_nanos == round((final.usage.model_extra or {})["cost"] * 1e9)
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_tool_loop_ends_in_text(sdk: Sdk, key: tuple[str, str], model: str, stream: bool) -> None:
+    client = sdk.openai(key[1])
+    asked = [{"role": "user", "content": "What is the weather in Oslo?"}]
+    first: Any
+    if stream:
+        with client.responses.stream(model=model, input=asked, tools=[WEATHER]) as events:  # type: ignore[arg-type, list-item]
+            first = events.get_final_response()
+    else:
+        first = client.responses.create(model=model, input=asked, tools=[WEATHER])  # type: ignore[arg-type, list-item]
+    calls = [item for item in first.output if item.type == "function_call"]
+    assert len(calls) == 1 and calls[0].name == "get_weather" and calls[0].call_id
+    json.loads(calls[0].arguments)
+    follow_up = [
+        *asked,
+        {"type": "function_call", "call_id": calls[0].call_id, "name": "get_weather", "arguments": calls[0].arguments},
+        {"type": "function_call_output", "call_id": calls[0].call_id, "output": "Sunny, 21 °C"},
+    ]
+    second = client.responses.create(model=model, input=follow_up, tools=[WEATHER])  # type: ignore[arg-type, list-item]
+    assert [item.type for item in second.output] == ["message"] and second.output_text
+
+
+def test_freeform_tools_come_back_as_custom_calls(sdk: Sdk, key: tuple[str, str]) -> None:
+    tool = {"type": "custom", "name": "apply_patch", "description": "Apply a patch"}
+    done = sdk.openai(key[1]).responses.create(model="up/gpt-4o-mini", input="patch it", tools=[tool])  # type: ignore[list-item]
+    (call,) = done.output
+    assert call.type == "custom_tool_call" and call.name == "apply_patch" and isinstance(call.input, str)
+
+
+def test_structured_output_and_reasoning_reach_the_upstream(
+    sdk: Sdk, world: World, key: tuple[str, str], upstream_control: httpx.Client
+) -> None:
+    key_id, secret = key
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+    done = sdk.openai(secret).responses.create(  # type: ignore[call-overload]
+        model="up/gpt-4o-mini",
+        input="json please",
+        text={"format": {"type": "json_schema", "name": "reply", "schema": schema, "strict": True}},
+        reasoning={"effort": "low"},
+        max_output_tokens=200,
+    )
+    assert "answer" in json.loads(done.output_text)
+    sent = upstream_control.get("/_mock/last").json()["body"]
+    assert sent["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "reply", "schema": schema, "strict": True},
+    }
+    assert sent["reasoning_effort"] == "low" and sent["max_completion_tokens"] == 200
+    (record,) = world.records(key_id, count=1)
+    assert record.features == ["structured_outputs", "reasoning"]
+
+
+def test_refusals_speak_openais_shape(gateway: str, sdk: Sdk, world: World, key: tuple[str, str]) -> None:
+    client = sdk.openai(key[1])
+    with pytest.raises(openai.AuthenticationError):
+        sdk.openai("cvy_wrong").responses.create(model="mock/gpt-4o-mini", input="hi")
+    with pytest.raises(openai.BadRequestError, match="previous_response_id"):
+        client.responses.create(model="mock/gpt-4o-mini", input="hi", previous_response_id="resp_1")
+    with pytest.raises(openai.BadRequestError, match="web_search"):
+        client.responses.create(model="mock/gpt-4o-mini", input="hi", tools=[{"type": "web_search"}])
+    with pytest.raises(openai.BadRequestError, match="input"):
+        client.responses.create(model="mock/gpt-4o-mini", input=[])
+    with pytest.raises(openai.NotFoundError):
+        client.responses.create(model="up/no-such-model", input="hi")
+    owner = world.org.user()
+    team = world.group(
+        "No tools", access_list_id=world.access_list("only-mock", chat=["mock/*"]), features={"tools": False}
+    )
+    world.member(team, owner)
+    _id, narrow = world.key(owner, group_id=team)
+    wait_until_served(gateway, narrow)
+    limited = sdk.openai(narrow)
+    with pytest.raises(openai.PermissionDeniedError, match="Model blocked by policy"):
+        limited.responses.create(model="up/gpt-4o-mini", input="hi")
+    with pytest.raises(openai.PermissionDeniedError, match="'tools'"):
+        limited.responses.create(model="mock/gpt-4o-mini", input="hi", tools=[WEATHER])  # type: ignore[list-item]
+    assert limited.responses.create(model="mock/gpt-4o-mini", input="hi").output_text
