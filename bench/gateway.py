@@ -1,11 +1,21 @@
-"""Covey's gateway against the bare mock upstream it fronts, side by side in one run.
+"""Covey's gateway in both of its modes against the bare mock upstream it fronts, side by side in one run.
 
-Starts the mock upstream and a real Covey server (one uvicorn worker, SQLite in a temp dir, a real key
-in a group with an access list, metering and usage writing on), drives each with an async load
-generator at concurrency 1, 16 and 64, and prints requests/s and p50/p99 latency for both, with
-Covey's share of the mock's throughput and the latency it adds.
+Starts the mock upstream, then for each mode a fresh database seeded with one key under every check
+Covey has (an access list on the key's group; hard monthly lines on the key, its owner, the owner as a
+member of the group, the group, its parent and the org; a daily hard line on the group), and real
+Covey servers (uvicorn, one worker each) with metering and usage writing on:
 
-    python bench/gateway.py [--requests 4000] [--concurrency 1 16 64]
+- `sqlite`: one process, a SQLite file, counters in process;
+- `scaleout`: one process on PostgreSQL and Redis (the servers `.ci/run` starts, at
+  `COVEY_BENCH_POSTGRES_URL` and `COVEY_BENCH_REDIS_URL`; a database and a key prefix of its own);
+- `replicas`: two such processes behind the same PostgreSQL database and Redis, the load spread over both.
+
+Each is driven by an async load generator at concurrency 1 and 64 (the mock too, in the same run), and
+the table gives requests/s, the latency Covey adds at the median, p99/p50, and the CPU Covey's processes
+spend per request. Afterwards every request must have its usage record, and the counters must equal
+the recorded spend.
+
+    python bench/gateway.py [--requests 6000] [--modes sqlite scaleout replicas] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -20,23 +30,51 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import redis
+import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from covey.audit import service as audit
 from covey.audit.actor import Actor
+from covey.budgets import doctor
+from covey.budgets.runtime import load_book, make_store
+from covey.config import Settings
 from covey.keys.secrets import issue
+from covey.kit.clock import utcnow
 from covey.kit.db import Database, make_engine
 from covey.migrations import runner
-from covey.models import AccessList, ApiKey, Group, Membership, UsageRecord
+from covey.models import AccessList, ApiKey, BudgetLine, Group, Membership, Organization, UsageRecord, User
+from covey.orgs import repository as orgs
 from covey.orgs.bootstrap import create_org
 
 MODEL = "gpt-4o-mini"
 BODY = b'{"model": "%s", "messages": [{"role": "user", "content": "Hello! How are you today?"}], "max_tokens": 64}'
+ROOMY = 1_000_000 * 1_000_000_000  # $1,000,000 a line: every line is checked, none runs out
+POSTGRES_URL = os.environ.get("COVEY_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("COVEY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+MODES = {
+    "sqlite": "SQLite, counters in process",
+    "scaleout": "PostgreSQL + Redis",
+    "replicas": "PostgreSQL + Redis, 2 replicas",
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One load level against one set of servers."""
+
+    concurrency: int
+    rps: float
+    p50: float  # ms
+    p99: float  # ms
+    cpu: float  # µs of the servers' CPU per request
 
 
 def free_port() -> int:
@@ -46,7 +84,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def process(args: list[str], env: dict[str, str], health_url: str) -> Iterator[subprocess.Popen[bytes]]:
+def process(args: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(args, env=env)
     try:
         deadline = time.monotonic() + 60
@@ -54,7 +92,7 @@ def process(args: list[str], env: dict[str, str], health_url: str) -> Iterator[s
             if proc.poll() is not None:
                 raise RuntimeError(f"{args} exited with {proc.returncode}")
             try:
-                with socket.create_connection(health_url.split("//")[1].split("/")[0].split(":"), timeout=0.2):  # type: ignore[arg-type]
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     break
             except OSError:
                 if time.monotonic() > deadline:
@@ -86,21 +124,32 @@ def profiled(pid: int, output: Path | None) -> Iterator[None]:
 
 
 def seed(db: Database) -> str:
-    """An org, a user in "Backend" under "Engineering", an access list on the group, and the user's key."""
+    """An org, its owner in "Backend" under "Engineering", an access list on Backend, a hard line on
+    everything a request is charged to, and the owner's key in Backend."""
     with db.transaction() as session:
         made = create_org(session, name="Bench", owner_email="owner@bench.example")
         org_id, owner = made.org.id, made.owner.id
-        actor = Actor.system("bench")
+        session.get_one(Organization, org_id).monthly_cap = ROOMY
+        session.get_one(User, owner).monthly_limit = ROOMY
         allowed = AccessList(org_id=org_id, name="bench", chat=[f"up/{MODEL}"])
         session.add(allowed)
         session.flush()
-        eng = Group(org_id=org_id, name="Engineering")
+        eng = Group(org_id=org_id, name="Engineering", monthly_budget=ROOMY)
         session.add(eng)
         session.flush()
-        backend = Group(org_id=org_id, name="Backend", parent_id=eng.id, access_list_id=allowed.id)
+        backend = Group(
+            org_id=org_id,
+            name="Backend",
+            parent_id=eng.id,
+            access_list_id=allowed.id,
+            monthly_budget=ROOMY,
+            monthly_budget_per_user=ROOMY,
+        )
         session.add(backend)
         session.flush()
         session.add(Membership(org_id=org_id, group_id=backend.id, user_id=owner))
+        daily = BudgetLine(org_id=org_id, owner_type="group", owner_id=backend.id, period="day", amount_nanos=ROOMY)
+        session.add(daily)
         issued = issue()
         session.add(
             ApiKey(
@@ -110,22 +159,24 @@ def seed(db: Database) -> str:
                 prefix=issued.prefix,
                 owner_id=owner,
                 group_id=backend.id,
+                monthly_limit=ROOMY,
             )
         )
+        actor = Actor.system("bench")
         audit.record(session, org_id=org_id, actor=actor, action="bench.seed", target_type="org", target_id=org_id)
     return issued.secret
 
 
 async def drive(
-    url: str, body: bytes, headers: dict[str, str], concurrency: int, total: int
+    urls: list[str], body: bytes, headers: dict[str, str], concurrency: int, total: int
 ) -> tuple[float, list[float]]:
-    """`total` requests through `concurrency` connections; returns (elapsed seconds, latencies)."""
+    """`total` requests through `concurrency` connections, spread over `urls`; (elapsed seconds, latencies)."""
     latencies: list[float] = []
     remaining = total
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
 
-        async def worker() -> None:
+        async def worker(url: str) -> None:
             nonlocal remaining
             while remaining > 0:
                 remaining -= 1
@@ -137,13 +188,17 @@ async def drive(
                 latencies.append(time.perf_counter() - start)
 
         # Warm both sides up (connections, caches) before measuring.
-        remaining = max(concurrency * 4, 50)
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        remaining = warmup(concurrency)
+        await asyncio.gather(*(worker(urls[n % len(urls)]) for n in range(concurrency)))
         latencies.clear()
         remaining = total
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(worker(urls[n % len(urls)]) for n in range(concurrency)))
         return time.perf_counter() - started, latencies
+
+
+def warmup(concurrency: int) -> int:
+    return max(concurrency * 4, 50)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -153,82 +208,193 @@ def cpu_seconds(pid: int) -> float:
 
 
 def measure(
-    pid: int, url: str, body: bytes, headers: dict[str, str], concurrency: int, total: int
-) -> tuple[float, float, float, float]:
-    """(req/s, p50 ms, p99 ms, server CPU µs per request)."""
-    before = cpu_seconds(pid)
-    elapsed, latencies = asyncio.run(drive(url, body, headers, concurrency, total))
-    used = cpu_seconds(pid) - before
-    warmup = max(concurrency * 4, 50)
-    return (*summary(elapsed, latencies), used / (total + warmup) * 1e6)
-
-
-def summary(elapsed: float, latencies: list[float]) -> tuple[float, float, float]:
+    pids: list[int], urls: list[str], body: bytes, headers: dict[str, str], concurrency: int, total: int
+) -> Run:
+    before = sum(cpu_seconds(p) for p in pids)
+    elapsed, latencies = asyncio.run(drive(urls, body, headers, concurrency, total))
+    used = sum(cpu_seconds(p) for p in pids) - before
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return len(latencies) / elapsed, statistics.median(ordered) * 1000, p99 * 1000
+    return Run(
+        concurrency=concurrency,
+        rps=len(latencies) / elapsed,
+        p50=statistics.median(ordered) * 1000,
+        p99=p99 * 1000,
+        cpu=used / (total + warmup(concurrency)) * 1e6,
+    )
+
+
+@contextmanager
+def database(mode: str, work: Path) -> Iterator[str]:
+    """A fresh, migrated database for one mode: a SQLite file, or a PostgreSQL database of its own."""
+    if mode == "sqlite":
+        url = f"sqlite:///{work / 'covey.db'}"
+        runner.upgrade(make_engine(url))
+        yield url
+        return
+    name = f"covey_bench_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        engine = make_engine(url)
+        runner.upgrade(engine)
+        engine.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def redis_prefix() -> Iterator[str]:
+    prefix = f"covey-bench-{uuid.uuid4().hex[:12]}"
+    try:
+        yield prefix
+    finally:
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def covey_command(port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m", "uvicorn", "covey.app:create_app", "--factory", "--port", str(port), "--workers", "1",
+        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--no-proxy-headers", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def bench_mode(
+    mode: str, args: argparse.Namespace, work: Path, mock_port: int
+) -> tuple[list[Run], tuple[int, int, int]]:
+    """The runs of one mode, and (requests sent, usage records written, counters that disagree with them)."""
+    config = work / "covey.toml"
+    config.write_text(
+        f'[providers.up]\nkind = "openai"\nbase_url = "http://127.0.0.1:{mock_port}/v1"\nmodels = ["{MODEL}"]\n'
+    )
+    with ExitStack() as stack:
+        url = stack.enter_context(database(mode, work))
+        env = {**os.environ, "COVEY_DATABASE_URL": url, "COVEY_CONFIG": str(config)}
+        if mode != "sqlite":
+            env |= {"COVEY_REDIS_URL": REDIS_URL, "COVEY_REDIS_PREFIX": stack.enter_context(redis_prefix())}
+        db = Database.connect(url)
+        stack.callback(db.dispose)
+        secret = seed(db)
+        ports = [free_port() for _ in range(2 if mode == "replicas" else 1)]
+        servers = [stack.enter_context(process(covey_command(p), env, p)) for p in ports]
+        urls = [f"http://127.0.0.1:{p}/v1/chat/completions" for p in ports]
+        pids = [s.pid for s in servers]
+        auth = {"Authorization": f"Bearer {secret}"}
+        body = BODY % f"up/{MODEL}".encode()
+        runs = []
+        for concurrency in args.concurrency:
+            total = args.requests // 4 if concurrency == 1 else args.requests
+            profile = args.profile if mode == "scaleout" and concurrency == args.concurrency[-1] else None
+            with profiled(pids[0], profile):
+                runs.append(measure(pids, urls, body, auth, concurrency, total))
+        sent = sum((args.requests // 4 if c == 1 else args.requests) + warmup(c) for c in args.concurrency)
+        time.sleep(2)  # the last usage batch lands within a flush interval
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+        with db.sessions() as session:
+            recorded = session.scalar(select(func.count()).select_from(UsageRecord)) or 0
+        return runs, (sent, recorded, drifted(db, env))
+
+
+def drifted(db: Database, env: dict[str, str]) -> int:
+    """Counters that disagree with the usage records, as `covey doctor` finds them (scale-out modes: the
+    in-process counters end with their process)."""
+    if "COVEY_REDIS_URL" not in env:
+        return 0
+    settings = Settings(
+        database_url=env["COVEY_DATABASE_URL"], redis_url=env["COVEY_REDIS_URL"], redis_prefix=env["COVEY_REDIS_PREFIX"]
+    )
+
+    async def examine() -> int:
+        store = make_store(settings)
+        try:
+            with db.sessions() as session:
+                org_ids = [o.id for o in orgs.all_orgs(session)]
+            report = await doctor.examine(db, store, book=load_book(db), at=utcnow(), org_ids=org_ids)
+            return len(report.drifts)
+        finally:
+            await store.close()
+
+    return asyncio.run(examine())
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Covey gateway vs the bare mock upstream")
-    parser.add_argument("--requests", type=int, default=4000, help="per concurrency level (a quarter at 1)")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
-    parser.add_argument("--profile", type=Path, help="record Covey with py-spy into this folded-stacks file")
+    parser = argparse.ArgumentParser(description="Covey's gateway, in both modes, against the bare mock upstream")
+    parser.add_argument("--requests", type=int, default=6000, help="per concurrency level (a quarter at 1)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 64])
+    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
+    parser.add_argument("--profile", type=Path, help="record the scale-out worker with py-spy into this file")
     args = parser.parse_args()
-
     with tempfile.TemporaryDirectory(prefix="covey-bench-") as tmp:
         run(args, Path(tmp))
 
 
 def run(args: argparse.Namespace, work: Path) -> None:
-    database_url = f"sqlite:///{work / 'covey.db'}"
-    runner.upgrade(make_engine(database_url))
-    db = Database.connect(database_url)
-    secret = seed(db)
-    mock_port, covey_port = free_port(), free_port()
-    config = work / "covey.toml"
-    config.write_text(
-        f'[providers.up]\nkind = "openai"\nbase_url = "http://127.0.0.1:{mock_port}/v1"\nmodels = ["{MODEL}"]\n'
-    )
-    env = {**os.environ, "COVEY_DATABASE_URL": database_url, "COVEY_CONFIG": str(config)}
+    mock_port = free_port()
     mock_cmd = [sys.executable, "-m", "covey.gateway.mock_upstream", "--port", str(mock_port)]
-    covey_cmd = [
-        sys.executable,
-        "-m", "uvicorn", "covey.app:create_app", "--factory", "--port", str(covey_port), "--workers", "1",
-        "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--no-proxy-headers", "--log-level", "warning",
-    ]  # fmt: skip
     mock_url = f"http://127.0.0.1:{mock_port}/v1/chat/completions"
-    covey_url = f"http://127.0.0.1:{covey_port}/v1/chat/completions"
-
-    rows = []
-    auth = {"Authorization": f"Bearer {secret}"}
-    with process(mock_cmd, env, mock_url) as mock, process(covey_cmd, env, covey_url) as covey:
+    results: dict[str, tuple[list[Run], tuple[int, int, int]]] = {}
+    with process(mock_cmd, dict(os.environ), mock_port) as mock:
+        bare = {}
         for concurrency in args.concurrency:
             total = args.requests // 4 if concurrency == 1 else args.requests
-            bare = measure(mock.pid, mock_url, BODY % MODEL.encode(), {}, concurrency, total)
-            with profiled(covey.pid, args.profile if concurrency == args.concurrency[-1] else None):
-                ours = measure(covey.pid, covey_url, BODY % f"up/{MODEL}".encode(), auth, concurrency, total)
-            rows.append((concurrency, total, bare, ours))
-    with db.sessions() as session:
-        recorded = session.scalar(select(func.count()).select_from(UsageRecord)) or 0
-        charged = session.scalar(select(func.sum(UsageRecord.cost_nanos))) or 0
-    db.dispose()
+            bare[concurrency] = measure([mock.pid], [mock_url], BODY % MODEL.encode(), {}, concurrency, total)
+        for mode in args.modes:
+            (work / mode).mkdir()
+            results[mode] = bench_mode(mode, args, work / mode, mock_port)
+    report(args, bare, results)
 
+
+def report(
+    args: argparse.Namespace, bare: dict[int, Run], results: dict[str, tuple[list[Run], tuple[int, int, int]]]
+) -> None:
+    levels = args.concurrency
+    low, high = levels[0], levels[-1]
     print()
-    mock_head = f"{'mock req/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'cpu µs':>7}"
-    covey_head = f"{'covey req/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'cpu µs':>7}"
-    print(f"{'conc':>4} {'reqs':>6} | {mock_head} | {covey_head} | {'ratio':>6} {'added p50 ms':>12}")
-    for concurrency, total, (m_rps, m_p50, m_p99, m_cpu), (c_rps, c_p50, c_p99, c_cpu) in rows:
+    head = [f"{'':<32}"]
+    for c in levels:
+        head.append(f"{f'req/s c{c}':>10} {f'p50 c{c}':>9} {'p99/p50':>7}")
+    head.append(f"{f'added p50 c{low}':>14} {'cpu µs/req':>10}")
+    print(" | ".join(head))
+    cells = [f"{'bare mock upstream':<32}"]
+    for c in levels:
+        r = bare[c]
+        cells.append(f"{r.rps:>10.0f} {r.p50:>8.2f}m {r.p99 / r.p50:>7.1f}")
+    cells.append(f"{'':>14} {bare[high].cpu:>10.0f}")
+    print(" | ".join(cells))
+    for mode, (runs, _) in results.items():
+        by = {r.concurrency: r for r in runs}
+        cells = [f"{MODES[mode]:<32}"]
+        for c in levels:
+            r = by[c]
+            cells.append(f"{r.rps:>10.0f} {r.p50:>8.2f}m {r.p99 / r.p50:>7.1f}")
+        cells.append(f"{by[low].p50 - bare[low].p50:>+13.2f}m {by[high].cpu:>10.0f}")
+        print(" | ".join(cells))
+    print(f"p50 in ms; cpu µs/req: Covey's processes' CPU per request at c{high} (the mock's own for its row)")
+    for mode, (_, (sent, recorded, drifts)) in results.items():
+        print(f"{MODES[mode]}: {recorded} usage records for {sent} requests; counters off the records: {drifts}")
+    if "scaleout" in results:
+        one = {r.concurrency: r for r in results["scaleout"][0]}
         print(
-            f"{concurrency:>4} {total:>6} | {m_rps:>10.0f} {m_p50:>7.2f} {m_p99:>7.2f} {m_cpu:>7.0f} | "
-            f"{c_rps:>11.0f} {c_p50:>7.2f} {c_p99:>7.2f} {c_cpu:>7.0f} | {c_rps / m_rps:>6.2f} {c_p50 - m_p50:>12.2f}"
+            f"\nbar, one scale-out worker: >= 2000 req/s at c{high}: {one[high].rps:.0f}; "
+            f"<= 1 ms added p50 at c{low}: {one[low].p50 - bare[low].p50:.2f}; p99 <= 3x p50: "
+            + ", ".join(f"c{c} {one[c].p99 / one[c].p50:.1f}x" for c in levels)
         )
-    print("cpu µs: the server process's CPU time per request (1e6 / cpu µs = req/s one core could serve)")
-    warmups = sum(max(c * 4, 50) for c, *_ in rows)
-    print(f"usage records written: {recorded} (requests sent to Covey incl. warm-up: "
-          f"{sum(t for _, t, *_ in rows) + warmups}); metered spend ${charged / 1e9:.6f}")  # fmt: skip
-    load = os.getloadavg()[0]
-    print(f"bar: >= 3000 req/s at concurrency 64, <= 1 ms added p50 at concurrency 1 (load average now {load:.1f})")
+        if "replicas" in results:
+            two = {r.concurrency: r for r in results["replicas"][0]}
+            print(f"two replicas / one worker at c{high}: {two[high].rps / one[high].rps:.2f}x (bar 1.6x)")
+    print(f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (the servers share them with the load)")
 
 
 if __name__ == "__main__":

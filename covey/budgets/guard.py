@@ -6,6 +6,7 @@ an `AlertSink`, which handles them off the hot path.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import secrets
@@ -68,6 +69,7 @@ class Guard:
         # Reservation ids: unique across replicas (a random prefix per process), cheap to make.
         self._prefix = secrets.token_hex(6)
         self._ids = itertools.count()
+        self._settling: set[asyncio.Task[None]] = set()
 
     async def reserve(
         self, *, org_id: str, key_id: str, user_id: str, charged_groups: Sequence[str], estimate: int
@@ -114,6 +116,18 @@ class Guard:
                 )
             raise BudgetExceeded(watched.line.refusal())
         return ticket
+
+    def settle_later(self, ticket: Ticket, actual: int) -> None:
+        """`settle` off the hot path: the answer does not wait for it. Until it lands the request's hold
+        keeps its room taken, so a late settle never lets a line overspend; `drain` waits for them all."""
+        task = asyncio.get_running_loop().create_task(self.settle(ticket, actual))
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+
+    async def drain(self) -> None:
+        """Until every settle started by `settle_later` has landed (or been counted as missed)."""
+        while self._settling:
+            await asyncio.gather(*self._settling)
 
     async def settle(self, ticket: Ticket, actual: int) -> None:
         """Turn the reservation into the real cost (0 for a failed call). Never raises: the usage record

@@ -1,5 +1,7 @@
-"""Spend counters in Redis, shared by every gateway replica. Each operation is one Lua script, so a
-reservation across several counters is atomic.
+"""Spend counters in Redis, shared by every gateway replica. Reservations and settles go in batches:
+whatever reached the process while the previous round trip was on its way travels in the next one, as
+one Lua script that runs each operation atomically and in arrival order. A reservation across several
+counters is all or nothing; a request waits one round trip for its reservation and none for its settle.
 
 Keys, under the configured prefix, per counter: `c:<counter>` settled spend, `r:<counter>` a sorted set
 of reservation ids scored by expiry (ms), `a:<counter>` reservation id → amount, `t:<counter>` the sum
@@ -9,7 +11,9 @@ hold disappears without any job.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
@@ -21,10 +25,33 @@ from covey.budgets.counters import Check, CountersUnavailable
 # Counters outlive their period long enough for month-end reports and `covey doctor`.
 COUNTER_TTL_SECONDS = 100 * 86400
 _DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
-MAX_CONNECTIONS = 64
+MAX_CONNECTIONS = 16
+# How long a settle may wait for a reservation to travel with before it goes alone. Nobody waits for
+# a settle, and until it lands its request's hold keeps the room taken, so waiting never overspends.
+SETTLE_DELAY_SECONDS = 0.002
+_NAMES_KEPT = 100_000
 
-_PURGE = """
-local function purge(r, a, t, now)
+# One script carries a batch of operations: every reservation and settle that reached this process
+# while the previous batch was on its way, in arrival order. Each operation runs as if alone (Redis runs
+# a script atomically), so a batch is exactly the same operations sent one by one, in one round trip.
+#
+# KEYS: 4 per distinct counter of the batch (c, r, a, t). ARGV: the counter TTL (s), then the operations:
+#   R id estimate now(ms) expiry(ms) n  then n × (counter, limit)   reserve on every check, or none
+#   S id actual n                       then n × counter            release the hold, add the cost
+# where `counter` is the counter's position among the batch's counters (1-based). One answer per
+# operation: a reservation's is 0 when held, else the (1-based) check without room; a settle's the new
+# totals. A new kind of check (a rate-limit window) is one more handler in OPS.
+BATCH = """
+local ttl = ARGV[1]
+local purged = {}
+
+local function key(i, part) return KEYS[(i - 1) * 4 + part] end
+
+-- Drop reservations that expired by `now` (a crashed request's hold), once per counter and instant.
+local function purge(i, now)
+  if purged[i] ~= nil and purged[i] >= now then return end
+  purged[i] = now
+  local r, a, t = key(i, 2), key(i, 3), key(i, 4)
   local old = redis.call('ZRANGEBYSCORE', r, '-inf', now)
   for _, id in ipairs(old) do
     local amount = tonumber(redis.call('HGET', a, id) or '0')
@@ -33,56 +60,60 @@ local function purge(r, a, t, now)
   end
   if #old > 0 then redis.call('ZREMRANGEBYSCORE', r, '-inf', now) end
 end
-"""
 
-# KEYS: c, r, a, t per check. ARGV: reservation id, estimate, now (ms), expiry (ms), limit per check.
-RESERVE = (
-    _PURGE
-    + """
-local n = #KEYS / 4
-local estimate = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-for i = 1, n do
-  local b = (i - 1) * 4
-  purge(KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], now)
-end
-for i = 1, n do
-  local b = (i - 1) * 4
-  local spent = tonumber(redis.call('GET', KEYS[b + 1]) or '0')
-  local held = tonumber(redis.call('GET', KEYS[b + 4]) or '0')
-  if spent + held + estimate > tonumber(ARGV[4 + i]) then return i end
-end
-local done = {}
-local keep = math.ceil((tonumber(ARGV[4]) - now) / 1000) + 60
-for i = 1, n do
-  local b = (i - 1) * 4
-  if not done[KEYS[b + 1]] then
-    done[KEYS[b + 1]] = true
-    redis.call('ZADD', KEYS[b + 2], ARGV[4], ARGV[1])
-    redis.call('HSET', KEYS[b + 3], ARGV[1], estimate)
-    redis.call('INCRBY', KEYS[b + 4], estimate)
-    for j = 2, 4 do redis.call('EXPIRE', KEYS[b + j], keep) end
-  end
-end
-return 0
-"""
-)
+local OPS = {}
 
-# KEYS: c, r, a, t per counter. ARGV: reservation id, actual cost, counter TTL (s).
-SETTLE = """
-local out = {}
-for i = 1, #KEYS / 4 do
-  local b = (i - 1) * 4
-  local amount = redis.call('HGET', KEYS[b + 3], ARGV[1])
-  if amount then
-    redis.call('HDEL', KEYS[b + 3], ARGV[1])
-    redis.call('ZREM', KEYS[b + 2], ARGV[1])
-    redis.call('DECRBY', KEYS[b + 4], amount)
+OPS.R = function(p)
+  local id, estimate = ARGV[p], tonumber(ARGV[p + 1])
+  local now, expiry, n = tonumber(ARGV[p + 2]), ARGV[p + 3], tonumber(ARGV[p + 4])
+  local first, after = p + 5, p + 5 + 2 * n
+  for j = 0, n - 1 do purge(tonumber(ARGV[first + 2 * j]), now) end
+  for j = 0, n - 1 do
+    local i = tonumber(ARGV[first + 2 * j])
+    local spent = tonumber(redis.call('GET', key(i, 1)) or '0')
+    local held = tonumber(redis.call('GET', key(i, 4)) or '0')
+    if spent + held + estimate > tonumber(ARGV[first + 2 * j + 1]) then return j + 1, after end
   end
-  out[i] = redis.call('INCRBY', KEYS[b + 1], ARGV[2])
-  redis.call('EXPIRE', KEYS[b + 1], ARGV[3])
+  local keep = math.ceil((tonumber(expiry) - now) / 1000) + 60
+  local done = {}
+  for j = 0, n - 1 do
+    local i = tonumber(ARGV[first + 2 * j])
+    if not done[i] then
+      done[i] = true
+      redis.call('ZADD', key(i, 2), expiry, id)
+      redis.call('HSET', key(i, 3), id, estimate)
+      redis.call('INCRBY', key(i, 4), estimate)
+      for part = 2, 4 do redis.call('EXPIRE', key(i, part), keep) end
+    end
+  end
+  return 0, after
 end
-return out
+
+OPS.S = function(p)
+  local id, actual, n = ARGV[p], ARGV[p + 1], tonumber(ARGV[p + 2])
+  local out = {}
+  for j = 1, n do
+    local i = tonumber(ARGV[p + 2 + j])
+    local amount = redis.call('HGET', key(i, 3), id)
+    if amount then
+      redis.call('HDEL', key(i, 3), id)
+      redis.call('ZREM', key(i, 2), id)
+      redis.call('DECRBY', key(i, 4), amount)
+    end
+    out[j] = redis.call('INCRBY', key(i, 1), actual)
+    redis.call('EXPIRE', key(i, 1), ttl)
+  end
+  return out, p + 3 + n
+end
+
+local answers = {}
+local p = 2
+while p <= #ARGV do
+  local answer
+  answer, p = OPS[ARGV[p]](p + 1)
+  answers[#answers + 1] = answer
+end
+return answers
 """
 
 # KEYS: the counters' `c:` keys, then the seeded mark. ARGV: a value per counter, then the counter TTL (s).
@@ -101,46 +132,126 @@ return raised
 """
 
 
+class _Batch:
+    """Operations waiting for the next round trip: the script's keys and arguments, and who waits for
+    each answer."""
+
+    __slots__ = ("args", "holds", "index", "keys", "waiters")
+
+    def __init__(self, ttl: int) -> None:
+        self.index: dict[str, int] = {}
+        self.keys: list[str] = []
+        self.args: list[str | int] = [ttl]
+        self.waiters: list[asyncio.Future[Any]] = []
+        # Per operation, for a reservation: (id, counters), to release it should its request be gone.
+        self.holds: list[tuple[str, Sequence[str]] | None] = []
+
+    def slot(self, counter: str, keys: Callable[[str], list[str]]) -> int:
+        at = self.index.get(counter)
+        if at is None:
+            at = self.index[counter] = len(self.index) + 1
+            self.keys += keys(counter)
+        return at
+
+
 class RedisCounters:
     kind = "redis"
 
-    def __init__(self, url: str, *, prefix: str) -> None:
+    def __init__(self, url: str, *, prefix: str, settle_delay: float = SETTLE_DELAY_SECONDS) -> None:
         self.prefix = prefix
-        # A bounded pool: a burst of requests waits for a connection instead of opening hundreds at once.
+        # Reservations and settles travel in batches over one connection at a time; the rest (reports,
+        # repairs, readiness) is occasional. A bounded pool: a burst waits instead of opening hundreds.
         self._pool = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=MAX_CONNECTIONS, timeout=5, socket_timeout=2, socket_connect_timeout=5
         )
         self._client = aioredis.Redis(connection_pool=self._pool)
         self._sync = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self._reserve = self._client.register_script(RESERVE)
-        self._settle = self._client.register_script(SETTLE)
+        self._batch_script = self._client.register_script(BATCH)
         self._raise = self._client.register_script(RAISE)
         # Present from the first seed on; a Redis that restarted without its data has lost it too.
         self._seeded = f"{prefix}:seeded"
+        self.settle_delay = settle_delay
+        self._batch = _Batch(COUNTER_TTL_SECONDS)
+        self._sending: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._names: dict[str, list[str]] = {}
+        self.round_trips = 0  # batches sent: operations / round_trips is the batching achieved
 
     def _keys(self, counter: str) -> list[str]:
-        return [f"{self.prefix}:{part}:{counter}" for part in ("c", "r", "a", "t")]
+        keys = self._names.get(counter)
+        if keys is None:
+            if len(self._names) > _NAMES_KEPT:
+                self._names.clear()
+            keys = self._names[counter] = [f"{self.prefix}:{part}:{counter}" for part in ("c", "r", "a", "t")]
+        return keys
+
+    def _queue(self, op: list[str | int], counters: Sequence[str], limits: Sequence[int] | None) -> asyncio.Future[Any]:
+        batch = self._batch
+        op.append(len(counters))
+        if limits is None:
+            op += [batch.slot(c, self._keys) for c in counters]
+            batch.holds.append(None)
+        else:
+            for counter, limit in zip(counters, limits, strict=True):
+                op += [batch.slot(counter, self._keys), limit]
+            batch.holds.append((str(op[1]), counters))
+        batch.args += op
+        waiter = asyncio.get_running_loop().create_future()
+        batch.waiters.append(waiter)
+        return waiter
+
+    def _send_now(self) -> None:
+        """Start a round trip unless one is on its way: that one sends what has gathered when it returns."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._sending is None and self._batch.waiters:
+            self._sending = asyncio.get_running_loop().create_task(self._send(), name="covey-budget-batch")
+
+    def _send_soon(self) -> None:
+        if self._sending is None and self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.settle_delay, self._send_now)
+
+    async def _send(self) -> None:
+        try:
+            while self._batch.waiters:
+                batch, self._batch = self._batch, _Batch(COUNTER_TTL_SECONDS)
+                self.round_trips += 1
+                try:
+                    answers = await self._batch_script(keys=batch.keys, args=batch.args)
+                except _DOWN as exc:
+                    for waiter in batch.waiters:
+                        if not waiter.done():
+                            waiter.set_exception(CountersUnavailable(str(exc)))
+                    continue
+                for waiter, answer, hold in zip(batch.waiters, answers, batch.holds, strict=True):
+                    if not waiter.done():
+                        waiter.set_result(answer)
+                    elif hold is not None and answer == 0:  # held for a request that is gone: give it back
+                        self._queue(["S", hold[0], 0], hold[1], None)
+        finally:
+            self._sending = None
 
     async def reserve(
         self, *, reservation: str, checks: Sequence[Check], estimate: int, now: float, hold_seconds: float
     ) -> int | None:
-        keys = [k for c in checks for k in self._keys(c.counter)]
         now_ms = int(now * 1000)
-        args: list[str | int] = [reservation, estimate, now_ms, now_ms + int(hold_seconds * 1000)]
-        args += [c.limit for c in checks]
-        try:
-            failed = int(await self._reserve(keys=keys, args=args))
-        except _DOWN as exc:
-            raise CountersUnavailable(str(exc)) from exc
+        op: list[str | int] = ["R", reservation, estimate, now_ms, now_ms + int(hold_seconds * 1000)]
+        waiter = self._queue(op, [c.counter for c in checks], [c.limit for c in checks])
+        self._send_now()  # a request waits on it: at once (settles waiting for company go along)
+        failed = int(await waiter)
         return failed - 1 if failed else None
 
     async def settle(self, *, reservation: str, counters: Sequence[str], actual: int) -> list[int]:
-        keys = [k for c in counters for k in self._keys(c)]
-        try:
-            totals = await self._settle(keys=keys, args=[reservation, actual, COUNTER_TTL_SECONDS])
-        except _DOWN as exc:
-            raise CountersUnavailable(str(exc)) from exc
-        return [int(v) for v in totals]
+        waiter = self._queue(["S", reservation, actual], counters, None)
+        self._send_soon()  # nobody waits on it: with the next reservation, or after `settle_delay`
+        return [int(v) for v in await waiter]
+
+    async def flush(self) -> None:
+        """Send whatever waits, and wait for it (at shutdown)."""
+        self._send_now()
+        while self._sending is not None:
+            await asyncio.shield(self._sending)
 
     async def spent(self, counters: Sequence[str]) -> list[int]:
         if not counters:
@@ -205,6 +316,7 @@ class RedisCounters:
             raise CountersUnavailable(str(exc)) from exc
 
     async def close(self) -> None:
+        await self.flush()
         await self._client.aclose()
         await self._pool.disconnect()
         self._sync.close()

@@ -186,6 +186,7 @@ class BudgetsRuntime:
 
     async def stop(self) -> None:
         self._stop.set()
+        await self.guard.drain()  # the last requests' settles, before the store closes
         await self.dispatcher.stop()
         if self.bus_task is not None:
             self.bus_task.cancel()  # waits on a socket only, never on the database

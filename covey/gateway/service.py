@@ -195,7 +195,7 @@ class Gateway:
             self.metrics.answered(endpoint, outcome.status)
             self.metrics.timed(endpoint, time.perf_counter() - ad.started)
             if ticket is not None and self.budgets is not None:
-                await self.budgets.settle(ticket, cost)
+                self.budgets.settle_later(ticket, cost)
         if answer is None:
             assert outcome.error is not None
             await asgi.send_json(send, outcome.status, _ERRORS[dialect](outcome.status, outcome.error, outcome.origin))

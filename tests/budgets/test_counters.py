@@ -166,3 +166,68 @@ def test_redis_unreachable_is_reported() -> None:
             await store.close()
 
     asyncio.run(body())
+
+
+def redis_store(redis_url: str, redis_prefix: str, **fields: float) -> RedisCounters:
+    return RedisCounters(redis_url, prefix=redis_prefix, **fields)
+
+
+def test_concurrent_operations_share_round_trips_and_keep_arrival_order(redis_url: str, redis_prefix: str) -> None:
+    """Reservations made together travel in one script, run in the order they were asked for: with room
+    for two, the first two asked get it, whatever else is in the batch."""
+
+    async def body(store: RedisCounters) -> tuple[list[int | None], int, list[int]]:
+        asks = [
+            store.reserve(reservation=f"r{n}", checks=[Check("g@1", 100)], estimate=50, now=NOW, hold_seconds=60)
+            for n in range(10)
+        ]
+        got = await asyncio.gather(*asks)
+        trips = store.round_trips
+        await asyncio.gather(store.settle(reservation="r0", counters=["g@1"], actual=50))
+        return list(got), trips, await store.spent(["g@1"])
+
+    got, trips, spent = run(lambda: redis_store(redis_url, redis_prefix), body)
+    assert got == [None, None] + [0] * 8
+    assert trips == 1
+    assert spent == [50]
+
+
+def test_a_settle_waits_for_a_reservation_to_travel_with(redis_url: str, redis_prefix: str) -> None:
+    async def body(store: RedisCounters) -> tuple[int, int | None, list[int], int]:
+        await store.reserve(reservation="a", checks=[Check("g@1", 100)], estimate=60, now=NOW, hold_seconds=60)
+        before = store.round_trips
+        settled = asyncio.ensure_future(store.settle(reservation="a", counters=["g@1"], actual=10))
+        await asyncio.sleep(0)  # the settle is queued, not sent: nobody waits on it
+        # The reservation that comes next finds the settled room: both went in its round trip, in order.
+        fits = await store.reserve(reservation="b", checks=[Check("g@1", 100)], estimate=90, now=NOW, hold_seconds=60)
+        return store.round_trips - before, fits, await settled, store.round_trips
+
+    # A delay no scheduler hiccup reaches: the settle goes only with the reservation.
+    trips, fits, totals, _ = run(lambda: redis_store(redis_url, redis_prefix, settle_delay=30), body)
+    assert (trips, fits, totals) == (1, None, [10])
+
+
+def test_a_lone_settle_lands_within_its_delay_and_close_sends_what_waits(redis_url: str, redis_prefix: str) -> None:
+    async def body(store: RedisCounters) -> tuple[list[int], list[int]]:
+        alone = await asyncio.wait_for(store.settle(reservation="x", counters=["g@1"], actual=3), 1)
+        later = asyncio.ensure_future(store.settle(reservation="y", counters=["g@1"], actual=4))
+        await asyncio.sleep(0)
+        await store.flush()
+        assert await asyncio.wait_for(later, 1) == [7]
+        return alone, await store.spent(["g@1"])
+
+    assert run(lambda: redis_store(redis_url, redis_prefix), body) == ([3], [7])
+
+
+def test_a_reservation_whose_request_is_gone_gives_its_room_back(redis_url: str, redis_prefix: str) -> None:
+    async def body(store: RedisCounters) -> int | None:
+        gone = asyncio.ensure_future(
+            store.reserve(reservation="gone", checks=[Check("g@1", 100)], estimate=100, now=NOW, hold_seconds=60)
+        )
+        await asyncio.sleep(0)  # sent
+        gone.cancel()
+        await store.flush()  # its answer came back to nobody: released in the next round trip
+        checks = [Check("g@1", 100)]
+        return await store.reserve(reservation="next", checks=checks, estimate=100, now=NOW, hold_seconds=60)
+
+    assert run(lambda: redis_store(redis_url, redis_prefix), body) is None
