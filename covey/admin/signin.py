@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 
 from covey.admin import repository
 from covey.audit.actor import Actor
-from covey.auth import repository as auth_repo
+from covey.auth.authority import scope_of
 from covey.auth.caller import Caller
-from covey.auth.permissions import Scope
 from covey.kit.crypto import hash_secret, new_token
 from covey.models import AdminSession, User
 
@@ -109,10 +108,6 @@ def sign_out(session: Session, *, token: str) -> None:
 def caller_for(session: Session, user: User) -> Caller:
     """The same `Caller` a management key of this user's would give: the panel can do nothing the API
     does not allow, and the audit log names the user."""
-    scope = Scope(
-        user_id=user.id,
-        org_role=user.role,
-        memberships=auth_repo.memberships_of(session, org_id=user.org_id, user_id=user.id),
-        parent_of=auth_repo.parent_map(session, org_id=user.org_id),
+    return Caller(
+        org_id=user.org_id, actor=Actor(kind="user", id=user.id, label=user.email), scope=scope_of(session, user)
     )
-    return Caller(org_id=user.org_id, actor=Actor(kind="user", id=user.id, label=user.email), scope=scope)

@@ -8,10 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from covey.audit.actor import Actor
-from covey.auth import repository
+from covey.auth import authority, repository
 from covey.auth.caller import Caller
-from covey.auth.permissions import Scope
 from covey.config import Settings
 from covey.kit.clock import utcnow
 from covey.kit.crypto import hash_secret
@@ -62,19 +60,7 @@ def authenticate(request: Request, session: SessionDep) -> Caller:
         raise Unauthorized("Invalid authorization token")
     if not owner.active:
         raise Forbidden("Invalid authorization token")
-    scope = Scope(
-        user_id=owner.id,
-        org_role=owner.role,
-        memberships=repository.memberships_of(session, org_id=owner.org_id, user_id=owner.id),
-        parent_of=repository.parent_map(session, org_id=owner.org_id),
-    )
-    return Caller(
-        org_id=owner.org_id,
-        actor=Actor(kind="user", id=owner.id, label=owner.email, via_key_id=key.id),
-        scope=scope,
-        key_id=key.id,
-        key_manage=key.manage,
-    )
+    return authority.key_caller(session, key, owner)
 
 
 def require_manage(level: str) -> Callable[[Caller], Caller]:

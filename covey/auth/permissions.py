@@ -3,13 +3,18 @@
 - org `owner`/`admin`: everything in their org;
 - group `admin`: members, keys and settings of their group and its subtree;
 - `member`: their own profile and keys, and read access to the groups they belong to (and their ancestors).
+
+Authority is never borrowed: a key made for someone else carries management rights only while its
+creator `covers` its owner, and a limit someone set is loosened only by a caller who covers them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
+from typing import TypeVar
 
 from covey.groups import tree
 
@@ -60,6 +65,29 @@ class Scope:
             return True
         return group_id is not None and group_id in self.admin_groups
 
+    def covers(self, other: Scope) -> bool:
+        """Whether every right `other` has is also this caller's: then this caller could act as them.
+
+        An owner covers everyone; an admin everyone but owners; anyone else covers a person who is
+        no org admin, administers nothing outside this caller's subtrees and reads no group this
+        caller cannot read."""
+        if self.is_owner or self.user_id == other.user_id:
+            return True
+        if other.is_org_admin:
+            return self.is_org_admin and not other.is_owner
+        if self.is_org_admin:
+            return True
+        readable = self.admin_groups | self.member_groups
+        return other.admin_groups <= self.admin_groups and other.member_groups <= readable
+
     def can_assign_org_role(self, role: str) -> bool:
         """Admins manage admins and members; only an owner makes or unmakes owners."""
         return self.is_owner or (self.is_org_admin and role != "owner")
+
+
+Bound = TypeVar("Bound", int, datetime)
+
+
+def loosens(old: Bound | None, new: Bound | None) -> bool:
+    """Whether a limit (nano-dollars) or an expiry moves up or goes away; None is no limit, no expiry."""
+    return old is not None and (new is None or new > old)

@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from covey.audit import service as audit
+from covey.auth import authority
 from covey.auth.caller import Caller
+from covey.auth.permissions import loosens
 from covey.budgets import repository
 from covey.budgets.guard import Guard
 from covey.budgets.lines import Line
@@ -152,6 +154,11 @@ def update(session: Session, caller: Caller, line_id: str, data: BudgetUpdate) -
         )
         if clash is not None:
             raise Conflict(f"a {data.enforcement} {row.period} budget of this owner already exists")
+    old, new = row.amount_nanos or None, limit_nanos(data.amount) if data.amount is not None else row.amount_nanos
+    softened = row.enforcement == "hard" and data.enforcement == "soft"
+    if loosens(old, new or None) or softened:
+        field = "enforcement" if softened else "amount"
+        authority.require_may_loosen(session, caller, field=field, setter_id=row.created_by)
     before = snapshot(row)
     if data.amount is not None:
         row.amount_nanos = limit_nanos(data.amount) or 0
@@ -166,6 +173,7 @@ def update(session: Session, caller: Caller, line_id: str, data: BudgetUpdate) -
 
 def delete(session: Session, caller: Caller, line_id: str) -> None:
     row = _row(session, caller, line_id, write=True)
+    authority.require_may_loosen(session, caller, field="budget", setter_id=row.created_by)
     before = snapshot(row)
     _record(session, caller, "budget.delete", row, before)
     repository.delete(session, row)

@@ -23,7 +23,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from covey.audit import service as audit
+from covey.auth import authority
 from covey.auth.caller import Caller
+from covey.auth.permissions import loosens
 from covey.groups import repository, views
 from covey.groups import tree as tree_rules
 from covey.groups.schemas import BulkAddResult, GroupCreate, GroupDetail, GroupOut, GroupUpdate, MemberOut, TreeNode
@@ -204,6 +206,9 @@ def create(session: Session, caller: Caller, data: GroupCreate) -> Group:
             monthly_budget_per_user=limit_nanos(per_user),
             external_id=data.external_id,
             created_by=caller.actor.id,
+            budget_set_by=caller.user_id or None,
+            budget_per_user_set_by=caller.user_id or None,
+            expiry_set_by=caller.user_id or None,
         ),
     )
     _record(session, caller, "group.create", group.id, after=views.snapshot(group))
@@ -239,8 +244,11 @@ def update(session: Session, caller: Caller, group_id: str, data: GroupUpdate) -
         target = parent if moving else _parent(session, caller, group.parent_id)
         _check_name_free(session, caller, name=new_name, parent=target, exclude_id=group.id)
 
+    setters = _setters(session, caller, group, fields)
     before = views.snapshot(group)
     _apply(group, fields)
+    for column, setter in setters.items():
+        setattr(group, column, setter)
     session.flush()
     after = views.snapshot(group)
     if after != before:
@@ -249,6 +257,28 @@ def update(session: Session, caller: Caller, group_id: str, data: GroupUpdate) -
 
 
 _COLUMNS = {"default": "is_default"}
+# (field as the API names it, the column it sets, the column naming who set it)
+_LIMITS = (
+    ("monthly_budget", "monthly_budget", "budget_set_by"),
+    ("monthly_budget_per_user", "monthly_budget_per_user", "budget_per_user_set_by"),
+    ("monthly_limit", "monthly_budget_per_user", "budget_per_user_set_by"),
+    ("expires_at", "expires_at", "expiry_set_by"),
+)
+
+
+def _setters(session: Session, caller: Caller, group: Group, fields: dict[str, Any]) -> dict[str, str | None]:
+    """DESIGN §2, §4: a budget or expiry set by someone whose rights the caller's do not include may
+    be lowered or shortened, never raised, removed or extended. Answers who has set each afterwards."""
+    out: dict[str, str | None] = {}
+    for name, column, set_by in _LIMITS:
+        if name not in fields:
+            continue
+        new = limit_nanos(fields[name]) if column != "expires_at" else fields[name]
+        setter = authority.setter_after(
+            session, caller, field=name, setter_id=getattr(group, set_by), loosens=loosens(getattr(group, column), new)
+        )
+        out[set_by] = setter if new is not None else None
+    return out
 
 
 def _apply(group: Group, fields: dict[str, Any]) -> None:

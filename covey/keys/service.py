@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from covey.access import repository as access_repo
 from covey.audit import service as audit
+from covey.auth import authority
 from covey.auth import repository as auth_repo
 from covey.auth.caller import Caller
+from covey.auth.permissions import loosens
 from covey.groups import repository as groups_repo
 from covey.groups import tree
 from covey.keys import repository
@@ -26,10 +28,11 @@ from covey.kit.clock import isoformat, utcnow
 from covey.kit.errors import BadRequest, Conflict, Forbidden, NotFound
 from covey.kit.fields import limit_nanos
 from covey.kit.money import nanos_to_text
-from covey.models import AccessList, ApiKey, Group
+from covey.models import AccessList, ApiKey, Group, User
 from covey.users import repository as users_repo
 
 LEVELS = {"none": 0, "read": 1, "write": 2}
+ROLE_RANK = {"member": 0, "admin": 1, "owner": 2}
 
 
 def snapshot(key: ApiKey) -> dict[str, Any]:
@@ -121,6 +124,45 @@ def _check_manage_level(caller: Caller, level: str) -> None:
         raise Forbidden(f"permissions.manage: cannot grant {level}, above your own key's {caller.key_manage}")
 
 
+def _check_may_empower(session: Session, caller: Caller, owner: User, level: str) -> None:
+    """DESIGN §2: a key for someone else carries management rights only if its maker covers them;
+    nobody makes keys for a person who outranks them in the org."""
+    if not caller.user_id or owner.id == caller.user_id:
+        return
+    if ROLE_RANK.get(owner.role, 0) > ROLE_RANK.get(caller.scope.org_role, 0):
+        raise Forbidden(f"owner_id: {owner.email} is an org {owner.role}; you may not make keys for them")
+    if level != "none" and not caller.scope.covers(authority.scope_of(session, owner)):
+        raise Forbidden(
+            f"permissions.manage: a key for {owner.email} can carry no management rights: "
+            "they have rights that you do not"
+        )
+
+
+def _bounds(session: Session, caller: Caller, data: KeyCreate) -> tuple[str | None, str | None]:
+    """A key made with a key is bounded by it: no higher limit and no later expiry than the limit and
+    expiry someone above the caller set on the making key (DESIGN §2). Answers who has set the new
+    key's limit and expiry."""
+    me = caller.user_id or None
+    limit_by = me if data.monthly_limit else None
+    expiry_by = me if data.expires_at is not None else None
+    making = repository.get(session, org_id=caller.org_id, key_id=caller.key_id) if caller.key_id else None
+    if making is None:
+        return limit_by, expiry_by
+    wanted = limit_nanos(data.monthly_limit)
+    if making.monthly_limit is not None and not authority.covers_setter(session, caller, making.limit_set_by)[0]:
+        if loosens(making.monthly_limit, wanted):
+            limit = nanos_to_text(making.monthly_limit)
+            raise Forbidden(f"monthly_limit: a key made with this key may have at most its limit, ${limit}")
+        limit_by = making.limit_set_by
+    if making.expires_at is not None and not authority.covers_setter(session, caller, making.expiry_set_by)[0]:
+        if loosens(making.expires_at, data.expires_at):
+            raise Forbidden(
+                f"expires_at: a key made with this key must expire by {isoformat(making.expires_at)}, as it does"
+            )
+        expiry_by = making.expiry_set_by
+    return limit_by, expiry_by
+
+
 def _find_access_list(session: Session, caller: Caller, access_list_id: str) -> AccessList:
     found = access_repo.get(session, org_id=caller.org_id, access_list_id=access_list_id)
     if found is None:
@@ -180,6 +222,8 @@ def create(session: Session, caller: Caller, data: KeyCreate) -> tuple[ApiKey, s
         raise Forbidden("owner_id: only org admins, or admins of the key's group, make keys for other users")
     permissions = data.permissions or Permissions()
     _check_manage_level(caller, permissions.manage)
+    _check_may_empower(session, caller, owner, permissions.manage)
+    limit_by, expiry_by = _bounds(session, caller, data)
     if access_list is not None:
         _check_may_attach(caller, access_list)
     if not owner.active:
@@ -206,6 +250,8 @@ def create(session: Session, caller: Caller, data: KeyCreate) -> tuple[ApiKey, s
             logging=data.logging,
             # The command line acts for no user; its keys name their owner, so created_by is always a user.
             created_by=caller.user_id or owner_id,
+            limit_set_by=limit_by,
+            expiry_set_by=expiry_by,
         ),
     )
     _record(session, caller, "apikey.create", key)
@@ -225,8 +271,13 @@ def revoke(session: Session, caller: Caller, key_id: str) -> None:
 
 def set_limit(session: Session, caller: Caller, key_id: str, *, monthly_limit: Decimal) -> ApiKey:
     key = _editable(session, caller, key_id)
+    new = limit_nanos(monthly_limit)
+    loosened = loosens(key.monthly_limit, new)
+    setter = authority.setter_after(
+        session, caller, field="monthly_limit", setter_id=key.limit_set_by, loosens=loosened
+    )
     before = snapshot(key)
-    key.monthly_limit = limit_nanos(monthly_limit)
+    key.monthly_limit, key.limit_set_by = new, setter if new is not None else None
     session.flush()
     _record(session, caller, "apikey.limit", key, before)
     return key
@@ -243,8 +294,10 @@ def set_labels(session: Session, caller: Caller, key_id: str, *, labels: dict[st
 
 def set_expiry(session: Session, caller: Caller, key_id: str, *, expires_at: datetime | None) -> ApiKey:
     key = _editable(session, caller, key_id)
+    loosened = loosens(key.expires_at, expires_at)
+    setter = authority.setter_after(session, caller, field="expires_at", setter_id=key.expiry_set_by, loosens=loosened)
     before = snapshot(key)
-    key.expires_at = expires_at
+    key.expires_at, key.expiry_set_by = expires_at, setter if expires_at is not None else None
     session.flush()
     _record(session, caller, "apikey.expiry", key, before)
     return key
@@ -256,6 +309,9 @@ def update(session: Session, caller: Caller, key_id: str, data: KeyUpdate) -> Ap
     levels = data.permissions.model_dump(include=data.permissions.model_fields_set) if data.permissions else {}
     if "manage" in levels:
         _check_manage_level(caller, levels["manage"])
+        owner = users_repo.get(session, org_id=caller.org_id, user_id=key.owner_id)
+        if owner is not None and levels["manage"] != "none":
+            _check_may_empower(session, caller, owner, levels["manage"])
     if data.access_list_id is not None:
         _check_may_attach(caller, _find_access_list(session, caller, data.access_list_id))
     before = snapshot(key)

@@ -34,6 +34,10 @@ class ApiKey(IdMixin, OrgScoped, Timestamps, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    # Who set the limit and the expiry (null: the command line or no one known, i.e. the org's): only
+    # a caller whose rights include theirs may raise, remove or extend them (DESIGN §2).
+    limit_set_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    expiry_set_by: Mapped[str | None] = mapped_column(String(36), default=None)
 
     def is_expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

@@ -24,6 +24,8 @@ class User(IdMixin, OrgScoped, Timestamps, Base):
     role: Mapped[str] = mapped_column(String(16), default="member")
     status: Mapped[str] = mapped_column(String(16), default="active")
     monthly_limit: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # Who set the monthly limit (null: the org default, the command line or SCIM): see DESIGN §2.
+    limit_set_by: Mapped[str | None] = mapped_column(String(36), default=None)
     external_id: Mapped[str | None] = mapped_column(String(255), default=None)
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -9,7 +9,9 @@ from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from covey.audit import service as audit
+from covey.auth import authority
 from covey.auth.caller import Caller
+from covey.auth.permissions import loosens
 from covey.groups import repository as groups_repo
 from covey.groups import tree
 from covey.kit.clock import utcnow
@@ -77,6 +79,7 @@ def create_many(
                 if "monthly_limit" in data.model_fields_set
                 else org.default_monthly_limit
             ),
+            limit_set_by=(caller.user_id or None) if "monthly_limit" in data.model_fields_set else None,
             external_id=data.external_id,
             password_hash=hashes.get(data.email),
         )
@@ -144,10 +147,16 @@ def update(session: Session, caller: Caller, user_id: str, data: UserUpdate) -> 
         and repository.get_by_email(session, org_id=caller.org_id, email=fields["email"])
     ):
         raise Conflict(f"a user with email {fields['email']} already exists")
+    if "monthly_limit" in fields:
+        new_limit = limit_nanos(fields["monthly_limit"])
+        loosened = loosens(user.monthly_limit, new_limit)
+        setter = authority.setter_after(
+            session, caller, field="monthly_limit", setter_id=user.limit_set_by, loosens=loosened
+        )
     before = snapshot(user)
     for name, value in fields.items():
         if name == "monthly_limit":
-            user.monthly_limit = limit_nanos(value)
+            user.monthly_limit, user.limit_set_by = new_limit, setter if new_limit is not None else None
         elif value is not None:
             setattr(user, name, value)
     session.flush()
