@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from covey.keys.secrets import issue
+from covey.models import ApiKey
 from tests.conftest import Api, Org, make_org
 
 ROLES = ("owner", "admin", "group_admin", "member", "outsider")
@@ -36,6 +40,8 @@ class World:
     backend: str
     frontend: str
     member_id: str
+    ids: dict[str, str] = field(default_factory=dict)
+    db: Any = None
 
     def fresh_user_in_backend(self) -> str:
         user = self.org.user()
@@ -56,7 +62,7 @@ class World:
         return str(response.json()["id"])
 
 
-def build_world(org: Org) -> World:
+def build_world(org: Org, *, db: Any = None) -> World:
     eng = org.group("Engineering", kind="department")
     backend = org.group("Backend Engineers", parent_id=eng)
     frontend = org.group("Frontend Engineers", parent_id=eng)
@@ -69,7 +75,9 @@ def build_world(org: Org) -> World:
     org.add_member(eng, ids["group_admin"], role="admin")
     org.add_member(backend, ids["member"])
     keys = {"owner": org.admin} | {role: org.key(user_id, manage="write") for role, user_id in ids.items()}
-    return World(org=org, keys=keys, eng=eng, backend=backend, frontend=frontend, member_id=ids["member"])
+    return World(
+        org=org, keys=keys, eng=eng, backend=backend, frontend=frontend, member_id=ids["member"], ids=ids, db=db
+    )
 
 
 # A case builds (method, path, json body) against a world; `allowed` is the set of roles that succeed.
@@ -249,3 +257,258 @@ def test_other_org_answers_404(case: Case, worlds: tuple[World, World]) -> None:
     for role in ROLES:
         response = _send(mine.keys[role], request)
         assert response.status_code == 404, (role, response.text)
+
+
+# --- Attacks: ways around the rules, each refused with a 4xx naming the reason, changing nothing and
+# writing no audit event. `attack(world)` runs one against a fresh organization.
+
+
+def _refused(world: World, response: Any, status: int, reason: str) -> None:
+    assert response.status_code == status, response.text
+    assert reason in response.json()["error"]["message"], response.text
+
+
+def _audited(world: World) -> Callable[[], None]:
+    """Call the answer after the attack: it asserts the attack left the audit log as it was."""
+    before = _audit_total(world)
+    return lambda: _changed_nothing(world, before)
+
+
+def _changed_nothing(world: World, before: int) -> None:
+    assert _audit_total(world) == before, "a refused attack wrote to the audit log"
+
+
+def _key_made_earlier(world: World, *, creator: str, owner: str, group_id: str | None) -> Api:
+    """A key with `manage: write` for `owner` made by `creator`, as rows made before these rules
+    (or before a change of role) hold them: the rules must hold at the request, not only at creation."""
+    issued = issue()
+    with world.db.transaction() as session:
+        session.add(
+            ApiKey(
+                org_id=world.org.id,
+                name="earlier",
+                key_hash=issued.key_hash,
+                prefix=issued.prefix,
+                owner_id=owner,
+                group_id=group_id,
+                manage="write",
+                created_by=creator,
+            )
+        )
+    return Api(world.org.admin.client, issued.secret)
+
+
+def _role(world: World, user_id: str) -> str:
+    return str(world.org.admin.get(f"/v1/manage/user/{user_id}").json()["user"]["role"])
+
+
+def attack_group_admin_borrows_the_owner(world: World) -> None:
+    """1. A group admin enrols the owner in their group and makes a management key owned by them."""
+    org, ga = world.org, world.ids["group_admin"]
+    org.add_member(world.backend, org.owner_id)
+    check = _audited(world)
+    made = world.keys["group_admin"].post(
+        "/v1/manage/apikey",
+        json={"name": "x", "owner_id": org.owner_id, "group_id": world.backend, "permissions": {"manage": "write"}},
+    )
+    _refused(world, made, 403, "is an org owner")
+    check()
+    borrowed = _key_made_earlier(world, creator=ga, owner=org.owner_id, group_id=world.backend)
+    check = _audited(world)
+    _refused(world, borrowed.patch(f"/v1/manage/user/{ga}", json={"role": "admin"}), 403, "manage write permission")
+    _refused(world, borrowed.post("/v1/manage/scim/token", json={"name": "idp"}), 403, "manage write permission")
+    check()
+    assert _role(world, ga) == "member"
+
+
+def attack_admin_borrows_the_owner(world: World) -> None:
+    """2. An org admin makes a key owned by the owner and makes themselves owner with it."""
+    org, admin = world.org, world.ids["admin"]
+    check = _audited(world)
+    made = world.keys["admin"].post(
+        "/v1/manage/apikey", json={"name": "x", "owner_id": org.owner_id, "permissions": {"manage": "write"}}
+    )
+    _refused(world, made, 403, "is an org owner")
+    borrowed = _key_made_earlier(world, creator=admin, owner=org.owner_id, group_id=None)
+    _refused(world, borrowed.patch(f"/v1/manage/user/{admin}", json={"role": "owner"}), 403, "manage write permission")
+    check()
+    assert _role(world, admin) == "admin"
+
+
+def attack_member_lifts_what_an_admin_set(world: World) -> None:
+    """3. A member lifts the limit and expiry an admin set on their key, or mints a key without them."""
+    org, member = world.org, world.ids["member"]
+    expires = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    made = world.keys["admin"].post(
+        "/v1/manage/apikey",
+        json={
+            "name": "capped",
+            "owner_id": member,
+            "monthly_limit": 5,
+            "expires_at": expires,
+            "permissions": {"manage": "write"},
+        },
+    )
+    assert made.status_code == 200, made.text
+    key_id, capped = made.json()["api_key_id"], Api(org.admin.client, made.json()["api_key"])
+    before = org.admin.get(f"/v1/manage/apikey/{key_id}").json()
+    check = _audited(world)
+    for limit in (0, 6):
+        lifted = capped.post(f"/v1/manage/apikey/{key_id}/limit", json={"monthly_limit": limit})
+        _refused(world, lifted, 403, "you may lower it")
+    for expiry in ("2099-01-01T00:00:00Z", None):
+        extended = capped.post(f"/v1/manage/apikey/{key_id}/expiry", json={"expires_at": expiry})
+        _refused(world, extended, 403, "you may lower it")
+    _refused(world, capped.post("/v1/manage/apikey", json={"name": "free"}), 403, "at most its limit, $5")
+    longer = {"name": "later", "monthly_limit": 5, "expires_at": "2099-01-01T00:00:00Z"}
+    _refused(world, capped.post("/v1/manage/apikey", json=longer), 403, "must expire by")
+    check()
+    assert org.admin.get(f"/v1/manage/apikey/{key_id}").json() | {"last_used_at": None} == before | {
+        "last_used_at": None
+    }
+    # Within what the admin set, the member still decides: lowering is theirs, and stays the admin's line.
+    assert capped.post(f"/v1/manage/apikey/{key_id}/limit", json={"monthly_limit": 3}).status_code == 204
+    _refused(world, capped.post(f"/v1/manage/apikey/{key_id}/limit", json={"monthly_limit": 4}), 403, "set by")
+    inside = capped.post("/v1/manage/apikey", json={"name": "inside", "monthly_limit": 2, "expires_at": expires})
+    assert inside.status_code == 200, inside.text
+
+
+def attack_group_admin_lifts_the_budget_an_org_admin_set(world: World) -> None:
+    """3, for groups: a group admin raises or removes their group's budget, or softens or deletes a line."""
+    org, ga = world.org, world.keys["group_admin"]
+    assert org.admin.patch(f"/v1/manage/group/{world.backend}", json={"monthly_budget": 500}).status_code == 200
+    line = org.admin.post(
+        "/v1/manage/budget", json={"owner_type": "group", "owner_id": world.backend, "period": "week", "amount": 100}
+    )
+    assert line.status_code == 200, line.text
+    line_id = line.json()["budget"]["id"]
+    check = _audited(world)
+    for body in ({"monthly_budget": 0}, {"monthly_budget": 1000}):
+        _refused(world, ga.patch(f"/v1/manage/group/{world.backend}", json=body), 403, "you may lower it")
+    _refused(world, ga.patch(f"/v1/manage/budget/{line_id}", json={"amount": 200}), 403, "you may lower it")
+    _refused(world, ga.patch(f"/v1/manage/budget/{line_id}", json={"enforcement": "soft"}), 403, "you may lower it")
+    _refused(world, ga.delete(f"/v1/manage/budget/{line_id}"), 403, "you may lower it")
+    check()
+    group = org.admin.get(f"/v1/manage/group/{world.backend}").json()["group"]
+    assert Decimal(group["monthly_budget"]) == 500
+    assert ga.patch(f"/v1/manage/group/{world.backend}", json={"monthly_budget": 400}).status_code == 200
+
+
+ATTACKS = [
+    attack_group_admin_borrows_the_owner,
+    attack_admin_borrows_the_owner,
+    attack_member_lifts_what_an_admin_set,
+    attack_group_admin_lifts_the_budget_an_org_admin_set,
+]
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.__name__.removeprefix("attack_"))
+def test_attack_is_refused(attack: Callable[[World], None], client: Any, db: Any) -> None:
+    attack(build_world(make_org(client, db, "Attacked"), db=db))
+
+
+# --- Who may make which key for whom, and the management rights the key ends up with (DESIGN §2).
+# Each maker asks for `manage: write`; the key lands with "write", or the request is refused (403).
+
+
+def _people(world: World) -> dict[str, str]:
+    org = world.org
+    sales = org.group("Sales")
+    people = {
+        "owner": org.owner_id,
+        "another owner": org.user(role="owner"),
+        "another admin": org.user(role="admin"),
+        "another admin of Engineering": org.user(),
+        "admin in Backend": org.user(role="admin"),
+        "another member of Backend": org.user(),
+        "member of Backend and Sales": org.user(),
+        "member of Sales": org.user(),
+    }
+    org.add_member(world.eng, people["another admin of Engineering"], role="admin")
+    for name in ("admin in Backend", "another member of Backend", "member of Backend and Sales"):
+        org.add_member(world.backend, people[name])
+    org.add_member(sales, people["member of Backend and Sales"])
+    org.add_member(sales, people["member of Sales"])
+    return people | {name: uid for name, uid in world.ids.items()} | {"Sales": sales}
+
+
+WHO_FOR_WHOM = [
+    # maker, the key's owner, its group ("" = personal), what happens
+    ("owner", "owner", "", "write"),
+    ("owner", "another owner", "", "write"),
+    ("owner", "member of Sales", "Sales", "write"),
+    ("admin", "admin", "", "write"),
+    ("admin", "another admin", "", "write"),
+    ("admin", "owner", "", "403 is an org owner"),
+    ("admin", "member of Sales", "Sales", "write"),
+    ("group_admin", "group_admin", "Engineering", "write"),
+    ("group_admin", "another admin of Engineering", "Engineering", "write"),
+    ("group_admin", "another member of Backend", "Backend", "write"),
+    ("group_admin", "admin in Backend", "Backend", "403 is an org admin"),
+    ("group_admin", "member of Backend and Sales", "Backend", "403 can carry no management rights"),
+    ("group_admin", "member of Sales", "Sales", "403 only org admins, or admins of the key's group"),
+    ("member", "member", "Backend", "write"),
+    ("member", "another member of Backend", "Backend", "403 only org admins, or admins of the key's group"),
+    ("member", "group_admin", "Engineering", "403 only org admins, or admins of the key's group"),
+    ("member", "member of Sales", "Sales", "403 only org admins, or admins of the key's group"),
+]
+
+
+def _rights(api: Api) -> str:
+    response = api.get("/v1/manage/apikey")
+    assert response.status_code in (200, 403), response.text
+    return "write" if response.status_code == 200 else "none"
+
+
+@pytest.fixture(scope="module")
+def keyed_world(client: Any, db: Any) -> tuple[World, dict[str, str]]:
+    world = build_world(make_org(client, db, "Keys"), db=db)
+    return world, _people(world)
+
+
+@pytest.mark.parametrize("row", WHO_FOR_WHOM, ids=lambda r: f"{r[0]} for {r[1]}")
+def test_who_may_make_which_key_for_whom(row: tuple[str, str, str, str], keyed_world: Any) -> None:
+    world, people = keyed_world
+    maker, owner, group, expected = row
+    groups = {"": None, "Engineering": world.eng, "Backend": world.backend, "Sales": people["Sales"]}
+    body = {"name": "k", "owner_id": people.get(owner, world.org.owner_id), "permissions": {"manage": "write"}}
+    if groups[group]:
+        body["group_id"] = groups[group]
+    before = _audit_total(world)
+    response = world.keys[maker].post("/v1/manage/apikey", json=body)
+    if expected.startswith("403"):
+        _refused(world, response, 403, expected.removeprefix("403 "))
+        assert _audit_total(world) == before
+        return
+    assert response.status_code == 200, response.text
+    assert _rights(Api(world.org.admin.client, response.json()["api_key"])) == expected
+
+
+def test_a_keys_rights_follow_its_maker_and_owner_roles(keyed_world: Any) -> None:
+    """Re-decided on every request: the owner rising above the maker, or the maker losing the role
+    that covered the owner, takes the key's management rights away until it is so again."""
+    world, _ = keyed_world
+    owner = world.org.admin
+    teammate = world.org.user()
+    world.org.add_member(world.backend, teammate)
+    made = world.keys["group_admin"].post(
+        "/v1/manage/apikey",
+        json={"name": "k", "owner_id": teammate, "group_id": world.backend, "permissions": {"manage": "write"}},
+    )
+    assert made.status_code == 200, made.text
+    key = Api(owner.client, made.json()["api_key"])
+    assert _rights(key) == "write"
+    assert owner.patch(f"/v1/manage/user/{teammate}", json={"role": "admin"}).status_code == 200
+    assert _rights(key) == "none"
+    assert owner.patch(f"/v1/manage/user/{teammate}", json={"role": "member"}).status_code == 200
+    assert _rights(key) == "write"
+    ga = world.ids["group_admin"]
+    assert owner.put(f"/v1/manage/group/{world.eng}/member/{ga}/role", json={"role": "member"}).status_code == 200
+    assert _rights(key) == "none"
+    assert owner.put(f"/v1/manage/group/{world.eng}/member/{ga}/role", json={"role": "admin"}).status_code == 200
+    assert _rights(key) == "write"
+    # What the key does is audited under its owner, naming who made the key (who saw its secret).
+    assert key.post("/v1/manage/apikey", json={"name": "own"}).status_code == 200
+    event = owner.get("/v1/manage/audit", params={"limit": 1}).json()["events"][0]
+    maker = owner.get(f"/v1/manage/user/{ga}").json()["user"]["email"]
+    assert event["actor_id"] == teammate and event["actor_label"].endswith(f"(key made by {maker})")
