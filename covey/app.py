@@ -12,6 +12,7 @@ from covey.access.endpoints import router as access_router
 from covey.admin.router import router as admin_router
 from covey.alerts.endpoints import alert_router, webhook_router
 from covey.audit.endpoints import router as audit_router
+from covey.auth.endpoints import router as auth_router
 from covey.budgets.endpoints import doctor_router
 from covey.budgets.endpoints import router as budgets_router
 from covey.budgets.runtime import BudgetsRuntime
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/v1/manage")
     app.include_router(scim_token_router, prefix="/v1/manage")
     app.include_router(scim_router, prefix="/scim/v2")
+    app.include_router(auth_router)
     app.include_router(ops_router)
     app.include_router(admin_router)
     return app

@@ -18,6 +18,7 @@ from covey.kit.crypto import hash_secret
 
 Json = dict[str, Any]
 _DIMENSION_PREFIXES = (b"x-covey-", b"x-requesty-")
+_DIALECT_HEADERS = frozenset((b"anthropic-version", b"anthropic-beta"))
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Admitted:
     dimensions: dict[str, str] = field(default_factory=dict)
     # Set for `/v1/responses`: `body` is then the chat request it was turned into.
     front: Front | None = None
+    # The caller's Anthropic headers, sent on to an upstream of that dialect.
+    dialect_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,9 @@ class Headers:
     token: str | None
     content_length: int | None
     dimensions: dict[str, str]
+    dialect_headers: dict[str, str]
+    # The caller speaks Anthropic's API: it sent `anthropic-version`, or its key as `x-api-key`.
+    anthropic: bool = False
 
 
 def read_headers(scope: Scope) -> Headers:
@@ -48,6 +54,9 @@ def read_headers(scope: Scope) -> Headers:
     api_key: str | None = None
     length: int | None = None
     dimensions: dict[str, str] = {}
+    dialect_headers: dict[str, str] = {}
+    title: str | None = None
+    referer: str | None = None
     for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, rest = value.decode("latin-1").partition(" ")
@@ -57,10 +66,24 @@ def read_headers(scope: Scope) -> Headers:
             api_key = value.decode("latin-1").strip() or None
         elif name == b"content-length":
             length = int(value) if value.isdigit() else None
+        elif name == b"x-title":
+            title = value.decode("latin-1").strip()[:500] or None
+        elif name == b"http-referer" or name == b"referer":
+            referer = value.decode("latin-1").strip()[:500] or None
+        elif name in _DIALECT_HEADERS:
+            dialect_headers[name.decode()] = value.decode("latin-1")[:1000]
         elif name.startswith(_DIMENSION_PREFIXES):
             key = name.split(b"-", 2)[2].decode("latin-1")
             dimensions[key] = value.decode("latin-1")[:500]
-    return Headers(token=token or api_key, content_length=length, dimensions=dimensions)
+    if title or referer:
+        dimensions.setdefault("origin_title", title or referer or "")
+    return Headers(
+        token=token or api_key,
+        content_length=length,
+        dimensions=dimensions,
+        dialect_headers=dialect_headers,
+        anthropic="anthropic-version" in dialect_headers or (token is None and api_key is not None),
+    )
 
 
 def authenticate(snapshot: Snapshot, token: str | None) -> Grant:
@@ -117,7 +140,14 @@ async def admit(scope: Scope, receive: Receive, snapshot: Snapshot, *, max_body_
         raise GatewayError(400, f"Malformed JSON body: {exc}") from None
     if not isinstance(body, dict):
         raise GatewayError(400, "body: must be a JSON object")
-    admitted = Admitted(grant=grant, body=body, raw=raw, started=time.perf_counter(), dimensions=headers.dimensions)
+    admitted = Admitted(
+        grant=grant,
+        body=body,
+        raw=raw,
+        started=time.perf_counter(),
+        dimensions=headers.dimensions,
+        dialect_headers=headers.dialect_headers,
+    )
     _metadata(admitted, body.pop("requesty", None))
     return admitted
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from covey.gateway import translation
+from covey.gateway import token_count, translation
 from covey.pricing.tokens import Tokens
 
 Json = dict[str, Any]
@@ -26,7 +26,7 @@ class StreamConverter(Protocol):
 
 
 class OpenAIPassthrough:
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, _request: Json) -> None:
         self.model = model
         self.tokens = Tokens()
 
@@ -44,7 +44,7 @@ class OpenAIPassthrough:
 
 
 class AnthropicToOpenAI:
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, _request: Json) -> None:
         self.inner = translation.MessagesToChatStream(model)
 
     @property
@@ -59,7 +59,7 @@ class AnthropicToOpenAI:
 
 
 class AnthropicPassthrough:
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, _request: Json) -> None:
         self.model = model
         self.usage: Json = {}
 
@@ -82,8 +82,9 @@ class AnthropicPassthrough:
 
 
 class OpenAIToAnthropic:
-    def __init__(self, model: str) -> None:
-        self.inner = translation.ChatToMessagesStream(model)
+    def __init__(self, model: str, request: Json) -> None:
+        # OpenAI reports usage only at the end; Anthropic's clients read the input tokens at the start.
+        self.inner = translation.ChatToMessagesStream(model, input_estimate=token_count.input_tokens(request))
 
     @property
     def tokens(self) -> Tokens:
@@ -105,9 +106,11 @@ class Bridge:
     request: Callable[[Json], Json]
     response: Callable[[Json], Json]
     tokens: Callable[[Json], Tokens]
-    stream: Callable[[str], StreamConverter]
+    stream: Callable[[str, Json], StreamConverter]  # (model id, the caller's request)
     # The provider's stream must be asked for usage (OpenAI dialect only sends it when asked).
     ask_stream_usage: bool
+    # Caller and provider speak the same dialect: the caller's dialect headers mean the same upstream.
+    passthrough: bool = False
 
 
 def _openai_tokens(resp: Json) -> Tokens:
@@ -119,7 +122,9 @@ def _anthropic_tokens(resp: Json) -> Tokens:
 
 
 BRIDGES: dict[tuple[str, str], Bridge] = {
-    ("openai", "openai"): Bridge(_same, _same, _openai_tokens, OpenAIPassthrough, ask_stream_usage=True),
+    ("openai", "openai"): Bridge(
+        _same, _same, _openai_tokens, OpenAIPassthrough, ask_stream_usage=True, passthrough=True
+    ),
     ("openai", "anthropic"): Bridge(
         translation.chat_request_to_messages,
         translation.messages_response_to_chat,
@@ -127,7 +132,9 @@ BRIDGES: dict[tuple[str, str], Bridge] = {
         AnthropicToOpenAI,
         ask_stream_usage=False,
     ),
-    ("anthropic", "anthropic"): Bridge(_same, _same, _anthropic_tokens, AnthropicPassthrough, ask_stream_usage=False),
+    ("anthropic", "anthropic"): Bridge(
+        _same, _same, _anthropic_tokens, AnthropicPassthrough, ask_stream_usage=False, passthrough=True
+    ),
     ("anthropic", "openai"): Bridge(
         translation.messages_request_to_chat,
         translation.chat_response_to_messages,

@@ -16,7 +16,10 @@ _HANDLERS = {
     ("POST", "/v1/messages"): "messages",
     ("POST", "/v1/embeddings"): "embeddings",
     ("GET", "/v1/models"): "models",
+    ("POST", "/v1/messages/count_tokens"): "count_tokens",
 }
+# `GET /v1/models/{id}`: model ids hold slashes (`provider/model`), so this is a prefix.
+_MODEL_PREFIX = "/v1/models/"
 
 
 async def _dispatch(handler: str, scope: Scope, receive: Receive, send: Send) -> None:
@@ -31,6 +34,8 @@ class GatewayPaths:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             handler = _HANDLERS.get((scope["method"], scope["path"]))
+            if handler is None and scope["method"] == "GET" and scope["path"].startswith(_MODEL_PREFIX):
+                handler = "models"
             if handler is not None:
                 await _dispatch(handler, scope, receive, send)
                 return

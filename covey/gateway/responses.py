@@ -4,15 +4,16 @@ A Responses request is turned into a chat request as it is admitted, so access l
 budgets, policies and metering treat it exactly as chat; the chat answer (from whichever upstream the
 route picks, translated by the usual bridges) is turned back into a Response, and a chat stream into
 Responses events. Covey keeps no responses: `previous_response_id` and `background` are refused, and
-every answer says `store: false`. What chat cannot carry (built-in tools such as `web_search`, files)
-is refused with a 400 naming it, never dropped.
+every answer says `store: false`. What chat cannot carry (files, items of built-in tools, a forced
+built-in tool) is refused with a 400 naming it; built-in tools merely offered are not offered to a
+chat model, which could not run them.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -43,6 +44,7 @@ class Front:
 
     request: Json
     custom: set[str]
+    namespaces: dict[str, str] = field(default_factory=dict)  # tool name → the namespace it came in
 
 
 def _new_id(prefix: str) -> str:
@@ -150,39 +152,49 @@ def _messages(items: Any, custom: set[str]) -> list[Json]:
     return messages
 
 
-def _tools(tools: Any, custom: set[str]) -> list[Json]:
+def _function(where: str, tool: Json, custom: set[str], namespaces: dict[str, str], namespace: str | None) -> Json:
+    name = tool.get("name")
+    if not isinstance(name, str) or not name:
+        raise GatewayError(400, f"{where}.name: Field required")
+    if namespace is not None:
+        namespaces[name] = namespace
+    if tool.get("type") == "custom":
+        custom.add(name)
+        described = str(tool.get("description") or "")
+        return {
+            "type": "function",
+            "function": {"name": name, "description": described, "parameters": _CUSTOM_PARAMETERS},
+        }
+    function: Json = {"name": name, "parameters": tool.get("parameters") or {"type": "object", "properties": {}}}
+    if tool.get("description"):
+        function["description"] = tool["description"]
+    if tool.get("strict") is not None:
+        function["strict"] = tool["strict"]
+    return {"type": "function", "function": function}
+
+
+def _tools(tools: Any, custom: set[str], namespaces: dict[str, str]) -> list[Json]:
+    """Function and freeform tools, those inside namespaces too. Tools the provider would have to run
+    itself (`web_search`, `file_search`, …) are not offered to a chat model, which could not run them;
+    a request that forces one is refused (`_tool_choice`)."""
     if not isinstance(tools, list):
         raise GatewayError(400, "tools: must be a list")
     out: list[Json] = []
     for i, tool in enumerate(tools):
+        where = f"tools[{i}]"
         if not isinstance(tool, dict):
-            raise GatewayError(400, f"tools[{i}]: must be an object")
+            raise GatewayError(400, f"{where}: must be an object")
         kind = tool.get("type")
-        name = tool.get("name")
-        if kind in ("function", "custom") and (not isinstance(name, str) or not name):
-            raise GatewayError(400, f"tools[{i}].name: Field required")
-        if kind == "function":
-            function: Json = {
-                "name": name,
-                "parameters": tool.get("parameters") or {"type": "object", "properties": {}},
-            }
-            if tool.get("description"):
-                function["description"] = tool["description"]
-            if tool.get("strict") is not None:
-                function["strict"] = tool["strict"]
-            out.append({"type": "function", "function": function})
-        elif kind == "custom":
-            assert isinstance(name, str)
-            custom.add(name)
-            described = str(tool.get("description") or "")
-            out.append(
-                {
-                    "type": "function",
-                    "function": {"name": name, "description": described, "parameters": _CUSTOM_PARAMETERS},
-                }
-            )
-        else:
-            raise GatewayError(400, f"tools[{i}]: the built-in tool {kind!r} cannot be carried to this model")
+        if kind in ("function", "custom"):
+            out.append(_function(where, tool, custom, namespaces, None))
+        elif kind == "namespace":
+            inner = tool.get("tools")
+            if not isinstance(inner, list):
+                raise GatewayError(400, f"{where}.tools: must be a list")
+            name = str(tool.get("name") or "")
+            for j, member in enumerate(inner):
+                if isinstance(member, dict) and member.get("type") in ("function", "custom"):
+                    out.append(_function(f"{where}.tools[{j}]", member, custom, namespaces, name))
     return out
 
 
@@ -191,7 +203,10 @@ def _tool_choice(choice: Any) -> Any:
         return choice
     if isinstance(choice, dict) and choice.get("type") in ("function", "custom") and choice.get("name"):
         return {"type": "function", "function": {"name": choice["name"]}}
-    raise GatewayError(400, "tool_choice: must be auto, none, required or a function by name")
+    kind = choice.get("type") if isinstance(choice, dict) else choice
+    raise GatewayError(
+        400, f"tool_choice: {kind!r} cannot be carried to this model (auto, none, required or a function)"
+    )
 
 
 def _response_format(text: Any) -> Json | None:
@@ -242,10 +257,17 @@ def request_to_chat(body: Json) -> tuple[Json, Front]:
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise GatewayError(400, "max_output_tokens: must be an integer ≥ 1")
         chat["max_completion_tokens"] = limit
+    namespaces: dict[str, str] = {}
     if body.get("tools"):
-        chat["tools"] = _tools(body["tools"], custom)
-        if body.get("tool_choice") is not None:
-            chat["tool_choice"] = _tool_choice(body["tool_choice"])
+        offered = _tools(body["tools"], custom, namespaces)
+        if offered:
+            chat["tools"] = offered
+    if body.get("tool_choice") is not None and body["tool_choice"] != "auto":
+        choice = _tool_choice(body["tool_choice"])
+        if chat.get("tools"):
+            chat["tool_choice"] = choice
+        elif choice == "required" or isinstance(choice, dict):
+            raise GatewayError(400, "tool_choice: names a tool the request does not offer to this model")
     response_format = _response_format(body.get("text"))
     if response_format is not None:
         chat["response_format"] = response_format
@@ -257,7 +279,7 @@ def request_to_chat(body: Json) -> tuple[Json, Front]:
             chat["reasoning_effort"] = reasoning["effort"]
     if isinstance(body.get("metadata"), dict) and body["metadata"]:
         chat["metadata"] = body["metadata"]
-    return chat, Front(request=body, custom=custom)
+    return chat, Front(request=body, custom=custom, namespaces=namespaces)
 
 
 # ---- answers --------------------------------------------------------------------------------------------
@@ -273,7 +295,14 @@ def _usage(tokens: Tokens) -> Json:
     }
 
 
-def _call_item(call_id: str, name: str, arguments: str, custom: set[str], status: str = "completed") -> Json:
+def _call_item(call_id: str, name: str, arguments: str, front: Front, status: str = "completed") -> Json:
+    item = _plain_call_item(call_id, name, arguments, front.custom, status)
+    if name in front.namespaces:
+        item["namespace"] = front.namespaces[name]
+    return item
+
+
+def _plain_call_item(call_id: str, name: str, arguments: str, custom: set[str], status: str) -> Json:
     if name in custom:
         parsed = _loads(arguments)
         text = parsed.get(_CUSTOM_INPUT) if isinstance(parsed, dict) else None
@@ -359,7 +388,7 @@ def _finished(response: Json, finish_reason: str | None) -> None:
 
 
 def chat_to_response(chat: Json, front: Front) -> Json:
-    request, custom = front.request, front.custom
+    request = front.request
     choice = (chat.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     response = _envelope(
@@ -383,9 +412,7 @@ def chat_to_response(chat: Json, front: Front) -> Json:
         output.append(item)
     for call in message.get("tool_calls") or ():
         fn = call.get("function") or {}
-        output.append(
-            _call_item(str(call.get("id", "")), str(fn.get("name", "")), str(fn.get("arguments", "")), custom)
-        )
+        output.append(_call_item(str(call.get("id", "")), str(fn.get("name", "")), str(fn.get("arguments", "")), front))
     response["output"] = output
     response["usage"] = _usage(Tokens.from_openai(chat.get("usage")))
     _finished(response, choice.get("finish_reason"))
@@ -410,7 +437,7 @@ class ChatToResponsesStream:
 
     def __init__(self, inner: StreamConverter, *, model: str, front: Front) -> None:
         self.inner = inner
-        self.custom = front.custom
+        self.front = front
         self.sequence = 0
         self.response = _envelope(front.request, response_id=_new_id("resp"), model=model, created=int(time.time()))
         self.started = False
@@ -481,7 +508,7 @@ class ChatToResponsesStream:
                 self._event("response.reasoning_summary_part.done", **ids, summary_index=0, part=item["summary"][0])
             )
         else:
-            final = _call_item(item["call_id"], item["name"], opened.text, self.custom)
+            final = _call_item(item["call_id"], item["name"], opened.text, self.front)
             final["id"] = item["id"]
             item.clear()
             item.update(final)
@@ -524,7 +551,7 @@ class ChatToResponsesStream:
                 fn = call.get("function") or {}
                 if index not in self.calls:
                     name = str(fn.get("name") or "")
-                    item = _call_item(str(call.get("id") or ""), name, "", self.custom, status="in_progress")
+                    item = _call_item(str(call.get("id") or ""), name, "", self.front, status="in_progress")
                     item.pop("input", None)
                     if item["type"] == "function_call":
                         item["arguments"] = ""

@@ -16,7 +16,7 @@ import orjson
 from covey.budgets.estimate import estimate_nanos, prompt_tokens
 from covey.budgets.guard import Guard, Ticket
 from covey.config import GatewayConfig, Settings
-from covey.gateway import asgi, responses, routing
+from covey.gateway import asgi, responses, routing, token_count, vectors
 from covey.gateway.admission import (
     Admitted,
     admit,
@@ -36,7 +36,7 @@ from covey.gateway.errors import (
     openai_error,
     openai_stream_error,
 )
-from covey.gateway.models_list import list_models
+from covey.gateway.models_list import list_models, one_model
 from covey.gateway.providers.base import ProviderError
 from covey.gateway.snapshot import SnapshotStore
 from covey.kit.errors import CoveyError
@@ -122,16 +122,55 @@ class Gateway:
         await self._serve(scope, receive, send, dialect="openai", endpoint="embeddings")
 
     async def models(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        """`GET /v1/models`, and `GET /v1/models/{id}` for one of them."""
         snapshot = self.store.current
+        headers = read_headers(scope)
+        errors = anthropic_error if headers.anthropic else openai_error
         try:
-            grant = authenticate(snapshot, read_headers(scope).token)
+            grant = authenticate(snapshot, headers.token)
+            policies = snapshot.policies.get(grant.org_id, {})
+            wanted = scope["path"].removeprefix("/v1/models").removeprefix("/")
+            if not wanted:
+                answer = list_models(self.catalog, grant, policies)
+            else:
+                found = one_model(self.catalog, grant, policies, wanted)
+                if found is None:
+                    raise GatewayError(404, f"Model {wanted!r} not found")
+                answer = found
         except GatewayError as exc:
             self.metrics.answered("models", exc.status)
-            await asgi.send_json(send, exc.status, openai_error(exc.status, exc.message))
+            await asgi.send_json(send, exc.status, errors(exc.status, exc.message))
             return
-        listing = list_models(self.catalog, grant, snapshot.policies.get(grant.org_id, {}))
         self.metrics.answered("models", 200)
-        await asgi.send_json(send, 200, orjson.dumps(listing))
+        await asgi.send_json(send, 200, orjson.dumps(answer))
+
+    async def count_tokens(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        """`POST /v1/messages/count_tokens`: an estimate (`token_count`) for a model the key may use.
+        Nothing is sent upstream, charged or recorded."""
+        snapshot = self.store.current
+        try:
+            ad = await admit(scope, receive, snapshot, max_body_bytes=self.settings.max_body_bytes)
+            model = require_model(ad.body)
+            require_messages(ad.body)
+            routing.plan(
+                model,
+                catalog=self.catalog.models,
+                allowed=ad.grant.allowed_models,
+                policies=snapshot.policies.get(ad.grant.org_id, {}),
+                trace_id=None,
+            )
+        except GatewayError as exc:
+            self.metrics.answered("count_tokens", exc.status)
+            await asgi.send_json(send, exc.status, anthropic_error(exc.status, exc.message, exc.origin))
+            return
+        except CoveyError as exc:
+            self.metrics.answered("count_tokens", exc.status_code)
+            await asgi.send_json(send, exc.status_code, anthropic_error(exc.status_code, exc.message))
+            return
+        except asgi.ClientGone:
+            return
+        self.metrics.answered("count_tokens", 200)
+        await asgi.send_json(send, 200, orjson.dumps({"input_tokens": token_count.input_tokens(ad.body)}))
 
     # ---- the flow -------------------------------------------------------------------------------------
 
@@ -147,6 +186,7 @@ class Gateway:
             if endpoint == "embeddings":
                 if ad.body.get("input") is None:
                     raise GatewayError(400, "input: Field required")
+                vectors.requested_encoding(ad.body)
             else:
                 require_messages(ad.body)
                 if dialect == "anthropic" and not (
@@ -251,10 +291,13 @@ class Gateway:
         async def call(model: CatalogModel) -> tuple[Json, Tokens]:
             if endpoint == "embeddings":
                 resp = await model.provider.embed({**ad.body, "model": model.upstream_model})
+                vectors.encode(resp, vectors.requested_encoding(ad.body))
                 usage = resp.get("usage") or {}
                 return resp, Tokens(input=int(usage.get("prompt_tokens") or 0))
             way = bridge(_WIRE[dialect], model.provider.dialect)
-            native = await model.provider.complete(way.request({**ad.body, "model": model.upstream_model}))
+            native = await model.provider.complete(
+                way.request({**ad.body, "model": model.upstream_model}), _passed(ad, way)
+            )
             answer = way.response(native)
             if ad.front is not None:
                 answer = responses.chat_to_response(answer, ad.front)
@@ -293,7 +336,7 @@ class Gateway:
             native["stream"] = True
             if way.ask_stream_usage:
                 native["stream_options"] = {"include_usage": True}
-            events = aiter(model.provider.stream(native))
+            events = aiter(model.provider.stream(native, _passed(ad, way)))
             try:
                 first = await anext(events)
             except StopAsyncIteration:
@@ -307,7 +350,7 @@ class Gateway:
             await asgi.send_json(send, exc.status, _ERRORS[dialect](exc.status, exc.message, exc.origin))
             return
         assert outcome.model is not None
-        converter: StreamConverter = way.stream(outcome.model.id)
+        converter: StreamConverter = way.stream(outcome.model.id, ad.body)
         if ad.front is not None:
             converter = responses.ChatToResponsesStream(converter, model=outcome.model.id, front=ad.front)
         frame = _openai_frame if dialect == "openai" else _anthropic_frame
@@ -443,6 +486,11 @@ class Gateway:
 
 # Fields of a streamed delta (OpenAI's and Anthropic's shapes) that carry generated text.
 _TEXT_FIELDS = frozenset(("content", "text", "arguments", "partial_json", "thinking", "reasoning_content", "refusal"))
+
+
+def _passed(ad: Admitted, way: Bridge) -> dict[str, str] | None:
+    """The caller's own dialect headers, for a provider of the same dialect only."""
+    return ad.dialect_headers if way.passthrough and ad.dialect_headers else None
 
 
 def _text_bytes(value: Any) -> int:

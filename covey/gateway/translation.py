@@ -269,8 +269,9 @@ def _json(text: Any) -> Any:
 class ChatToMessagesStream:
     """OpenAI chunks in, Anthropic stream events out."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, *, input_estimate: int = 0) -> None:
         self.model = model
+        self.input_estimate = input_estimate
         self.started = False
         self.block: str | None = None  # "text" | "tool_use"
         self.index = -1
@@ -305,7 +306,7 @@ class ChatToMessagesStream:
                         "content": [],
                         "stop_reason": None,
                         "stop_sequence": None,
-                        "usage": {"input_tokens": 0, "output_tokens": 0},
+                        "usage": {"input_tokens": self.input_estimate, "output_tokens": 0},
                     },
                 }
             )

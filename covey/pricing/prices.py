@@ -29,18 +29,19 @@ class UnitPrices:
     cached_input: Decimal | None = None
     cache_write: Decimal | None = None
 
-    def per_token(self) -> dict[str, str]:
-        """Requesty's `/v1/models` fields: USD per token, as exact decimal text."""
-        out = {"input_price": _text(self.input / _MILLION), "output_price": _text(self.output / _MILLION)}
+    def per_token(self) -> dict[str, float]:
+        """Requesty's `/v1/models` fields: USD per token, as JSON numbers (what its CLI decodes); the
+        nearest double to the exact price, for display. Costs are computed from the exact Decimals."""
+        out = {"input_price": _number(self.input), "output_price": _number(self.output)}
         if self.cached_input is not None:
-            out["cached_price"] = _text(self.cached_input / _MILLION)
+            out["cached_price"] = _number(self.cached_input)
         if self.cache_write is not None:
-            out["caching_price"] = _text(self.cache_write / _MILLION)
+            out["caching_price"] = _number(self.cache_write)
         return out
 
 
-def _text(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+def _number(per_million: Decimal) -> float:
+    return float(per_million / _MILLION)
 
 
 def override_cost(prices: UnitPrices, tokens: Tokens) -> Decimal:
@@ -149,6 +150,14 @@ class PricedModel:
             cached_input=cached if isinstance(cached, Decimal) else None,
             cache_write=written if isinstance(written, Decimal) else None,
         )
+
+    def described(self) -> tuple[str | None, int | None]:
+        """The model's display name and context window, where genai-prices knows them."""
+        try:
+            _provider, model = get_snapshot().find_provider_model(self.upstream_model, None, self.price_provider, None)
+        except LookupError:
+            return None, None
+        return model.name, model.context_window
 
     def is_priced(self) -> bool:
         if self.override is not None:

@@ -39,7 +39,10 @@ DIMENSIONS = (
     "model_requested",
     "model_used",
     "provider_used",
+    "origin_title",
 )
+# Dimensions only the usage records hold (the rollups do not keep them).
+_RAW_ONLY = ("origin_title",)
 _EXTRA = re.compile(r"^extra\.([A-Za-z0-9_\-.]{1,100})$")
 
 
@@ -81,7 +84,7 @@ def parse_query(*, start: str | None, end: str | None, resolution: str | None, g
 def _needs_raw(query: UsageQuery) -> bool:
     return (
         query.resolution == "hour"
-        or any(d.startswith("extra.") for d in query.group_by)
+        or any(d.startswith("extra.") or d in _RAW_ONLY for d in query.group_by)
         or not (periods.is_midnight(query.start) and periods.is_midnight(query.end))
     )
 
@@ -95,6 +98,8 @@ def _raw_column(dim: str) -> ColumnElement[Any]:
         "model_requested": UsageRecord.model_requested,
         "model_used": func.coalesce(UsageRecord.model_used, ""),
         "provider_used": func.coalesce(UsageRecord.provider_used, ""),
+        # The calling application, from `X-Title` (or `HTTP-Referer`), kept with the record's dimensions.
+        "origin_title": func.coalesce(UsageRecord.dimensions["origin_title"].as_string(), ""),
     }
     if dim in columns:
         return columns[dim]  # type: ignore[no-any-return]

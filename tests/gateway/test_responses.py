@@ -122,8 +122,18 @@ def test_refusals_speak_openais_shape(gateway: str, sdk: Sdk, world: World, key:
         sdk.openai("cvy_wrong").responses.create(model="mock/gpt-4o-mini", input="hi")
     with pytest.raises(openai.BadRequestError, match="previous_response_id"):
         client.responses.create(model="mock/gpt-4o-mini", input="hi", previous_response_id="resp_1")
+    # A built-in tool the chat model could not run is not offered to it; forcing one is refused.
+    offered = client.responses.create(model="up/gpt-4o-mini", input="hi", tools=[{"type": "web_search"}])
+    assert [item.type for item in offered.output] == ["message"]
     with pytest.raises(openai.BadRequestError, match="web_search"):
-        client.responses.create(model="mock/gpt-4o-mini", input="hi", tools=[{"type": "web_search"}])
+        client.responses.create(  # type: ignore[call-overload]
+            model="mock/gpt-4o-mini", input="hi", tools=[{"type": "web_search"}], tool_choice={"type": "web_search"}
+        )
+    with pytest.raises(openai.BadRequestError, match="input_file"):
+        client.responses.create(
+            model="mock/gpt-4o-mini",
+            input=[{"role": "user", "content": [{"type": "input_file", "file_id": "file-1"}]}],
+        )
     with pytest.raises(openai.BadRequestError, match="input"):
         client.responses.create(model="mock/gpt-4o-mini", input=[])
     with pytest.raises(openai.NotFoundError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import ClassVar
 
 from covey.config import ProviderConfig
@@ -18,9 +18,7 @@ class AnthropicProvider:
 
     def __init__(self, name: str, config: ProviderConfig, context: ProviderContext) -> None:
         self.name = name
-        headers = {"anthropic-version": ANTHROPIC_VERSION}
-        if config.api_key:
-            headers["x-api-key"] = config.api_key
+        headers = {"x-api-key": config.api_key} if config.api_key else {}
         self.upstream = HttpUpstream(
             context,
             base_url=config.base_url or ANTHROPIC_BASE_URL,
@@ -28,11 +26,20 @@ class AnthropicProvider:
             timeout=config.timeout_seconds,
         )
 
-    async def complete(self, body: Json) -> Json:
-        return await self.upstream.post("/messages", body)
+    async def complete(self, body: Json, headers: Mapping[str, str] | None = None) -> Json:
+        return await self.upstream.post("/messages", body, _headers(headers))
 
-    def stream(self, body: Json) -> AsyncIterator[Json]:
-        return self.upstream.stream("/messages", body)
+    def stream(self, body: Json, headers: Mapping[str, str] | None = None) -> AsyncIterator[Json]:
+        return self.upstream.stream("/messages", body, _headers(headers))
 
     async def embed(self, body: Json) -> Json:
         raise ProviderError(400, "This provider serves no embeddings", retryable=False, origin="router")
+
+
+def _headers(given: Mapping[str, str] | None) -> dict[str, str]:
+    """The API version (the caller's, else ours) and any betas the caller asked for."""
+    headers = {"anthropic-version": ANTHROPIC_VERSION}
+    for name, value in (given or {}).items():
+        if name in ("anthropic-version", "anthropic-beta"):
+            headers[name] = value
+    return headers

@@ -7,7 +7,7 @@ provider it is talking to.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
 from covey.config import ProviderConfig
@@ -53,13 +53,15 @@ class ProviderError(Exception):
 
 class Provider(Protocol):
     """One configured upstream. Bodies are in the provider's own `dialect`, with `model` already set to
-    the upstream's model name."""
+    the upstream's model name. `headers` are the caller's own headers of that dialect (Anthropic's
+    `anthropic-version` and `anthropic-beta`), given only when the caller speaks the provider's dialect:
+    a provider sends them on, over its defaults."""
 
     dialect: ClassVar[str]
 
-    async def complete(self, body: Json) -> Json: ...
+    async def complete(self, body: Json, headers: Mapping[str, str] | None = None) -> Json: ...
 
-    def stream(self, body: Json) -> AsyncIterator[Json]:
+    def stream(self, body: Json, headers: Mapping[str, str] | None = None) -> AsyncIterator[Json]:
         """Parsed stream events (OpenAI chunks, or Anthropic events with their `type`)."""
         ...
 

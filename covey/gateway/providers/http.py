@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 
 import orjson
@@ -34,9 +34,9 @@ class HttpUpstream:
         self.endpoint = context.endpoint(base_url, {"Content-Type": "application/json", **headers})
         self.timeout = timeout
 
-    async def post(self, path: str, body: Json) -> Json:
+    async def post(self, path: str, body: Json, headers: Mapping[str, str] | None = None) -> Json:
         try:
-            response = await self.endpoint.post(path, orjson.dumps(body), timeout=self.timeout)
+            response = await self.endpoint.post(path, orjson.dumps(body), timeout=self.timeout, headers=headers)
         except TimeoutError:
             raise ProviderError.timeout() from None
         except UpstreamConnectionError as exc:
@@ -51,11 +51,13 @@ class HttpUpstream:
             raise _bad_format()
         return data
 
-    async def stream(self, path: str, body: Json) -> AsyncIterator[Json]:
+    async def stream(self, path: str, body: Json, headers: Mapping[str, str] | None = None) -> AsyncIterator[Json]:
         """Each SSE `data:` payload, parsed, until `[DONE]` or the end of the answer. A silence longer
         than the timeout ends it."""
         try:
-            status, chunks = await self.endpoint.stream(path, orjson.dumps(body), read_timeout=self.timeout)
+            status, chunks = await self.endpoint.stream(
+                path, orjson.dumps(body), read_timeout=self.timeout, headers=headers
+            )
             async with aclosing(chunks):
                 if status >= 400:
                     raise ProviderError.from_upstream(status, _detail(b"".join([c async for c in chunks])))

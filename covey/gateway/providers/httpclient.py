@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -146,10 +146,12 @@ class Endpoint:
         self.idle: deque[_Connection] = deque()
         self.max_idle = max_idle
 
-    def _request_bytes(self, path: str, body: bytes) -> bytes:
+    def _request_bytes(self, path: str, body: bytes, headers: Mapping[str, str] | None = None) -> bytes:
+        extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode("latin-1") if headers else b""
         return (
             f"POST {self.prefix}{path} HTTP/1.1\r\n".encode("latin-1")
             + self.head
+            + extra
             + b"Content-Length: "
             + str(len(body)).encode()
             + b"\r\n\r\n"
@@ -174,11 +176,13 @@ class Endpoint:
         conn.transport = transport
         return conn
 
-    async def _start(self, path: str, body: bytes, timeout: float) -> _Connection:
+    async def _start(
+        self, path: str, body: bytes, timeout: float, headers: Mapping[str, str] | None = None
+    ) -> _Connection:
         """Sends the request and waits for the response head, with `timeout` armed on the connection.
         A kept-alive connection the upstream closed meanwhile is retried once on a fresh one: nothing
         of the request was answered."""
-        data = self._request_bytes(path, body)
+        data = self._request_bytes(path, body, headers)
         while self.idle:
             conn = self.idle.pop()
             if conn.closed:
@@ -214,9 +218,12 @@ class Endpoint:
         else:
             conn.close()
 
-    async def post(self, path: str, body: bytes, *, timeout: float) -> Response:
-        """The whole answer, within `timeout` seconds (TimeoutError otherwise)."""
-        conn = await self._start(path, body, timeout)
+    async def post(
+        self, path: str, body: bytes, *, timeout: float, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """The whole answer, within `timeout` seconds (TimeoutError otherwise). `headers` are added to
+        this request's head."""
+        conn = await self._start(path, body, timeout, headers)
         try:
             while not conn.complete:
                 await conn.wait()
@@ -228,9 +235,11 @@ class Endpoint:
         self._release(conn)
         return Response(status, data)
 
-    async def stream(self, path: str, body: bytes, *, read_timeout: float) -> tuple[int, AsyncGenerator[bytes, None]]:
+    async def stream(
+        self, path: str, body: bytes, *, read_timeout: float, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, AsyncGenerator[bytes, None]]:
         """The status, then the body as it arrives; a silence longer than `read_timeout` fails it."""
-        conn = await self._start(path, body, read_timeout)
+        conn = await self._start(path, body, read_timeout, headers)
 
         async def chunks() -> AsyncGenerator[bytes, None]:
             done = False

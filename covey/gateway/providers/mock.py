@@ -9,7 +9,7 @@ import math
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 import orjson
@@ -156,11 +156,11 @@ class MockProvider:
         if self.fail_every and self.calls % self.fail_every == 0:
             raise ProviderError.from_upstream(500, "injected mock failure")
 
-    async def complete(self, body: Json) -> Json:
+    async def complete(self, body: Json, headers: Mapping[str, str] | None = None) -> Json:
         await self._before_call()
         return chat_completion(body)
 
-    async def stream(self, body: Json) -> AsyncIterator[Json]:
+    async def stream(self, body: Json, headers: Mapping[str, str] | None = None) -> AsyncIterator[Json]:
         await self._before_call()
         for chunk in chat_chunks(body):
             yield chunk

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import ClassVar
 
 from covey.config import ProviderConfig
@@ -25,10 +25,10 @@ class OpenAIProvider:
             timeout=config.timeout_seconds,
         )
 
-    async def complete(self, body: Json) -> Json:
+    async def complete(self, body: Json, headers: Mapping[str, str] | None = None) -> Json:
         return await self.upstream.post("/chat/completions", body)
 
-    def stream(self, body: Json) -> AsyncIterator[Json]:
+    def stream(self, body: Json, headers: Mapping[str, str] | None = None) -> AsyncIterator[Json]:
         return self.upstream.stream("/chat/completions", body)
 
     async def embed(self, body: Json) -> Json:
