@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     redis_prefix: str = "covey"
     budget_default_max_tokens: int = 4096
     budget_reservation_seconds: float = 900.0
+    # Rate limits (covey/ratelimits): a crashed request's concurrency lease is released after this long.
+    rate_limit_lease_seconds: float = 900.0
     # Alerts (covey/alerts): first retry delay (it doubles, at most 3 retries) and per-attempt timeout;
     # unusual usage = today's spend above `unusual_factor` × the 14-day median and above the floor (USD).
     webhook_retry_seconds: float = 2.0

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from covey.groups import tree
+from covey.ratelimits.rules import Limit
 
 INVALID_TOKEN = "Invalid authorization token"
 MODEL_BLOCKED = "Model blocked by policy"
@@ -34,6 +35,8 @@ class Grant:
     # Epoch seconds; the key stops at the first of these.
     key_expires_at: float | None = None
     group_expires_at: float | None = None
+    # Every rate limit on the request's owners, in check order (covey.ratelimits.rules).
+    rate_limits: tuple[Limit, ...] = ()
 
     def refusal_at(self, now: float) -> tuple[int, str] | None:
         """(status, message) when the key may do nothing now: 401 when the key is not (or no longer) a

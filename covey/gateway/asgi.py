@@ -44,13 +44,25 @@ async def read_body(receive: Receive, limit: int, declared: int | None) -> bytes
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def send_json(send: Send, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": JSON_HEADERS})
+Headers = list[tuple[bytes, bytes]]
+
+
+async def send_json(send: Send, status: int, body: bytes, headers: Headers | None = None) -> None:
+    """`headers` adds to the content type (rate-limit headers, `Retry-After`)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": JSON_HEADERS + headers if headers else JSON_HEADERS,
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
-async def start_sse(send: Send) -> None:
-    await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+async def start_sse(send: Send, headers: Headers | None = None) -> None:
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + headers if headers else SSE_HEADERS}
+    )
 
 
 async def send_chunk(send: Send, data: bytes) -> None:

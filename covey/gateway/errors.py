@@ -19,11 +19,14 @@ _ANTHROPIC_TYPES = {
 
 
 class GatewayError(Exception):
-    def __init__(self, status: int, message: str, *, origin: str = "router") -> None:
+    def __init__(
+        self, status: int, message: str, *, origin: str = "router", headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.origin = origin
+        self.headers = headers or []
 
 
 def openai_error(status: int, message: str, origin: str = "router") -> bytes:

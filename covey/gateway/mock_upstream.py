@@ -5,6 +5,7 @@ provider at it. It can be told, per model, to fail with a status or to be slow:
     POST /_mock/behaviour {"model": "m", "status": 500, "times": 1, "delay_ms": 0,
                            "break_after": null, "chunk_delay_ms": 0}
     GET  /_mock/calls     → {"m": 3, ...}
+    GET  /_mock/peak      → {"m": 2, ...}: the most calls of a model in flight at once
     GET  /_mock/last      → the last model call's path, headers and body
     POST /_mock/reset
 
@@ -43,6 +44,8 @@ class MockUpstream:
     def __init__(self) -> None:
         self.behaviours: dict[str, Behaviour] = {}
         self.calls: Counter[str] = Counter()
+        self.in_flight: Counter[str] = Counter()
+        self.peak: Counter[str] = Counter()
         self.last: Json = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -74,9 +77,12 @@ class MockUpstream:
         elif path == "/_mock/reset":
             self.behaviours.clear()
             self.calls.clear()
+            self.peak.clear()
             await send_json(send, 200, b"{}")
         elif path == "/_mock/calls":
             await send_json(send, 200, orjson.dumps(dict(self.calls)))
+        elif path == "/_mock/peak":
+            await send_json(send, 200, orjson.dumps(dict(self.peak)))
         elif path == "/_mock/last":
             await send_json(send, 200, orjson.dumps(self.last))
         elif path.endswith("/models"):
@@ -84,7 +90,13 @@ class MockUpstream:
         elif path.endswith(("/chat/completions", "/messages", "/embeddings")):
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
             self.last = {"path": path, "headers": headers, "body": data}
-            await self._model_call(path, data, send)
+            model = str(data.get("model"))
+            self.in_flight[model] += 1
+            self.peak[model] = max(self.peak[model], self.in_flight[model])
+            try:
+                await self._model_call(path, data, send)
+            finally:
+                self.in_flight[model] -= 1
         else:
             await send_json(send, 404, b'{"error":{"message":"not found"}}')
 

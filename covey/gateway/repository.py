@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +20,8 @@ class ControlPlane:
     access_lists: Sequence[AccessList]
     keys: Sequence[ApiKey]
     policies: Sequence[RoutingPolicy]
+    # Requesty's member `rate_limit` (requests per minute), where one is set: (user id, group id) → limit.
+    member_rate_limits: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
 
 def load_control_plane(session: Session) -> ControlPlane:
@@ -31,4 +33,13 @@ def load_control_plane(session: Session) -> ControlPlane:
         access_lists=session.scalars(select(AccessList)).all(),
         keys=session.scalars(select(ApiKey)).all(),
         policies=session.scalars(select(RoutingPolicy)).all(),
+        member_rate_limits={
+            (u, g): limit
+            for u, g, limit in session.execute(
+                select(Membership.user_id, Membership.group_id, Membership.rate_limit).where(
+                    Membership.rate_limit.is_not(None)
+                )
+            )
+            if limit is not None
+        },
     )

@@ -14,9 +14,18 @@ from covey.gateway.service import Gateway
 from covey.gateway.snapshot import SnapshotStore
 from covey.kit.db import Database
 from covey.ops.metrics import Metrics, gauge
+from covey.ratelimits.limiter import RateLimiter
+from covey.ratelimits.redis_store import RedisRateLimits
+from covey.ratelimits.store import MemoryRateLimits, RateLimitStore
 from covey.reports import retention
 from covey.reports.savings import catalog_prices
 from covey.usage.writer import UsageWriter
+
+
+def make_rate_limit_store(settings: Settings) -> RateLimitStore:
+    if settings.redis_url:
+        return RedisRateLimits(settings.redis_url, prefix=settings.redis_prefix)
+    return MemoryRateLimits()
 
 
 class GatewayRuntime:
@@ -50,8 +59,14 @@ class GatewayRuntime:
             prices=prices,
             behind_seconds=settings.usage_behind_seconds,
         )
+        limiter = RateLimiter(
+            store=make_rate_limit_store(settings),
+            lease_seconds=settings.rate_limit_lease_seconds,
+            on_refusal=metrics.rate_limited,
+        )
         gateway = Gateway(
             settings=settings,
+            limiter=limiter,
             config=config,
             catalog=catalog,
             store=store,
@@ -86,4 +101,6 @@ class GatewayRuntime:
         self._stop.set()
         await asyncio.gather(*self.tasks)
         await self.gateway.writer.stop()
+        if self.gateway.limiter is not None:
+            await self.gateway.limiter.store.close()
         self.context.close()

@@ -43,6 +43,7 @@ from covey.kit.errors import CoveyError
 from covey.kit.money import NANOS_PER_DOLLAR
 from covey.ops.metrics import Metrics
 from covey.pricing.tokens import Tokens
+from covey.ratelimits.limiter import Pass, RateLimiter
 from covey.usage.writer import UsageWriter
 
 Json = dict[str, Any]
@@ -65,6 +66,7 @@ class Outcome:
         "attempts",
         "cost",
         "error",
+        "headers",
         "model",
         "origin",
         "response_body",
@@ -85,6 +87,7 @@ class Outcome:
         self.ttft: float | None = None
         self.response_body: str | None = None
         self.streamed = 0  # bytes of generated text relayed to the caller
+        self.headers: list[tuple[bytes, bytes]] = []  # rate-limit headers every answer carries
 
 
 class Gateway:
@@ -98,6 +101,7 @@ class Gateway:
         writer: UsageWriter,
         metrics: Metrics,
         budgets: Guard | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.config = config
@@ -106,6 +110,7 @@ class Gateway:
         self.writer = writer
         self.metrics = metrics
         self.budgets = budgets
+        self.limiter = limiter
 
     # ---- entry points ---------------------------------------------------------------------------------
 
@@ -203,10 +208,16 @@ class Gateway:
                 trace_id=ad.trace_id,
             )
             # Last before the upstream call: a refused request holds nothing and records nothing.
-            ticket = await self._reserve(ad, steps, endpoint)
+            passed = await self.limiter.admit(ad.grant.rate_limits) if self.limiter is not None else None
+            try:
+                ticket = await self._reserve(ad, steps, endpoint)
+            except BaseException:
+                await self._release(passed, tokens=0, cancel=True)
+                raise
         except GatewayError as exc:
             self.metrics.answered(endpoint, exc.status)
-            await asgi.send_json(send, exc.status, _ERRORS[dialect](exc.status, exc.message, exc.origin))
+            body = _ERRORS[dialect](exc.status, exc.message, exc.origin)
+            await asgi.send_json(send, exc.status, body, exc.headers)
             return
         except CoveyError as exc:
             self.metrics.answered(endpoint, exc.status_code)
@@ -216,6 +227,7 @@ class Gateway:
             return
 
         outcome = Outcome()
+        outcome.headers = passed.headers if passed is not None else []
         stream = endpoint != "embeddings" and bool(ad.body.get("stream"))
         watch = asgi.DisconnectWatch(receive)
         try:
@@ -236,11 +248,17 @@ class Gateway:
             self.metrics.timed(endpoint, time.perf_counter() - ad.started)
             if ticket is not None and self.budgets is not None:
                 self.budgets.settle_later(ticket, cost)
+            await self._release(passed, tokens=outcome.tokens.input + outcome.tokens.output)
         if answer is None:
             assert outcome.error is not None
-            await asgi.send_json(send, outcome.status, _ERRORS[dialect](outcome.status, outcome.error, outcome.origin))
+            body = _ERRORS[dialect](outcome.status, outcome.error, outcome.origin)
+            await asgi.send_json(send, outcome.status, body, outcome.headers)
         else:
-            await asgi.send_json(send, 200, answer)
+            await asgi.send_json(send, 200, answer, outcome.headers)
+
+    async def _release(self, passed: Pass | None, *, tokens: int, cancel: bool = False) -> None:
+        if passed is not None and self.limiter is not None:
+            await self.limiter.finish(passed, tokens=tokens, cancel=cancel)
 
     async def _reserve(self, ad: Admitted, steps: list[routing.Step], endpoint: str) -> Ticket | None:
         """Hold the most the request can cost (its dearest route) on its hard budget lines, or refuse it."""
@@ -347,7 +365,9 @@ class Gateway:
             way, events, first = await self._with_fallback(steps, outcome, open_stream)
         except ProviderError as exc:
             outcome.status, outcome.error = exc.status, exc.message
-            await asgi.send_json(send, exc.status, _ERRORS[dialect](exc.status, exc.message, exc.origin))
+            await asgi.send_json(
+                send, exc.status, _ERRORS[dialect](exc.status, exc.message, exc.origin), outcome.headers
+            )
             return
         assert outcome.model is not None
         converter: StreamConverter = way.stream(outcome.model.id, ad.body)
@@ -355,7 +375,7 @@ class Gateway:
             converter = responses.ChatToResponsesStream(converter, model=outcome.model.id, front=ad.front)
         frame = _openai_frame if dialect == "openai" else _anthropic_frame
         logged: list[bytes] | None = [] if ad.grant.logging else None
-        await asgi.start_sse(send)
+        await asgi.start_sse(send, outcome.headers)
         try:
             last = await self._pump(first, events, converter, frame, send, outcome, ad, logged)
         except ProviderError as exc:

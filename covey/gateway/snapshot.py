@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,6 +17,8 @@ from covey.audit.repository import current_revision
 from covey.gateway import access
 from covey.gateway.repository import ControlPlane, load_control_plane
 from covey.kit.db import Database
+from covey.models import ApiKey, Group, Organization, User
+from covey.ratelimits import rules as ratelimits
 
 log = logging.getLogger("covey.gateway")
 
@@ -95,6 +97,7 @@ def compile_snapshot(plane: ControlPlane, *, catalog: Iterable[str], revision: i
             revoked=key.revoked_at is not None,
             key_expires_at=_epoch(key.expires_at),
             group_expires_at=access.earliest(_epoch(g.expires_at) for g in chain_groups),
+            rate_limits=_rate_limits(key, owner, org, chain_groups, plane.member_rate_limits),
         )
 
     policies: dict[str, dict[str, Policy]] = defaultdict(dict)
@@ -105,6 +108,32 @@ def compile_snapshot(plane: ControlPlane, *, catalog: Iterable[str], revision: i
         )
         policies[p.org_id][p.name] = Policy(name=p.name, type=p.type, targets=targets, description=p.description)
     return Snapshot(revision=revision, grants=grants, policies=dict(policies))
+
+
+def _rate_limits(
+    key: ApiKey,
+    owner: User,
+    org: Organization,
+    chain: list[Group],
+    member_rate_limits: Mapping[tuple[str, str], int],
+) -> tuple[ratelimits.Limit, ...]:
+    """In the order budget lines are checked: key, owner, owner per charged group, each group, org."""
+    owners = [
+        ratelimits.Owner("key", key.id, key.name, key.rate_limits),
+        ratelimits.Owner("user", owner.id, owner.email, owner.rate_limits),
+        *(
+            ratelimits.Owner(
+                "member",
+                f"{g.id}:{owner.id}",
+                g.name,
+                ratelimits.member_limits(g.rate_limits_per_member, member_rate_limits.get((owner.id, g.id))),
+            )
+            for g in chain
+        ),
+        *(ratelimits.Owner("group", g.id, g.name, g.rate_limits) for g in chain),
+        ratelimits.Owner("org", org.id, org.name, org.rate_limits),
+    ]
+    return ratelimits.compile_limits(owners)
 
 
 class Follower(Protocol):

@@ -22,6 +22,7 @@ from covey.groups.schemas import (
     MemberAdd,
     MemberEnvelope,
     MemberMove,
+    MemberRateLimit,
     MemberRef,
     RoleChange,
 )
@@ -93,6 +94,18 @@ def bulk_add(group_id: str, body: BulkAdd, session: SessionDep, caller: ManageWr
 @router.put("/{group_id}/member/{user_id}/role", response_model=MemberEnvelope, summary="Change a member's role")
 def set_role(group_id: str, user_id: str, body: RoleChange, session: SessionDep, caller: ManageWrite) -> MemberEnvelope:
     membership = service.set_role(session, caller, group_id, user_id=user_id, role=body.role)
+    return MemberEnvelope(member=service.describe_member(session, caller, membership))
+
+
+@router.put(
+    "/{group_id}/member/{user_id}/rate-limit",
+    response_model=MemberEnvelope,
+    summary="Set a member's rate limit (requests per minute) through the group",
+)
+def set_member_rate_limit(
+    group_id: str, user_id: str, body: MemberRateLimit, session: SessionDep, caller: ManageWrite
+) -> MemberEnvelope:
+    membership = service.set_member_rate_limit(session, caller, group_id, user_id=user_id, rate_limit=body.rate_limit)
     return MemberEnvelope(member=service.describe_member(session, caller, membership))
 
 

@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StrictBool, StringConstraints, model_validator
 
+from covey.guardrails.schemas import GuardrailsIn
 from covey.kit.fields import Description, ExternalId, Id, Money, Name, Strict
+from covey.ratelimits.schemas import RateLimitsIn, RateLimitsOut
 
 GroupKind = Literal["department", "project", "function", "custom"]
 GroupRole = Literal["admin", "member"]
@@ -53,6 +55,11 @@ class GroupCreate(_Budgets):
     access_list_id: Id | None = None
     features: Features = Field(default_factory=dict)
     external_id: ExternalId | None = None
+    rate_limits: RateLimitsIn | None = Field(default=None, description="Of the whole subtree")
+    rate_limits_per_member: RateLimitsIn | None = Field(
+        default=None, description="Of each member's requests through the group"
+    )
+    guardrails: GuardrailsIn | None = Field(default=None, description='e.g. {"pii": "mask", "secrets": "block"}')
 
 
 # Fields of a PATCH that may be sent as null: the rest are refused when null rather than guessed at.
@@ -82,6 +89,9 @@ class GroupUpdate(_Budgets):
     access_list_id: Id | None = None
     features: Features | None = None
     external_id: ExternalId | None = None
+    rate_limits: RateLimitsIn | None = Field(default=None, description="The limits named change; 0 removes one")
+    rate_limits_per_member: RateLimitsIn | None = None
+    guardrails: GuardrailsIn | None = Field(default=None, description="The categories named change")
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> Any:
@@ -102,6 +112,12 @@ class MemberRef(Strict):
 
 class RoleChange(Strict):
     role: GroupRole
+
+
+class MemberRateLimit(Strict):
+    rate_limit: Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)] | None = Field(
+        description="Requests per minute for this member through this group; 0 or null removes it"
+    )
 
 
 class BulkAdd(Strict):
@@ -150,6 +166,9 @@ class GroupOut(BaseModel):
     access_list_id: str | None
     features: dict[str, bool]
     external_id: str | None
+    rate_limits: RateLimitsOut = Field(default_factory=RateLimitsOut)
+    rate_limits_per_member: RateLimitsOut = Field(default_factory=RateLimitsOut)
+    guardrails: dict[str, str] = Field(default_factory=dict)
 
 
 class GroupDetail(GroupOut):

@@ -29,10 +29,12 @@ from covey.auth.permissions import loosens
 from covey.groups import repository, views
 from covey.groups import tree as tree_rules
 from covey.groups.schemas import BulkAddResult, GroupCreate, GroupDetail, GroupOut, GroupUpdate, MemberOut, TreeNode
+from covey.guardrails.schemas import check_not_weakened
 from covey.kit.clock import utcnow
 from covey.kit.errors import Conflict, Forbidden, NotFound
 from covey.kit.fields import limit_nanos
 from covey.models import MAX_DEPTH, AccessList, Group, Membership, User
+from covey.ratelimits.schemas import check_not_raised, merged
 from covey.users import repository as users_repo
 
 # --- reading -------------------------------------------------------------------------------------
@@ -205,6 +207,9 @@ def create(session: Session, caller: Caller, data: GroupCreate) -> Group:
             monthly_budget=limit_nanos(data.monthly_budget),
             monthly_budget_per_user=limit_nanos(per_user),
             external_id=data.external_id,
+            rate_limits=merged(None, data.rate_limits) if data.rate_limits else None,
+            rate_limits_per_member=merged(None, data.rate_limits_per_member) if data.rate_limits_per_member else None,
+            guardrails=dict(data.guardrails) if data.guardrails else None,
             created_by=caller.actor.id,
             budget_set_by=caller.user_id or None,
             budget_per_user_set_by=caller.user_id or None,
@@ -246,9 +251,16 @@ def update(session: Session, caller: Caller, group_id: str, data: GroupUpdate) -
 
     setters = _setters(session, caller, group, fields)
     before = views.snapshot(group)
-    _apply(group, fields)
+    _apply(group, fields, data)
     for column, setter in setters.items():
         setattr(group, column, setter)
+    # What an admin above set, the group's own admins may tighten, never loosen.
+    above = scope.is_org_admin or (group.parent_id is not None and scope.can_manage_group(group.parent_id))
+    check_not_raised(before["rate_limits"], group.rate_limits, may_raise=above, what="rate_limits")
+    check_not_raised(
+        before["rate_limits_per_member"], group.rate_limits_per_member, may_raise=above, what="rate_limits_per_member"
+    )
+    check_not_weakened(before["guardrails"], group.guardrails, may_weaken=above)
     session.flush()
     after = views.snapshot(group)
     if after != before:
@@ -281,9 +293,16 @@ def _setters(session: Session, caller: Caller, group: Group, fields: dict[str, A
     return out
 
 
-def _apply(group: Group, fields: dict[str, Any]) -> None:
+def _apply(group: Group, fields: dict[str, Any], data: GroupUpdate) -> None:
     for name, value in fields.items():
-        if name in ("monthly_limit", "monthly_budget_per_user"):
+        if name == "rate_limits" and data.rate_limits is not None:
+            group.rate_limits = merged(group.rate_limits, data.rate_limits)
+        elif name == "rate_limits_per_member" and data.rate_limits_per_member is not None:
+            group.rate_limits_per_member = merged(group.rate_limits_per_member, data.rate_limits_per_member)
+        elif name == "guardrails" and data.guardrails is not None:
+            changed: dict[str, Any] = {str(c): v for c, v in data.guardrails.items()}
+            group.guardrails = {**(group.guardrails or {}), **changed}
+        elif name in ("monthly_limit", "monthly_budget_per_user"):
             group.monthly_budget_per_user = limit_nanos(value)
         elif name == "monthly_budget":
             group.monthly_budget = limit_nanos(value)
@@ -393,6 +412,33 @@ def set_role(session: Session, caller: Caller, group_id: str, *, user_id: str, r
     membership.role = role
     session.flush()
     _record(session, caller, "group.member.role", group.id, before=before, after=views.membership_snapshot(membership))
+    return membership
+
+
+def set_member_rate_limit(
+    session: Session, caller: Caller, group_id: str, *, user_id: str, rate_limit: int | None
+) -> Membership:
+    """Requesty's member `rate_limit`: requests per minute for one member through the group, on top of
+    the group's per-member limits (the lower holds)."""
+    group = _get(session, caller, group_id)
+    membership = _membership(session, caller, group, user_id)
+    _require_manage(caller, group)
+    scope = caller.scope
+    above = scope.is_org_admin or (group.parent_id is not None and scope.can_manage_group(group.parent_id))
+    new = rate_limit or None
+    old = membership.rate_limit
+    check_not_raised(
+        {"requests_per_minute": old} if old else None,
+        {"requests_per_minute": new} if new else None,
+        may_raise=above,
+        what="rate_limit",
+    )
+    before = views.membership_snapshot(membership)
+    membership.rate_limit = new
+    session.flush()
+    _record(
+        session, caller, "group.member.rate_limit", group.id, before=before, after=views.membership_snapshot(membership)
+    )
     return membership
 
 

@@ -8,9 +8,11 @@ from typing import Any
 
 from covey.groups import tree as tree_rules
 from covey.groups.schemas import GroupDetail, GroupOut, MemberOut, TreeNode
+from covey.guardrails.schemas import strongest
 from covey.kit.clock import isoformat
 from covey.kit.money import nanos_to_number, nanos_to_text
 from covey.models import Group, Membership, User
+from covey.ratelimits.schemas import RateLimitsOut
 
 
 def _number(nanos: int | None) -> float | None:
@@ -39,6 +41,9 @@ def group_out(group: Group, *, members_count: int, now: datetime) -> GroupOut:
         access_list_id=group.access_list_id,
         features=dict(group.features or {}),
         external_id=group.external_id,
+        rate_limits=RateLimitsOut.of(group.rate_limits),
+        rate_limits_per_member=RateLimitsOut.of(group.rate_limits_per_member),
+        guardrails=strongest([group.guardrails]),
     )
 
 
@@ -50,7 +55,7 @@ def member_out(membership: Membership, user: User) -> MemberOut:
         role=membership.role,
         monthly_limit=_number(user.monthly_limit),
         monthly_spend=0,
-        rate_limit=None,
+        rate_limit=membership.rate_limit,
         active=user.active,
         group_id=membership.group_id,
         added_at=membership.added_at,
@@ -120,11 +125,17 @@ def snapshot(group: Group) -> dict[str, Any]:
         "monthly_budget": money(group.monthly_budget),
         "monthly_budget_per_user": money(group.monthly_budget_per_user),
         "external_id": group.external_id,
+        "rate_limits": dict(group.rate_limits or {}),
+        "rate_limits_per_member": dict(group.rate_limits_per_member or {}),
+        "guardrails": dict(group.guardrails or {}),
     }
 
 
 def membership_snapshot(membership: Membership) -> dict[str, Any]:
-    return {"group_id": membership.group_id, "user_id": membership.user_id, "role": membership.role}
+    out: dict[str, Any] = {"group_id": membership.group_id, "user_id": membership.user_id, "role": membership.role}
+    if membership.rate_limit is not None:
+        out["rate_limit"] = membership.rate_limit
+    return out
 
 
 def members_by_group(memberships: Sequence[Membership]) -> Mapping[str, list[dict[str, str]]]:

@@ -11,6 +11,7 @@ from covey.kit.clock import utcnow
 from covey.kit.fields import Id, Money, Name, Strict
 from covey.kit.money import nanos_to_text
 from covey.models import ApiKey
+from covey.ratelimits.schemas import RateLimitsIn, RateLimitsOut
 
 Level = Literal["none", "read", "write"]
 KeyStatus = Literal["active", "expired", "revoked"]
@@ -41,6 +42,7 @@ class KeyCreate(Strict):
     access_list_id: Id | None = None
     logging: StrictBool = False
     features: Features | None = None
+    rate_limits: RateLimitsIn | None = None
 
     @field_validator("expires_at")
     @classmethod
@@ -58,8 +60,9 @@ class KeyUpdate(Strict):
     features: Features | None = None
     logging: StrictBool | None = None
     permissions: Permissions | None = None
+    rate_limits: RateLimitsIn | None = None
 
-    @field_validator("name", "features", "logging", "permissions", mode="before")
+    @field_validator("name", "features", "logging", "permissions", "rate_limits", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
@@ -119,6 +122,7 @@ class KeyOut(BaseModel):
     created_at: datetime
     access_list_id: str | None
     features: dict[str, bool]
+    rate_limits: RateLimitsOut
 
     @classmethod
     def of(cls, key: ApiKey, *, emails: dict[str, str], spend: str = "0") -> KeyOut:
@@ -144,6 +148,7 @@ class KeyOut(BaseModel):
             created_at=key.created_at,
             access_list_id=key.access_list_id,
             features={k: bool(v) for k, v in (key.features or {}).items()},
+            rate_limits=RateLimitsOut.of(key.rate_limits),
         )
 
 

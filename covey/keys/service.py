@@ -29,6 +29,7 @@ from covey.kit.errors import BadRequest, Conflict, Forbidden, NotFound
 from covey.kit.fields import limit_nanos
 from covey.kit.money import nanos_to_text
 from covey.models import AccessList, ApiKey, Group, User
+from covey.ratelimits.schemas import check_not_raised, merged
 from covey.users import repository as users_repo
 
 LEVELS = {"none": 0, "read": 1, "write": 2}
@@ -49,6 +50,7 @@ def snapshot(key: ApiKey) -> dict[str, Any]:
         "access_list_id": key.access_list_id,
         "features": dict(key.features or {}),
         "logging": key.logging,
+        "rate_limits": dict(key.rate_limits or {}),
         "revoked_at": isoformat(key.revoked_at),
     }
 
@@ -247,6 +249,7 @@ def create(session: Session, caller: Caller, data: KeyCreate) -> tuple[ApiKey, s
             monthly_limit=limit_nanos(data.monthly_limit),
             access_list_id=data.access_list_id,
             features=dict(data.features or {}),
+            rate_limits=merged(None, data.rate_limits) if data.rate_limits is not None else None,
             logging=data.logging,
             # The command line acts for no user; its keys name their owner, so created_by is always a user.
             created_by=caller.user_id or owner_id,
@@ -323,6 +326,13 @@ def update(session: Session, caller: Caller, key_id: str, data: KeyUpdate) -> Ap
         key.features = dict(data.features)
     if data.logging is not None:
         key.logging = data.logging
+    if data.rate_limits is not None:
+        limits = merged(key.rate_limits, data.rate_limits)
+        may_raise = caller.scope.is_org_admin or (
+            key.group_id is not None and caller.scope.can_manage_group(key.group_id)
+        )
+        check_not_raised(key.rate_limits, limits, may_raise=may_raise, what="rate_limits")
+        key.rate_limits = limits
     # Only the permissions named change: {"manage": "read"} leaves completions as it was.
     key.manage = levels.get("manage", key.manage)
     key.completions = levels.get("completions", key.completions)

@@ -30,6 +30,8 @@ class ApiKey(IdMixin, OrgScoped, Timestamps, Base):
         String(36), ForeignKey("access_lists.id", ondelete="RESTRICT"), default=None
     )
     features: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rate_limits: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
+    guardrails: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     logging: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -36,6 +36,11 @@ class Group(IdMixin, OrgScoped, Timestamps, Base):
     budget_set_by: Mapped[str | None] = mapped_column(String(36), default=None)
     budget_per_user_set_by: Mapped[str | None] = mapped_column(String(36), default=None)
     expiry_set_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    # Rate limits of the whole subtree, and of each member's traffic through the group.
+    rate_limits: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
+    rate_limits_per_member: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
+    # Guardrail modes for the subtree, e.g. {"pii": "mask"}; a child can only strengthen them.
+    guardrails: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     external_id: Mapped[str | None] = mapped_column(String(255), default=None)
     created_by: Mapped[str | None] = mapped_column(String(36), default=None)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from covey.kit.clock import utcnow
@@ -20,5 +20,7 @@ class Membership(OrgScoped, Base):
         String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     role: Mapped[str] = mapped_column(String(16), default="member")
+    # Requesty's member `rate_limit`: requests per minute for this member through this group.
+    rate_limit: Mapped[int | None] = mapped_column(Integer, default=None)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     added_by: Mapped[str | None] = mapped_column(String(36), default=None)

@@ -21,6 +21,8 @@ class Organization(IdMixin, Base):
     monthly_cap: Mapped[int | None] = mapped_column(BigInteger, default=None)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     guardrails: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # {"requests_per_minute", "tokens_per_minute", "concurrent"}; null or absent = no limit.
+    rate_limits: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
     # Plain column (no foreign key, which would make organizations and access_lists refer to each other);
     # the service checks it and clears it when the list is deleted.
     default_group_access_list_id: Mapped[str | None] = mapped_column(String(36), default=None)

@@ -46,6 +46,8 @@ class UsageRecord(IdMixin, OrgScoped, Base):
     stream: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     features: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Guardrail hits by category ({"pii": 2}); never the text found.
+    guardrails: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     trace_id: Mapped[str | None] = mapped_column(String(200), default=None)
     end_user_id: Mapped[str | None] = mapped_column(String(200), default=None)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from covey.kit.db import Base, UTCDateTime
@@ -26,6 +26,7 @@ class User(IdMixin, OrgScoped, Timestamps, Base):
     monthly_limit: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # Who set the monthly limit (null: the org default, the command line or SCIM): see DESIGN §2.
     limit_set_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    rate_limits: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
     external_id: Mapped[str | None] = mapped_column(String(255), default=None)
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -25,6 +25,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from covey.kit.money import NANOS_PER_DOLLAR
+from covey.ratelimits.rules import Limit
 
 # Seconds: from a refused or cached answer to a long generation.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -56,6 +57,12 @@ class Metrics:
         )
         self.spend = Counter(
             "covey_gateway_spend_dollars", "Spend in written usage records, by provider", ["provider"], registry=r
+        )
+        self.limited = Counter(
+            "covey_gateway_rate_limited",
+            "Requests refused by a rate limit, by the limit's owner (key, user, member, group, org) and kind",
+            ["owner", "kind"],
+            registry=r,
         )
         self.written = Counter("covey_usage_records_written", "Usage records written to the database", registry=r)
         self.write_failures = Counter(
@@ -89,6 +96,9 @@ class Metrics:
         if child is None:
             child = self._timed[endpoint] = self.duration.labels(endpoint)
         child.observe(seconds)
+
+    def rate_limited(self, limit: Limit) -> None:
+        self.limited.labels(limit.scope.split(":", 1)[0], limit.kind).inc()
 
     # ---- the usage writer (a worker thread) -----------------------------------------------------------
 

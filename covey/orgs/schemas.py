@@ -4,14 +4,14 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
 from covey.access.schemas import ModelList
+from covey.guardrails.schemas import GuardrailsIn
 from covey.kit.fields import Id, Money, Name, Strict
 from covey.kit.money import nanos_to_number
 from covey.models import Organization
-
-MAX_GUARDRAILS = 50
+from covey.ratelimits.schemas import RateLimitsIn, RateLimitsOut
 
 
 def _zone(name: str) -> str:
@@ -26,8 +26,6 @@ def _zone(name: str) -> str:
 
 
 TimeZone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(_zone)]
-GuardrailName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-Guardrails = Annotated[dict[GuardrailName, StrictBool], Field(max_length=MAX_GUARDRAILS)]
 
 
 class OrgUpdate(Strict):
@@ -39,11 +37,16 @@ class OrgUpdate(Strict):
         default=None, description="Dollars for new users, number or string; 0 or null = none"
     )
     timezone: TimeZone | None = Field(default=None, description="IANA name for budget periods, e.g. Europe/Paris")
-    guardrails: Guardrails | None = Field(
-        default=None, description="Toggles to set, e.g. {'pii': true}; toggles not named keep their value"
+    guardrails: GuardrailsIn | None = Field(
+        default=None,
+        description="Modes to set per category (pii, secrets, financial): true or 'mask', 'block', false; "
+        "categories not named keep their value",
+    )
+    rate_limits: RateLimitsIn | None = Field(
+        default=None, description="The org's limits; those named change, 0 or null removes one"
     )
 
-    @field_validator("name", "approved_models", "timezone", "guardrails", mode="before")
+    @field_validator("name", "approved_models", "timezone", "guardrails", "rate_limits", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
@@ -64,6 +67,7 @@ class OrgOut(BaseModel):
     default_monthly_limit: float | None
     timezone: str
     guardrails: dict[str, Any]
+    rate_limits: RateLimitsOut
     default_group_access_list_id: str | None
     created_at: datetime
 
@@ -79,6 +83,7 @@ class OrgOut(BaseModel):
             else nanos_to_number(org.default_monthly_limit),
             timezone=org.timezone or "UTC",
             guardrails=dict(org.guardrails or {}),
+            rate_limits=RateLimitsOut.of(org.rate_limits),
             default_group_access_list_id=org.default_group_access_list_id,
             created_at=org.created_at,
         )

@@ -14,6 +14,7 @@ from covey.kit.fields import limit_nanos
 from covey.models import Organization
 from covey.orgs import repository
 from covey.orgs.schemas import OrgGroupAccessList, OrgOut, OrgUpdate
+from covey.ratelimits.schemas import merged
 
 
 def snapshot(org: Organization) -> dict[str, Any]:
@@ -61,6 +62,8 @@ def update(session: Session, caller: Caller, data: OrgUpdate) -> Organization:
     if "guardrails" in fields:
         # A new dict, so the JSON column is seen as changed.
         org.guardrails = {**(org.guardrails or {}), **fields["guardrails"]}
+    if data.rate_limits is not None:
+        org.rate_limits = merged(org.rate_limits, data.rate_limits)
     session.flush()
     _record(session, caller, "org.update", org, before)
     return org

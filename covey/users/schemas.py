@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from covey.kit.fields import Email, ExternalId, Money, Name, Strict
 from covey.kit.money import nanos_to_number
 from covey.models import User
+from covey.ratelimits.schemas import RateLimitsIn, RateLimitsOut
 
 OrgRole = Literal["owner", "admin", "member"]
 GroupRole = Literal["admin", "member"]
@@ -19,6 +20,7 @@ class UserCreate(Strict):
     role: OrgRole = "member"
     monthly_limit: Money | None = None
     external_id: ExternalId | None = None
+    rate_limits: RateLimitsIn | None = None
 
 
 class UserUpdate(Strict):
@@ -27,6 +29,7 @@ class UserUpdate(Strict):
     role: OrgRole | None = None
     monthly_limit: Money | None = None
     external_id: ExternalId | None = None
+    rate_limits: RateLimitsIn | None = None
 
 
 class UserGroupRef(BaseModel):
@@ -47,6 +50,7 @@ class UserOut(BaseModel):
     monthly_spend: float = 0
     external_id: str | None
     created_at: datetime
+    rate_limits: RateLimitsOut = Field(default_factory=RateLimitsOut)
     groups: list[UserGroupRef] | None = None
 
     @classmethod
@@ -61,6 +65,7 @@ class UserOut(BaseModel):
             monthly_limit=None if user.monthly_limit is None else nanos_to_number(user.monthly_limit),
             external_id=user.external_id,
             created_at=user.created_at,
+            rate_limits=RateLimitsOut.of(user.rate_limits),
             groups=groups,
         )
 

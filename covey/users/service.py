@@ -20,6 +20,7 @@ from covey.kit.errors import Conflict, Forbidden, NotFound
 from covey.kit.fields import limit_nanos
 from covey.kit.pagination import Page
 from covey.models import Membership, Organization, User
+from covey.ratelimits.schemas import merged
 from covey.users import repository
 from covey.users.schemas import UserCreate, UserGroupRef, UserGroups, UserOut, UserUpdate
 
@@ -81,6 +82,7 @@ def create_many(
             ),
             limit_set_by=(caller.user_id or None) if "monthly_limit" in data.model_fields_set else None,
             external_id=data.external_id,
+            rate_limits=merged(None, data.rate_limits) if data.rate_limits is not None else None,
             password_hash=hashes.get(data.email),
         )
         for data in items
@@ -157,6 +159,9 @@ def update(session: Session, caller: Caller, user_id: str, data: UserUpdate) -> 
     for name, value in fields.items():
         if name == "monthly_limit":
             user.monthly_limit, user.limit_set_by = new_limit, setter if new_limit is not None else None
+        elif name == "rate_limits":
+            if data.rate_limits is not None:
+                user.rate_limits = merged(user.rate_limits, data.rate_limits)
         elif value is not None:
             setattr(user, name, value)
     session.flush()

@@ -1,0 +1,154 @@
+"""Rate-limit windows in Redis, shared by every replica: admitting a request against all its limits is
+one Lua script, and so is finishing it, so limits hold exactly across processes.
+
+Keys, under the configured prefix, per limit: `rl:r:<scope>` a sorted set of request ids scored by
+arrival (ms) for requests per minute; `rl:c:<scope>` request ids scored by lease expiry for
+concurrency; `rl:t:<scope>`, `rl:th:<scope>`, `rl:tt:<scope>` the finished requests' token entries
+(ids by time, id → tokens, their sum) for tokens per minute. Every key expires by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import redis
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from covey.ratelimits.rules import CONCURRENT, REQUESTS, WINDOW_SECONDS, Limit, Standing
+from covey.ratelimits.store import RateLimitsUnavailable, Verdict
+
+_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+_CODES = {REQUESTS: "r", CONCURRENT: "c"}  # tokens: "t"
+WINDOW_MS = WINDOW_SECONDS * 1000
+
+# KEYS: three per limit (its sorted set, then the token hash and sum, used by token limits only).
+# ARGV: request id, now (ms), lease expiry (ms), window (ms), then a kind code and an amount per limit.
+# Returns {0, 0, left, reset ms, …per limit} when admitted, {index, wait ms} when refused.
+ADMIT = """
+local now = tonumber(ARGV[2])
+local window = tonumber(ARGV[4])
+local n = #KEYS / 3
+local left, resets = {}, {}
+for i = 1, n do
+  local b = (i - 1) * 3
+  local kind, amount, z = ARGV[3 + 2 * i], tonumber(ARGV[4 + 2 * i]), KEYS[b + 1]
+  local reset = 0
+  if kind == 'c' then
+    redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
+    left[i] = amount - redis.call('ZCARD', z) - 1
+    reset = 1000
+  else
+    if kind == 'r' then
+      redis.call('ZREMRANGEBYSCORE', z, '-inf', now - window)
+      left[i] = amount - redis.call('ZCARD', z) - 1
+      reset = window
+    else
+      local old = redis.call('ZRANGEBYSCORE', z, '-inf', now - window)
+      for _, id in ipairs(old) do
+        redis.call('DECRBY', KEYS[b + 3], tonumber(redis.call('HGET', KEYS[b + 2], id) or '0'))
+        redis.call('HDEL', KEYS[b + 2], id)
+      end
+      if #old > 0 then redis.call('ZREMRANGEBYSCORE', z, '-inf', now - window) end
+      left[i] = amount - tonumber(redis.call('GET', KEYS[b + 3]) or '0')
+      if left[i] <= 0 then left[i] = -1 end
+    end
+    local first = redis.call('ZRANGE', z, 0, 0, 'WITHSCORES')
+    if first[2] then reset = tonumber(first[2]) + window - now end
+  end
+  if left[i] < 0 then return {i, reset} end
+  resets[i] = reset
+end
+local out = {0, 0}
+for i = 1, n do
+  local b = (i - 1) * 3
+  local kind = ARGV[3 + 2 * i]
+  if kind == 'r' then
+    redis.call('ZADD', KEYS[b + 1], now, ARGV[1])
+    redis.call('PEXPIRE', KEYS[b + 1], window + 1000)
+  elseif kind == 'c' then
+    redis.call('ZADD', KEYS[b + 1], ARGV[3], ARGV[1])
+    redis.call('PEXPIRE', KEYS[b + 1], tonumber(ARGV[3]) - now + 1000)
+  end
+  out[#out + 1] = left[i]
+  out[#out + 1] = resets[i]
+end
+return out
+"""
+
+# KEYS: as ADMIT. ARGV: request id, now (ms), tokens, window (ms), cancel (0|1), then a kind code per limit.
+FINISH = """
+local now, tokens, window, cancel = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1'
+for i = 1, #KEYS / 3 do
+  local b = (i - 1) * 3
+  local kind = ARGV[5 + i]
+  if kind == 'c' or (kind == 'r' and cancel) then
+    redis.call('ZREM', KEYS[b + 1], ARGV[1])
+  elseif kind == 't' and tokens > 0 and not cancel then
+    redis.call('ZADD', KEYS[b + 1], now, ARGV[1])
+    redis.call('HSET', KEYS[b + 2], ARGV[1], tokens)
+    redis.call('INCRBY', KEYS[b + 3], tokens)
+    for j = 1, 3 do redis.call('PEXPIRE', KEYS[b + j], window + 1000) end
+  end
+end
+return 0
+"""
+
+
+class RedisRateLimits:
+    kind = "redis"
+
+    def __init__(self, url: str, *, prefix: str) -> None:
+        self.prefix = prefix
+        self._pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=64, timeout=5, socket_timeout=2, socket_connect_timeout=5
+        )
+        self._client = aioredis.Redis(connection_pool=self._pool)
+        self._sync = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._admit = self._client.register_script(ADMIT)
+        self._finish = self._client.register_script(FINISH)
+
+    def _keys(self, limits: Sequence[Limit]) -> list[str]:
+        p = self.prefix
+        out = []
+        for limit in limits:
+            code = _CODES.get(limit.kind, "t")
+            out += [f"{p}:rl:{code}:{limit.scope}", f"{p}:rl:th:{limit.scope}", f"{p}:rl:tt:{limit.scope}"]
+        return out
+
+    async def admit(self, *, request: str, limits: Sequence[Limit], now: float, lease_seconds: float) -> Verdict:
+        now_ms = int(now * 1000)
+        args: list[str | int] = [request, now_ms, now_ms + int(lease_seconds * 1000), WINDOW_MS]
+        for limit in limits:
+            args += [_CODES.get(limit.kind, "t"), limit.amount]
+        try:
+            out = [int(v) for v in await self._admit(keys=self._keys(limits), args=args)]
+        except _DOWN as exc:
+            raise RateLimitsUnavailable(str(exc)) from exc
+        if out[0]:
+            return Verdict(failed=out[0] - 1, wait_seconds=out[1] / 1000)
+        standings = [
+            Standing(limit=limit, remaining=out[2 + 2 * i], reset_seconds=out[3 + 2 * i] / 1000)
+            for i, limit in enumerate(limits)
+        ]
+        return Verdict(failed=None, standings=standings)
+
+    async def finish(self, *, request: str, limits: Sequence[Limit], now: float, tokens: int, cancel: bool) -> None:
+        args: list[str | int] = [request, int(now * 1000), tokens, WINDOW_MS, int(cancel)]
+        args += [_CODES.get(limit.kind, "t") for limit in limits]
+        try:
+            await self._finish(keys=self._keys(limits), args=args)
+        except _DOWN as exc:
+            raise RateLimitsUnavailable(str(exc)) from exc
+
+    def ping_sync(self) -> None:
+        try:
+            self._sync.ping()
+        except _DOWN as exc:
+            raise RateLimitsUnavailable(str(exc)) from exc
+
+    async def close(self) -> None:
+        await self._client.aclose()
+        await self._pool.disconnect()
+        self._sync.close()

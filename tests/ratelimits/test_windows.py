@@ -1,0 +1,124 @@
+"""The windows, in process and in Redis, held to the same behaviour with a clock the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from covey.ratelimits.redis_store import RedisRateLimits
+from covey.ratelimits.rules import CONCURRENT, REQUESTS, TOKENS, Limit
+from covey.ratelimits.store import MemoryRateLimits, RateLimitStore, Verdict
+from tests.budgets.conftest import REDIS_URL, _redis_unreachable
+from tests.conftest import IN_CI
+
+
+class Windows:
+    """A store driven from a synchronous test, on one event loop of its own."""
+
+    def __init__(self, make: Any) -> None:
+        self.runner = asyncio.Runner()
+        self.store: RateLimitStore = self.runner.run(make())
+
+    def admit(self, limits: list[Limit], request: str, now: float) -> Verdict:
+        return self.runner.run(self.store.admit(request=request, limits=limits, now=now, lease_seconds=30))
+
+    def finish(self, limits: list[Limit], request: str, now: float, tokens: int = 0, cancel: bool = False) -> None:
+        self.runner.run(self.store.finish(request=request, limits=limits, now=now, tokens=tokens, cancel=cancel))
+
+    def close(self) -> None:
+        self.runner.run(self.store.close())
+        self.runner.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def windows(request: pytest.FixtureRequest) -> Iterator[Windows]:
+    if request.param == "memory":
+
+        async def memory() -> RateLimitStore:
+            return MemoryRateLimits()
+
+        made = Windows(memory)
+        yield made
+        made.close()
+        return
+    reason = _redis_unreachable()
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"CI requires Redis: {reason}")
+        pytest.skip(reason)
+    prefix = f"covey-test-{uuid.uuid4().hex[:12]}"
+
+    async def shared() -> RateLimitStore:
+        return RedisRateLimits(REDIS_URL, prefix=prefix)
+
+    made = Windows(shared)
+    yield made
+    made.close()
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def limit(kind: str, amount: int, scope: str = "key:k") -> Limit:
+    return Limit(scope=scope, kind=kind, amount=amount, label='API key "k"')
+
+
+def test_requests_per_minute_is_a_sliding_window(windows: Windows) -> None:
+    limits = [limit(REQUESTS, 3)]
+    t = 1_000_000.0
+    remaining = [windows.admit(limits, f"r{i}", t + i).standings[0].remaining for i in range(3)]
+    assert remaining == [2, 1, 0]
+    refused = windows.admit(limits, "r3", t + 10)
+    assert refused.failed == 0
+    assert refused.wait_seconds == pytest.approx(50, abs=0.01)  # the first leaves the window at t + 60
+    assert windows.admit(limits, "r4", t + 59.9).failed == 0
+    assert windows.admit(limits, "r5", t + 60.5).failed is None  # r0 left the window
+
+
+def test_a_refusal_counts_on_no_limit(windows: Windows) -> None:
+    """All or nothing: a request refused by the group's limit is not counted on the key's."""
+    key, group = limit(REQUESTS, 10), limit(REQUESTS, 1, scope="group:g")
+    t = 2_000_000.0
+    assert windows.admit([key, group], "a", t).failed is None
+    assert windows.admit([key, group], "b", t + 1).failed == 1
+    assert windows.admit([key], "c", t + 2).standings[0].remaining == 8  # a and c, not b
+
+
+def test_concurrency_leases_are_released_or_expire(windows: Windows) -> None:
+    limits = [limit(CONCURRENT, 2)]
+    t = 3_000_000.0
+    assert windows.admit(limits, "a", t).failed is None
+    assert windows.admit(limits, "b", t).failed is None
+    assert windows.admit(limits, "c", t).failed == 0
+    windows.finish(limits, "a", t + 1)
+    assert windows.admit(limits, "c", t + 1).failed is None
+    assert windows.admit(limits, "d", t + 2).failed == 0
+    # b and c never finish (a crashed replica): their leases of 30 s run out.
+    assert windows.admit(limits, "d", t + 31.5).failed is None
+
+
+def test_tokens_per_minute_counts_finished_requests(windows: Windows) -> None:
+    limits = [limit(TOKENS, 100)]
+    t = 4_000_000.0
+    assert windows.admit(limits, "a", t).standings[0].remaining == 100
+    windows.finish(limits, "a", t + 1, tokens=70)
+    assert windows.admit(limits, "b", t + 2).standings[0].remaining == 30
+    windows.finish(limits, "b", t + 3, tokens=40)
+    refused = windows.admit(limits, "c", t + 4)
+    assert refused.failed == 0 and refused.wait_seconds == pytest.approx(57, abs=0.01)
+    assert windows.admit(limits, "d", t + 61.5).standings[0].remaining == 60  # a's 70 left, b's 40 stay
+
+
+def test_a_cancelled_request_gives_its_request_back(windows: Windows) -> None:
+    limits = [limit(REQUESTS, 1), limit(CONCURRENT, 1)]
+    t = 5_000_000.0
+    assert windows.admit(limits, "a", t).failed is None
+    windows.finish(limits, "a", t, cancel=True)  # e.g. refused by a budget before going upstream
+    assert windows.admit(limits, "b", t + 1).failed is None
