@@ -171,3 +171,31 @@ def test_several_organizations_need_an_org_and_name_the_choices(empty_database: 
     # The same email may exist in two organizations: one database, separate tenants.
     ok(covey("users", "create", "same@example.com", "--org", first))
     ok(covey("users", "create", "same@example.com", "--org", second))
+
+
+def test_limits_set_on_a_key_a_group_its_members_a_member_and_the_org(covey: Covey, db: Database) -> None:
+    made = covey("keys", "create", "limited", "--owner", "priya.raman@acme.example", "--group", BACKEND, "--json")
+    key_id = ok_json(made)["api_key_id"]
+    assert ok_json(covey("limits", "set", f"key:{key_id}", "--rpm", "5", "--concurrent", "2", "--json")) == {
+        "rate_limits": {"requests_per_minute": 5, "tokens_per_minute": None, "concurrent": 2},
+        "guardrails": {},
+    }
+    group = ok_json(covey("limits", "set", f"group:{BACKEND}", "--tpm", "100000", "--guardrail", "pii=mask", "--json"))
+    assert group["rate_limits"]["tokens_per_minute"] == 100000 and group["guardrails"] == {"pii": "mask"}
+    members = ok_json(covey("limits", "set", f"members:{BACKEND}", "--rpm", "30", "--json"))
+    assert members["rate_limits_per_member"]["requests_per_minute"] == 30
+    with db.sessions() as session:
+        member = session.scalars(select(Membership)).first()
+        assert member is not None
+        group_id, user_id = member.group_id, member.user_id
+    assert ok_json(covey("limits", "set", f"member:{group_id}:{user_id}", "--rpm", "3", "--json")) == {"rate_limit": 3}
+    org = ok_json(covey("limits", "set", "org", "--rpm", "1000", "--guardrail", "secrets=block", "--json"))
+    assert org["rate_limits"]["requests_per_minute"] == 1000 and org["guardrails"]["secrets"] == "block"
+    assert (
+        ok_json(covey("limits", "set", f"key:{key_id}", "--rpm", "0", "--json"))["rate_limits"]["requests_per_minute"]
+        is None
+    )
+    assert _events(db, "apikey.update", key_id)
+    refused(covey("limits", "set", "org", "--guardrail", "pii=maybe"))
+    refused(covey("limits", "set", "nowhere:1", "--rpm", "1"))
+    refused(covey("limits", "set", "org"))
