@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # unusual usage = today's spend above `unusual_factor` × the 14-day median and above the floor (USD).
     webhook_retry_seconds: float = 2.0
     webhook_timeout_seconds: float = 15.0
+    # Webhooks go to public addresses only (covey/kit/egress.py); hosts named here (as the URL writes
+    # them, e.g. ["127.0.0.1", "hooks.internal"]) are exempt. JSON list in COVEY_WEBHOOK_ALLOWED_HOSTS.
+    webhook_allowed_hosts: list[str] = Field(default_factory=list)
     unusual_factor: float = 3.0
     unusual_floor_dollars: float = 10.0
     unusual_check_seconds: float = 60.0

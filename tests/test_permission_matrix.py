@@ -394,11 +394,53 @@ def attack_group_admin_lifts_the_budget_an_org_admin_set(world: World) -> None:
     assert ga.patch(f"/v1/manage/group/{world.backend}", json={"monthly_budget": 400}).status_code == 200
 
 
+INTERNAL_URLS = [
+    "http://127.0.0.1:8080/hook",
+    "http://localhost/hook",
+    "http://[::1]/hook",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://10.0.0.5/",
+    "http://172.16.0.1/",
+    "http://192.168.1.1/",
+    "http://100.64.0.1/",
+    "http://0.0.0.0/",
+    "http://224.0.0.1/",
+    "http://2130706433/",
+    "http://0177.0.0.1/",
+    "http://0x7f.0.0.1/",
+    "http://127.1/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://[::ffff:a9fe:a9fe]/",
+    "http://[64:ff9b::a00:5]/",
+    "http://[fe80::1]/",
+    "http://[fc00::1]/",
+    "http://[::]/",
+    "http://[ff02::1]/",
+    "https://user:secret@example.com/",
+]
+
+
+def attack_webhook_reaches_inside(world: World) -> None:
+    """4. An org admin points a webhook at the host's own services, cloud metadata or the private network."""
+    admin = world.keys["admin"]
+    public = admin.post("/v1/manage/webhook", json={"url": "https://hooks.example.com/covey"})
+    assert public.status_code == 200, public.text
+    hook_id = public.json()["webhook_id"]
+    check = _audited(world)
+    for url in INTERNAL_URLS:
+        _refused(world, admin.post("/v1/manage/webhook", json={"url": url}), 400, "url: ")
+        _refused(world, admin.patch(f"/v1/manage/webhook/{hook_id}", json={"url": url}), 400, "url: ")
+    check()
+    hooks = admin.get("/v1/manage/webhook").json()["webhooks"]
+    assert [h["url"] for h in hooks] == ["https://hooks.example.com/covey"]
+
+
 ATTACKS = [
     attack_group_admin_borrows_the_owner,
     attack_admin_borrows_the_owner,
     attack_member_lifts_what_an_admin_set,
     attack_group_admin_lifts_the_budget_an_org_admin_set,
+    attack_webhook_reaches_inside,
 ]
 
 

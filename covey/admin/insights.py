@@ -14,7 +14,7 @@ from covey.admin import spend
 from covey.admin.web import PREFIX, AdminDep, OrgAdminDep, Panel, PanelRoute, page, redirect
 from covey.alerts import service as alerts
 from covey.alerts.schemas import WebhookCreate, WebhookUpdate
-from covey.auth.deps import SessionDep
+from covey.auth.deps import SessionDep, SettingsDep
 from covey.kit.clock import utcnow
 from covey.kit.pagination import Page
 from covey.reports import export, periods, recommendations
@@ -91,10 +91,12 @@ def create_webhook(
     request: Request,
     panel: OrgAdminDep,
     session: SessionDep,
+    settings: SettingsDep,
     url: Annotated[str, Form()],
     format: Annotated[str, Form()] = "generic",
 ) -> Response:
-    hook, secret = alerts.create(session, panel.caller, WebhookCreate.model_validate({"url": url, "format": format}))
+    data = WebhookCreate.model_validate({"url": url, "format": format})
+    hook, secret = alerts.create(session, panel.caller, data, allowed_hosts=settings.webhook_allowed_hosts)
     rows, total = alerts.alerts(session, panel.caller, since=None, page=Page(limit=50, offset=0))
     # The signing secret is shown once, on this answer.
     return page(
@@ -116,7 +118,7 @@ def toggle_webhook(
     session: SessionDep,
     enabled: Annotated[bool, Form()] = False,
 ) -> Response:
-    hook = alerts.update(session, panel.caller, webhook_id, WebhookUpdate(enabled=enabled))
+    hook = alerts.update(session, panel.caller, webhook_id, WebhookUpdate(enabled=enabled), allowed_hosts=())
     return redirect(request, f"{PREFIX}/alerts", f"{'Enabled' if hook.enabled else 'Paused'} {hook.url}.")
 
 

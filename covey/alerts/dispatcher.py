@@ -22,6 +22,7 @@ from covey.alerts.unusual import BASELINE_DAYS, baseline, is_unusual
 from covey.budgets.lines import Line
 from covey.budgets.periods import day_bounds, zone
 from covey.config import Settings
+from covey.kit import egress
 from covey.kit.clock import isoformat
 from covey.kit.db import Database
 from covey.kit.ids import new_id
@@ -77,7 +78,7 @@ class Dispatcher:
 
     async def run(self) -> None:
         self._running = True
-        self._http = httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds)
+        self._http = httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds, follow_redirects=False)
         while True:
             item = await self.queue.get()
             if item is None:  # stop() asked
@@ -215,15 +216,7 @@ class Dispatcher:
         body = payloads.body_for(hook.format, event.payload, budget=event.budget_nanos, spend=event.spend_nanos)
         for attempt in range(1, MAX_RETRIES + 2):
             headers = payloads.signature_headers(hook.secret, body, int(time.time()))
-            status: int | None = None
-            error: str | None = None
-            try:
-                response = await self._http.post(hook.url, content=body, headers=headers)
-                status = response.status_code
-                if not 200 <= status < 300:
-                    error = f"HTTP {status}"
-            except httpx.HTTPError as exc:
-                error = f"{exc.__class__.__name__}: {exc}"[:1000]
+            status, error = await self._post(hook.url, body, headers)
             row = AlertDelivery(
                 org_id=event.org_id,
                 alert_id=event.id,
@@ -242,6 +235,28 @@ class Dispatcher:
             if attempt <= MAX_RETRIES:
                 await asyncio.sleep(self.settings.webhook_retry_seconds * 2 ** (attempt - 1))
         return False
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None]:
+        """One attempt: the status code, or why there was none. Only the status is kept of what the
+        receiver answers, never its body or a connection error's text: the log must not turn webhooks
+        into a probe of whatever the URL reaches. The host is checked again on each attempt (DNS
+        answers change), and the request goes to the address that was checked."""
+        assert self._http is not None
+        allowed = self.settings.webhook_allowed_hosts
+        try:
+            target = await asyncio.to_thread(egress.resolve, url, allowed_hosts=allowed)
+        except egress.DestinationRefused as exc:
+            return None, f"refused: {exc}"
+        try:
+            request = self._http.build_request(
+                "POST", target.url, content=body, headers={**headers, **target.headers}, extensions=target.extensions
+            )
+            response = await self._http.send(request, stream=True)
+            await response.aclose()
+        except httpx.HTTPError:
+            return None, "no answer: could not connect, or timed out"
+        status = response.status_code
+        return status, None if 200 <= status < 300 else f"HTTP {status}"
 
     async def drain(self) -> None:
         """Wait for every queued alert and every delivery in flight (tests, and a graceful stop)."""

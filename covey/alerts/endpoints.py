@@ -17,7 +17,7 @@ from covey.alerts.schemas import (
     WebhookOut,
     WebhookUpdate,
 )
-from covey.auth.deps import ManageRead, ManageWrite, SessionDep
+from covey.auth.deps import ManageRead, ManageWrite, SessionDep, SettingsDep
 from covey.kit.pagination import Page, page_params
 from covey.kit.responses import ERRORS
 
@@ -35,8 +35,10 @@ def list_webhooks(session: SessionDep, caller: ManageRead) -> WebhookList:
 
 
 @webhook_router.post("", response_model=WebhookCreated, summary="Add a webhook; its signing secret is shown only here")
-def create_webhook(body: WebhookCreate, session: SessionDep, caller: ManageWrite) -> WebhookCreated:
-    hook, secret = service.create(session, caller, body)
+def create_webhook(
+    body: WebhookCreate, session: SessionDep, caller: ManageWrite, settings: SettingsDep
+) -> WebhookCreated:
+    hook, secret = service.create(session, caller, body, allowed_hosts=settings.webhook_allowed_hosts)
     return WebhookCreated(webhook_id=hook.id, secret=secret, webhook=_out(hook))
 
 
@@ -48,8 +50,11 @@ def get_webhook(webhook_id: str, session: SessionDep, caller: ManageRead) -> Web
 @webhook_router.patch(
     "/{webhook_id}", response_model=WebhookEnvelope, summary="Change a webhook's URL, format or state"
 )
-def update_webhook(webhook_id: str, body: WebhookUpdate, session: SessionDep, caller: ManageWrite) -> WebhookEnvelope:
-    return WebhookEnvelope(webhook=_out(service.update(session, caller, webhook_id, body)))
+def update_webhook(
+    webhook_id: str, body: WebhookUpdate, session: SessionDep, caller: ManageWrite, settings: SettingsDep
+) -> WebhookEnvelope:
+    hook = service.update(session, caller, webhook_id, body, allowed_hosts=settings.webhook_allowed_hosts)
+    return WebhookEnvelope(webhook=_out(hook))
 
 
 @webhook_router.delete("/{webhook_id}", status_code=204, response_class=Response, summary="Remove a webhook")

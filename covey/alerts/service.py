@@ -4,6 +4,7 @@ every webhook change is audited (never with its secret)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,8 @@ from covey.alerts import repository
 from covey.alerts.schemas import AlertOut, AttemptOut, WebhookCreate, WebhookOut, WebhookUpdate
 from covey.audit import service as audit
 from covey.auth.caller import Caller
-from covey.kit.errors import Forbidden, NotFound
+from covey.kit import egress
+from covey.kit.errors import BadRequest, Forbidden, NotFound
 from covey.kit.money import nanos_to_text
 from covey.kit.pagination import Page
 from covey.models import Webhook
@@ -43,8 +45,22 @@ def _record(session: Session, caller: Caller, action: str, hook: Webhook, before
     )
 
 
-def create(session: Session, caller: Caller, data: WebhookCreate) -> tuple[Webhook, str]:
+def _check_destination(url: str, allowed_hosts: Collection[str]) -> None:
+    """Refused now if the URL's host is not public. A name that does not resolve yet is accepted:
+    every delivery checks again, as DNS answers change."""
+    try:
+        egress.resolve(url, allowed_hosts=allowed_hosts)
+    except egress.Unresolved:
+        return
+    except egress.DestinationRefused as exc:
+        raise BadRequest(f"url: {exc}") from exc
+
+
+def create(
+    session: Session, caller: Caller, data: WebhookCreate, *, allowed_hosts: Collection[str]
+) -> tuple[Webhook, str]:
     _require_admin(caller, "Managing webhooks")
+    _check_destination(data.url, allowed_hosts)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     hook = Webhook(
         org_id=caller.org_id,
@@ -73,8 +89,12 @@ def list_all(session: Session, caller: Caller) -> list[Webhook]:
     return list(repository.webhooks(session, org_id=caller.org_id))
 
 
-def update(session: Session, caller: Caller, webhook_id: str, data: WebhookUpdate) -> Webhook:
+def update(
+    session: Session, caller: Caller, webhook_id: str, data: WebhookUpdate, *, allowed_hosts: Collection[str]
+) -> Webhook:
     hook = get(session, caller, webhook_id)
+    if data.url is not None:
+        _check_destination(data.url, allowed_hosts)
     before = snapshot(hook)
     for name in data.model_fields_set:
         setattr(hook, name, getattr(data, name))

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+FAILURE_BODY = b"internal: db-primary.corp 10.0.0.5 password=hunter2"
+
 
 @dataclass
 class Receiver:
@@ -47,9 +49,12 @@ def receiver() -> Iterator[Receiver]:
                         state.received.append(json.loads(body))
                     else:
                         state.rejected += 1
+            # A failure answers with a body of its own, which no delivery log may keep.
+            answer = FAILURE_BODY if failing else b""
             self.send_response(500 if failing else 204)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
+            self.wfile.write(answer)
 
         def log_message(self, *_args: Any) -> None:
             return

@@ -12,14 +12,16 @@ from covey.alerts.dispatcher import Dispatcher
 from covey.budgets.lines import Line
 from covey.config import Settings
 from covey.kit.db import Database
+from tests.alerts.conftest import RECEIVER_HOSTS
 from tests.alerts.receiver import receiver
 from tests.conftest import Org
 
 AT = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
 
-def fast(settings: Settings) -> Settings:
-    return settings.model_copy(update={"webhook_retry_seconds": 0.01, "webhook_timeout_seconds": 5})
+def fast(settings: Settings, allowed_hosts: list[str] = RECEIVER_HOSTS) -> Settings:
+    update = {"webhook_retry_seconds": 0.01, "webhook_timeout_seconds": 5, "webhook_allowed_hosts": allowed_hosts}
+    return settings.model_copy(update=update)
 
 
 def add_webhook(org: Org, url: str, fmt: str = "generic") -> str:
@@ -28,9 +30,16 @@ def add_webhook(org: Org, url: str, fmt: str = "generic") -> str:
     return str(response.json()["secret"])
 
 
-def run_dispatchers(db: Database, settings: Settings, count: int, feed: Callable[[list[Dispatcher]], None]) -> None:
+def run_dispatchers(
+    db: Database,
+    settings: Settings,
+    count: int,
+    feed: Callable[[list[Dispatcher]], None],
+    allowed_hosts: list[str] = RECEIVER_HOSTS,
+) -> None:
     async def main() -> None:
-        dispatchers = [Dispatcher(db=db, settings=fast(settings), clock=lambda: AT) for _ in range(count)]
+        tuned = fast(settings, allowed_hosts)
+        dispatchers = [Dispatcher(db=db, settings=tuned, clock=lambda: AT) for _ in range(count)]
         tasks = [asyncio.create_task(d.run()) for d in dispatchers]
         feed(dispatchers)
         for d in dispatchers:
@@ -133,7 +142,42 @@ def test_a_dead_receiver_is_tried_four_times(org: Org, db: Database, settings: S
     attempts = alerts(org)[0]["attempts"]
     assert [a["attempt"] for a in attempts] == [1, 2, 3, 4]
     assert not any(a["succeeded"] for a in attempts)
-    assert all(a["error"] for a in attempts)
+    # Only that there was no answer: never the connection error's own text.
+    assert {a["error"] for a in attempts} == {"no answer: could not connect, or timed out"}
+
+
+def test_a_host_that_turned_private_gets_nothing(org: Org, db: Database, settings: Settings) -> None:
+    """Allowed when it was added, the host is no longer allowed when the alert fires (as a DNS answer
+    that changed to a private address would be): nothing is sent, and the log says why."""
+    group = org.group()
+    line = group_line(org, group, "Rebound")
+    with receiver() as hook:
+        hook.secret = add_webhook(org, hook.url)
+
+        def feed(dispatchers: list[Dispatcher]) -> None:
+            dispatchers[0].crossed(line, period_key="2026-11", threshold=80, spend=80_000_000_000, user_id=org.owner_id)
+
+        run_dispatchers(db, settings, 1, feed, allowed_hosts=[])
+        assert hook.calls == 0
+    attempts = alerts(org)[0]["attempts"]
+    assert len(attempts) == 4 and not any(a["succeeded"] or a["status_code"] for a in attempts)
+    assert attempts[0]["error"] == "refused: 127.0.0.1 is a loopback address; webhooks go to public addresses only"
+
+
+def test_only_the_status_of_an_answer_is_kept(org: Org, db: Database, settings: Settings) -> None:
+    group = org.group()
+    line = group_line(org, group, "Chatty")
+    with receiver() as hook:
+        hook.secret = add_webhook(org, hook.url)
+        hook.fail_first = 9
+
+        def feed(dispatchers: list[Dispatcher]) -> None:
+            dispatchers[0].crossed(line, period_key="2026-11", threshold=80, spend=80_000_000_000, user_id=org.owner_id)
+
+        run_dispatchers(db, settings, 1, feed)
+    attempts = alerts(org)[0]["attempts"]
+    assert {(a["status_code"], a["error"]) for a in attempts} == {(500, "HTTP 500")}
+    assert "hunter2" not in org.admin.get("/v1/manage/alert").text
 
 
 def test_slack_format_and_member_lines(org: Org, db: Database, settings: Settings) -> None:
