@@ -43,6 +43,16 @@ class Crossing:
 
 
 @dataclass(frozen=True, slots=True)
+class Overrun:
+    org_id: str
+    provider: str
+    model: str
+    allowed: int
+    reported: int | None
+    key_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Spending:
     org_id: str
     owner_type: str  # user | group
@@ -54,7 +64,7 @@ class Dispatcher:
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.queue: asyncio.Queue[Crossing | Spending | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[Crossing | Spending | Overrun | None] = asyncio.Queue()
         self._last_check: dict[tuple[str, str], float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._http: httpx.AsyncClient | None = None
@@ -74,6 +84,11 @@ class Dispatcher:
             self._last_check[owner] = now
             self.queue.put_nowait(Spending(org_id, *owner))
 
+    def overran(
+        self, *, org_id: str, provider: str, model: str, allowed: int, reported: int | None, key_id: str
+    ) -> None:
+        self.queue.put_nowait(Overrun(org_id, provider, model, allowed, reported, key_id))
+
     # ---- the background task ----------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -85,8 +100,9 @@ class Dispatcher:
                 self.queue.task_done()
                 return
             try:
-                if isinstance(item, Crossing):
-                    event = await asyncio.to_thread(self._fire_threshold, item)
+                if isinstance(item, Crossing | Overrun):
+                    fire = self._fire_threshold if isinstance(item, Crossing) else self._fire_overrun
+                    event = await asyncio.to_thread(fire, item)  # type: ignore[arg-type]
                     if event is not None:
                         await self._deliver_all(event)
                 else:
@@ -139,6 +155,37 @@ class Dispatcher:
             spend_nanos=c.spend,
             payload=payload,
             fired_at=fired_at,
+        )
+        return event if repository.insert_once(self.db, event) else None
+
+    def _fire_overrun(self, o: Overrun) -> AlertEvent | None:
+        """Once a day per provider and organization: the first overrun names it, the log has the rest."""
+        alert_id, now = new_id(), self.clock()
+        day = now.date().isoformat()
+        payload = payloads.overrun_payload(
+            alert_id=alert_id,
+            provider=o.provider,
+            model=o.model,
+            allowed=o.allowed,
+            reported=o.reported,
+            key_id=o.key_id,
+            day=day,
+            fired_at=isoformat(now) or "",
+        )
+        event = AlertEvent(
+            id=alert_id,
+            org_id=o.org_id,
+            kind="provider.overrun",
+            type=payload["type"],
+            line_id=f"overrun:{o.provider}"[:120],
+            owner_type="provider",
+            owner_id=o.provider[:36],
+            threshold=0,
+            period_key=day,
+            budget_nanos=0,
+            spend_nanos=0,
+            payload=payload,
+            fired_at=now,
         )
         return event if repository.insert_once(self.db, event) else None
 

@@ -93,6 +93,28 @@ def unusual_payload(
     }
 
 
+def overrun_payload(
+    *,
+    alert_id: str,
+    provider: str,
+    model: str,
+    allowed: int,
+    reported: int | None,
+    key_id: str,
+    day: str,
+    fired_at: str,
+) -> dict[str, Any]:
+    return {
+        "id": alert_id,
+        "type": "provider.output.beyond_cap",
+        "provider": {"name": provider, "model": model},
+        "threshold": {"kind": "output_cap", "value": allowed, "reported": reported},
+        "key": {"id": key_id},
+        "day": day,
+        "fired_at": fired_at,
+    }
+
+
 def _who(payload: dict[str, Any]) -> str:
     if "key" in payload:
         return f"API key {payload['key']['name']}"
@@ -107,6 +129,12 @@ def _who(payload: dict[str, Any]) -> str:
 def slack_text(payload: dict[str, Any], *, budget: int, spend: int) -> str:
     """`budget` and `spend` in nano-dollars (for unusual usage, `budget` is the median)."""
     t = payload["threshold"]
+    if t["kind"] == "output_cap":
+        billed = f"billed {t['reported']:,} output tokens" if t["reported"] is not None else "kept writing"
+        return (
+            f":warning: Provider {payload['provider']['name']} {billed} on {payload['provider']['model']} "
+            f"past the cap of {t['value']:,} it was sent; budgets hold only against caps that are honoured."
+        )
     if t["kind"] == "baseline":
         return (
             f":rotating_light: {_who(payload)} has spent {format_usd(spend)} today, "

@@ -1,11 +1,12 @@
 """What a request may cost at most, before it is sent: the amount reserved on its hard budget lines.
 
 Prompt tokens are bounded by the prompt's size in bytes (no tokenizer in use makes more than one
-token of a byte of text); an image counts `IMAGE_TOKENS`. Output tokens are the request's `max_tokens`
-(or `max_completion_tokens`), else `Settings.budget_default_max_tokens`. The price is the dearest
-model the route may use. With `max_tokens` set, the estimate is never below the real cost, so
-concurrent requests cannot take a hard line past its amount; without it, by at most the tokens the
-answer runs past the default.
+token of a byte of text); an image counts `IMAGE_TOKENS`. Output tokens are the request's output cap
+— the smallest of `max_tokens`, `max_completion_tokens` and `max_output_tokens`, else
+`Settings.budget_default_max_tokens` — times the choices it asks for (`n`). The gateway sends that
+cap upstream and ends a stream that runs past it, so the estimate is never below what the request
+can cost against an upstream that honours its cap, and concurrent requests cannot take a hard line
+past its amount (docs/design.md §4). The price is the dearest model the route may use.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from covey.pricing.prices import PricedModel
 from covey.pricing.tokens import Tokens
 
 IMAGE_TOKENS = 2000
+CAP_FIELDS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+# A stream's relayed text may reach this many bytes per paid output token before the gateway ends it:
+# tokenizers average about four bytes of text a token, so an upstream that honours its cap ends first.
+STREAM_BYTES_PER_TOKEN = 6
 # Role markers and separators the chat templates add around each message.
 PER_MESSAGE_TOKENS = 8
 _PROMPT_FIELDS = ("messages", "system", "tools", "functions", "input", "prompt", "tool_choice", "response_format")
@@ -42,14 +47,31 @@ def prompt_tokens(body: dict[str, Any]) -> int:
     return sum(_size(body.get(name)) for name in _PROMPT_FIELDS) + PER_MESSAGE_TOKENS * count
 
 
-def output_tokens(body: dict[str, Any], *, endpoint: str, default: int) -> int:
+def given_cap(body: dict[str, Any]) -> int | None:
+    """The smallest output cap the caller set, if any."""
+    given = [
+        v for v in (body.get(name) for name in CAP_FIELDS) if isinstance(v, int) and not isinstance(v, bool) and v > 0
+    ]
+    return min(given) if given else None
+
+
+def output_cap(body: dict[str, Any], *, endpoint: str, default: int) -> int:
+    """The output tokens each choice may write: the smallest cap the caller set, else `default`."""
     if endpoint == "embeddings":
         return 0
-    for name in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
-        value = body.get(name)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-    return default
+    cap = given_cap(body)
+    return default if cap is None else cap
+
+
+def choices(body: dict[str, Any]) -> int:
+    """How many answers the request asks for (OpenAI's `n`): each may write the whole cap."""
+    n = body.get("n")
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1
+
+
+def output_tokens(body: dict[str, Any], *, endpoint: str, default: int) -> int:
+    """The most output tokens the request may be billed for: its cap times its choices."""
+    return output_cap(body, endpoint=endpoint, default=default) * choices(body)
 
 
 def estimate_nanos(

@@ -35,6 +35,12 @@ class AlertSink(Protocol):
 
     def spent(self, *, org_id: str, user_id: str, charged_groups: Sequence[str]) -> None: ...
 
+    def overran(
+        self, *, org_id: str, provider: str, model: str, allowed: int, reported: int | None, key_id: str
+    ) -> None:
+        """An upstream wrote past the output cap it was sent (`reported`: what it billed, when it said)."""
+        ...
+
 
 @dataclass(slots=True)
 class Ticket:
@@ -135,6 +141,7 @@ class Guard:
         if ticket.settled:
             return
         ticket.settled = True
+        actual = max(actual, 0)  # nothing an upstream reports gives room back
         counters = ticket.plan.counters
         try:
             totals = await self.store.settle(reservation=ticket.reservation, counters=counters, actual=actual)

@@ -9,16 +9,24 @@ from typing import Any
 
 import orjson
 
+from covey.budgets.estimate import CAP_FIELDS, output_cap
 from covey.gateway.access import INVALID_TOKEN, Grant
 from covey.gateway.asgi import BodyTooLarge, Receive, Scope, read_body
 from covey.gateway.errors import GatewayError
 from covey.gateway.responses import Front
 from covey.gateway.snapshot import Snapshot
+from covey.gateway.validation import depth
 from covey.kit.crypto import hash_secret
 
 Json = dict[str, Any]
 _DIMENSION_PREFIXES = (b"x-covey-", b"x-requesty-")
 _DIALECT_HEADERS = frozenset((b"anthropic-version", b"anthropic-beta"))
+# The field that carries an output cap on each endpoint, when Covey sets one (a Responses request is chat by then).
+_CAP_FIELD = {"chat": "max_tokens", "messages": "max_tokens", "responses": "max_tokens"}
+# `requesty.extra` is kept on the usage record: bounded like any value the ledger takes from a caller.
+MAX_EXTRA_DEPTH = 8
+MAX_EXTRA_BYTES = 16 * 1024
+MAX_TAGS = 64
 
 
 @dataclass
@@ -106,8 +114,10 @@ def _metadata(admitted: Admitted, given: object) -> None:
         raise GatewayError(400, "requesty: must be an object")
     tags = given.get("tags")
     if tags is not None:
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise GatewayError(400, "requesty.tags: must be a list of strings")
+        if not isinstance(tags, list) or not all(isinstance(t, str) and len(t) <= 200 for t in tags):
+            raise GatewayError(400, "requesty.tags: must be a list of strings of at most 200 characters")
+        if len(tags) > MAX_TAGS:
+            raise GatewayError(400, f"requesty.tags: at most {MAX_TAGS} tags")
         admitted.tags = tags
     for name, attr in (("user_id", "end_user_id"), ("trace_id", "trace_id")):
         value = given.get(name)
@@ -119,6 +129,10 @@ def _metadata(admitted: Admitted, given: object) -> None:
     if extra is not None:
         if not isinstance(extra, dict):
             raise GatewayError(400, "requesty.extra: must be an object")
+        if depth(extra, MAX_EXTRA_DEPTH) > MAX_EXTRA_DEPTH:
+            raise GatewayError(400, f"requesty.extra: nests deeper than {MAX_EXTRA_DEPTH} levels")
+        if len(orjson.dumps(extra)) > MAX_EXTRA_BYTES:
+            raise GatewayError(400, f"requesty.extra: larger than {MAX_EXTRA_BYTES} bytes as JSON")
         admitted.extra = extra
     auto_cache = given.get("auto_cache")
     if auto_cache is not None:
@@ -152,17 +166,16 @@ async def admit(scope: Scope, receive: Receive, snapshot: Snapshot, *, max_body_
     return admitted
 
 
-def require_model(body: Json) -> str:
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise GatewayError(400, "model: Field required")
-    return model
-
-
-def require_messages(body: Json) -> None:
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
-        raise GatewayError(400, "messages: must be a non-empty list of message objects")
+def cap_output(body: Json, *, endpoint: str, default: int) -> int:
+    """Holds the upstream to the output cap the reservation paid for (docs/design.md §4): every cap
+    field the caller set becomes the smallest of them, and a request that set none is sent `default`."""
+    cap = output_cap(body, endpoint=endpoint, default=default)
+    given = [name for name in CAP_FIELDS if body.get(name) is not None]
+    for name in given:
+        body[name] = cap
+    if not given and endpoint != "embeddings":
+        body[_CAP_FIELD.get(endpoint, "max_tokens")] = cap
+    return cap
 
 
 def features_used(body: Json, *, endpoint: str, auto_cache: bool | None) -> list[str]:

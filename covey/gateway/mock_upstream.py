@@ -3,11 +3,16 @@ mock provider's deterministic answers. Tests and the benchmark point an `openai`
 provider at it. It can be told, per model, to fail with a status or to be slow:
 
     POST /_mock/behaviour {"model": "m", "status": 500, "times": 1, "delay_ms": 0,
-                           "break_after": null, "chunk_delay_ms": 0}
+                           "break_after": null, "chunk_delay_ms": 0,
+                           "writes": null, "ignore_cap": false, "usage": null}
     GET  /_mock/calls     → {"m": 3, ...}
     GET  /_mock/peak      → {"m": 2, ...}: the most calls of a model in flight at once
     GET  /_mock/last      → the last model call's path, headers and body
     POST /_mock/reset
+
+With `writes`, the model writes that many tokens (four bytes each, `n` answers) unless the request's
+`max_tokens`/`max_completion_tokens` stops it first — or always, with `ignore_cap`; `usage` replaces the
+usage it reports (to play an upstream that reports nonsense).
 
 Run alone: `python -m covey.gateway.mock_upstream --port 9000`.
 """
@@ -38,6 +43,10 @@ class Behaviour:
     break_after: int | None = None
     # Streams only: a pause before each chunk.
     chunk_delay_ms: float = 0.0
+    # Tokens the model writes when nothing stops it; whether it heeds the request's cap; usage it reports.
+    writes: int | None = None
+    ignore_cap: bool = False
+    usage: Json | None = None
 
 
 class MockUpstream:
@@ -72,6 +81,9 @@ class MockUpstream:
                 delay_ms=data.get("delay_ms", 0),
                 break_after=data.get("break_after"),
                 chunk_delay_ms=data.get("chunk_delay_ms", 0),
+                writes=data.get("writes"),
+                ignore_cap=data.get("ignore_cap", False),
+                usage=data.get("usage"),
             )
             await send_json(send, 200, b"{}")
         elif path == "/_mock/reset":
@@ -113,7 +125,9 @@ class MockUpstream:
                 error = {"error": {"message": f"mock upstream says {behaviour.status}", "type": "mock"}}
                 await send_json(send, behaviour.status, orjson.dumps(error))
                 return
-        if path.endswith("/embeddings"):
+        if behaviour is not None and behaviour.writes is not None and not path.endswith("/embeddings"):
+            await _verbose(path, data, behaviour, send)
+        elif path.endswith("/embeddings"):
             await send_json(send, 200, orjson.dumps(mock.embeddings(data)))
         elif path.endswith("/messages"):
             await self._anthropic(data, send)
@@ -151,6 +165,73 @@ class MockUpstream:
         for event in events:
             await send_chunk(send, f"event: {event['type']}\ndata: ".encode() + orjson.dumps(event) + b"\n\n")
         await end_body(send)
+
+
+WORD = "tok "  # one token of the verbose model's text: four bytes
+WORDS_PER_CHUNK = 64
+
+
+async def _verbose(path: str, data: Json, behaviour: Behaviour, send: Send) -> None:
+    """A model that writes as much as it is allowed to: `writes` tokens per answer, or the request's cap."""
+    assert behaviour.writes is not None
+    anthropic = path.endswith("/messages")
+    cap = data.get("max_tokens") if anthropic else data.get("max_completion_tokens") or data.get("max_tokens")
+    n = 1 if anthropic else int(data.get("n") or 1)
+    tokens = behaviour.writes
+    if isinstance(cap, int) and not behaviour.ignore_cap:
+        tokens = min(tokens, cap)
+    chat = translation.messages_request_to_chat(data) if anthropic else data
+    prompt = mock.count_tokens(mock.prompt_text(chat))
+    usage = behaviour.usage or {"prompt_tokens": prompt, "completion_tokens": tokens * n}
+    finish = "length" if tokens < behaviour.writes else "stop"
+    model = str(data.get("model"))
+    if not data.get("stream"):
+        choices = [
+            {"index": i, "message": {"role": "assistant", "content": WORD * tokens}, "finish_reason": finish}
+            for i in range(n)
+        ]
+        answer: Json = {"id": "chatcmpl-verbose", "object": "chat.completion", "created": 0, "model": model}
+        answer |= {"choices": choices, "usage": usage}
+        if anthropic:
+            answer = translation.chat_response_to_messages(answer)
+            if behaviour.usage is not None:
+                answer["usage"] = behaviour.usage
+        await send_json(send, 200, orjson.dumps(answer))
+        return
+    await start_sse(send)
+    pieces = [WORD * min(WORDS_PER_CHUNK, tokens - at) for at in range(0, tokens, WORDS_PER_CHUNK)]
+    if anthropic:
+        message: Json = {"id": "msg_verbose", "type": "message", "role": "assistant", "model": model, "content": []}
+        message["usage"] = {"input_tokens": prompt, "output_tokens": 1}
+        start: Json = {"type": "message_start", "message": message}
+        events: list[Json] = [start, {"type": "content_block_start", "index": 0, "content_block": {"type": "text"}}]
+        events += [
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}} for p in pieces
+        ]
+        stop = "max_tokens" if finish == "length" else "end_turn"
+        events += [
+            {"type": "content_block_stop", "index": 0},
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop},
+                "usage": behaviour.usage or {"output_tokens": tokens},
+            },
+            {"type": "message_stop"},
+        ]
+        for event in events:
+            await send_chunk(send, f"event: {event['type']}\ndata: ".encode() + orjson.dumps(event) + b"\n\n")
+        await end_body(send)
+        return
+    base: Json = {"id": "chatcmpl-verbose", "object": "chat.completion.chunk", "created": 0, "model": model}
+    for piece in pieces:
+        choices = [{"index": i, "delta": {"content": piece}, "finish_reason": None} for i in range(n)]
+        await send_chunk(send, b"data: " + orjson.dumps({**base, "choices": choices}) + b"\n\n")
+    done = [{"index": i, "delta": {}, "finish_reason": finish} for i in range(n)]
+    await send_chunk(send, b"data: " + orjson.dumps({**base, "choices": done}) + b"\n\n")
+    if (data.get("stream_options") or {}).get("include_usage"):
+        await send_chunk(send, b"data: " + orjson.dumps({**base, "choices": [], "usage": usage}) + b"\n\n")
+    await send_chunk(send, b"data: [DONE]\n\n")
+    await end_body(send)
 
 
 def main() -> None:

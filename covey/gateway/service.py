@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from covey.budgets.estimate import estimate_nanos, prompt_tokens
+from covey.budgets.estimate import STREAM_BYTES_PER_TOKEN, choices, estimate_nanos, given_cap, prompt_tokens
 from covey.budgets.guard import Guard, Ticket
 from covey.config import GatewayConfig, Settings
 from covey.gateway import asgi, responses, routing, token_count, vectors
@@ -21,11 +22,10 @@ from covey.gateway.admission import (
     Admitted,
     admit,
     authenticate,
+    cap_output,
     check_features,
     features_used,
     read_headers,
-    require_messages,
-    require_model,
 )
 from covey.gateway.bridges import Bridge, StreamConverter, bridge
 from covey.gateway.catalog import Catalog, CatalogModel
@@ -39,15 +39,18 @@ from covey.gateway.errors import (
 from covey.gateway.models_list import list_models, one_model
 from covey.gateway.providers.base import ProviderError
 from covey.gateway.snapshot import SnapshotStore
+from covey.gateway.validation import basics, validate
 from covey.kit.errors import CoveyError
 from covey.kit.money import NANOS_PER_DOLLAR
 from covey.ops.metrics import Metrics
-from covey.pricing.tokens import Tokens
+from covey.pricing.tokens import Tokens, count
 from covey.ratelimits.limiter import Pass, RateLimiter
 from covey.usage.writer import UsageWriter
 
 Json = dict[str, Any]
 T = TypeVar("T")
+log = logging.getLogger("covey.gateway")
+INTERNAL = "Internal error"
 STREAM_BROKEN = "There was a problem with the provider stream"
 _ERRORS = {"openai": openai_error, "anthropic": anthropic_error, "responses": openai_error}
 _STREAM_ERRORS = {
@@ -64,12 +67,14 @@ class Outcome:
 
     __slots__ = (
         "attempts",
+        "cap",
         "cost",
         "error",
         "headers",
         "model",
         "origin",
         "response_body",
+        "started",
         "status",
         "streamed",
         "tokens",
@@ -88,6 +93,9 @@ class Outcome:
         self.response_body: str | None = None
         self.streamed = 0  # bytes of generated text relayed to the caller
         self.headers: list[tuple[bytes, bytes]] = []  # rate-limit headers every answer carries
+        self.started = False  # the answer's first bytes went out: an error now ends the stream instead
+        # Output tokens the request may be billed for (its cap times its choices); None: no cap was set.
+        self.cap: int | None = None
 
 
 class Gateway:
@@ -126,6 +134,18 @@ class Gateway:
     async def embeddings(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         await self._serve(scope, receive, send, dialect="openai", endpoint="embeddings")
 
+    async def _failed(self, exc: Exception, outcome: Outcome, dialect: str, send: asgi.Send) -> None:
+        """A bug met while serving: logged in full, recorded as a 500, answered in the path's envelope
+        (or, once a stream began, as its error event)."""
+        log.exception("gateway request failed", exc_info=exc)
+        outcome.status, outcome.origin = 500, "router"
+        outcome.error = f"{INTERNAL} ({type(exc).__name__})"
+        if outcome.started:
+            await asgi.send_chunk(send, _STREAM_ERRORS[dialect](500, INTERNAL, "router"))
+            await asgi.end_body(send)
+        else:
+            await asgi.send_json(send, 500, _ERRORS[dialect](500, INTERNAL, "router"), outcome.headers)
+
     async def models(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         """`GET /v1/models`, and `GET /v1/models/{id}` for one of them."""
         snapshot = self.store.current
@@ -155,8 +175,8 @@ class Gateway:
         snapshot = self.store.current
         try:
             ad = await admit(scope, receive, snapshot, max_body_bytes=self.settings.max_body_bytes)
-            model = require_model(ad.body)
-            require_messages(ad.body)
+            validate(ad.body, endpoint="count_tokens", dialect="anthropic")
+            model: str = ad.body["model"]
             routing.plan(
                 model,
                 catalog=self.catalog.models,
@@ -185,19 +205,13 @@ class Gateway:
         snapshot = self.store.current
         try:
             ad = await admit(scope, receive, snapshot, max_body_bytes=self.settings.max_body_bytes)
-            model = require_model(ad.body)
             if endpoint == "responses":
+                basics(ad.body)
                 ad.body, ad.front = responses.request_to_chat(ad.body)
+            validate(ad.body, endpoint=endpoint, dialect=_WIRE[dialect])
+            model: str = ad.body["model"]
             if endpoint == "embeddings":
-                if ad.body.get("input") is None:
-                    raise GatewayError(400, "input: Field required")
                 vectors.requested_encoding(ad.body)
-            else:
-                require_messages(ad.body)
-                if dialect == "anthropic" and not (
-                    isinstance(ad.body.get("max_tokens"), int) and ad.body["max_tokens"] >= 1
-                ):
-                    raise GatewayError(400, "max_tokens: Field required (an integer ≥ 1)")
             features = features_used(ad.body, endpoint=endpoint, auto_cache=ad.auto_cache)
             check_features(ad.grant, features)
             steps = routing.plan(
@@ -225,11 +239,24 @@ class Gateway:
             return
         except asgi.ClientGone:
             return
+        except Exception as exc:  # a bug: logged in full, answered in the envelope
+            log.exception("gateway request failed before it was sent", exc_info=exc)
+            self.metrics.answered(endpoint, 500)
+            await asgi.send_json(send, 500, _ERRORS[dialect](500, INTERNAL, "router"))
+            return
 
         outcome = Outcome()
         outcome.headers = passed.headers if passed is not None else []
         stream = endpoint != "embeddings" and bool(ad.body.get("stream"))
+        if ticket is not None and ticket.plan.checks:
+            # Under a hard line the reservation is a bound the upstream is held to (docs/design.md §4).
+            outcome.cap = cap_output(ad.body, endpoint=endpoint, default=self.settings.budget_default_max_tokens)
+        else:
+            outcome.cap = given_cap(ad.body)
+        if outcome.cap is not None:
+            outcome.cap *= choices(ad.body)
         watch = asgi.DisconnectWatch(receive)
+        answer: bytes | None = None
         try:
             with watch:
                 try:
@@ -241,6 +268,9 @@ class Gateway:
                     if not watch.gone:
                         raise
                     outcome.status, outcome.error = 499, "client closed the connection"
+                    return
+                except Exception as exc:  # noqa: BLE001 — handed to `_failed`, which logs it in full
+                    await self._failed(exc, outcome, dialect, send)
                     return
         finally:
             cost = self._record(ad, model, outcome, endpoint=endpoint, stream=stream, features=features, ticket=ticket)
@@ -310,8 +340,10 @@ class Gateway:
             if endpoint == "embeddings":
                 resp = await model.provider.embed({**ad.body, "model": model.upstream_model})
                 vectors.encode(resp, vectors.requested_encoding(ad.body))
-                usage = resp.get("usage") or {}
-                return resp, Tokens(input=int(usage.get("prompt_tokens") or 0))
+                usage = resp.get("usage")
+                return resp, Tokens.bounded(
+                    input=count(usage.get("prompt_tokens") if isinstance(usage, dict) else 0), output=0
+                )
             way = bridge(_WIRE[dialect], model.provider.dialect)
             native = await model.provider.complete(
                 way.request({**ad.body, "model": model.upstream_model}), _passed(ad, way)
@@ -328,6 +360,7 @@ class Gateway:
             return None
         assert outcome.model is not None
         outcome.tokens = tokens
+        self._check_overrun(ad, outcome)
         cost = outcome.cost = outcome.model.price.cost_nanos(tokens)
         resp["model"] = outcome.model.id
         usage = resp.get("usage")
@@ -376,25 +409,37 @@ class Gateway:
         frame = _openai_frame if dialect == "openai" else _anthropic_frame
         logged: list[bytes] | None = [] if ad.grant.logging else None
         await asgi.start_sse(send, outcome.headers)
+        outcome.started = True
+        cut = _StreamCut()
         try:
-            last = await self._pump(first, events, converter, frame, send, outcome, ad, logged)
+            last = await self._pump(first, events, converter, frame, send, outcome, ad, logged, cut)
         except ProviderError as exc:
-            outcome.tokens = _cut_short(converter.tokens, ad.body, outcome.streamed)
+            outcome.tokens = _cut_short(converter.tokens, ad.body, outcome.streamed, outcome.cap)
             outcome.status, outcome.error = 502, f"{STREAM_BROKEN}: {exc.message}"
             await asgi.send_chunk(send, _STREAM_ERRORS[dialect](502, STREAM_BROKEN, "router"))
             await asgi.end_body(send)
             return
         except asyncio.CancelledError:  # the caller left (or the server stops): charged for what was sent
-            outcome.tokens = _cut_short(converter.tokens, ad.body, outcome.streamed)
+            outcome.tokens = _cut_short(converter.tokens, ad.body, outcome.streamed, outcome.cap)
             raise
         finally:
             if logged is not None:
                 outcome.response_body = b"".join(logged).decode()
         outcome.tokens = converter.tokens
-        if not outcome.tokens.output:  # an upstream that never reported usage
-            outcome.tokens = _cut_short(outcome.tokens, ad.body, outcome.streamed)
+        if cut.reached and outcome.cap is not None:
+            # Ended at its paid cap: billed the cap (or what the upstream said, when it said more).
+            outcome.tokens = _cut_short(outcome.tokens, ad.body, outcome.streamed, outcome.cap)
+            outcome.tokens = dataclasses.replace(outcome.tokens, output=max(outcome.tokens.output, outcome.cap))
+            self._overran(ad, outcome, reported=None)
+        elif not outcome.tokens.output:  # an upstream that never reported usage
+            outcome.tokens = _cut_short(outcome.tokens, ad.body, outcome.streamed, outcome.cap)
+        else:
+            self._check_overrun(ad, outcome)
         outcome.cost = outcome.model.price.cost_nanos(outcome.tokens)
-        closing = converter.finish()
+        if cut.reached and ad.front is None:
+            closing = cut.ending(dialect, last, outcome.model.id, choices(ad.body), outcome.tokens)
+        else:
+            closing = converter.finish()
         if ad.front is not None:
             responses.add_cost(closing, _dollars(outcome.cost))
         tail = [frame(e) for e in closing]
@@ -421,9 +466,11 @@ class Gateway:
         outcome: Outcome,
         ad: Admitted,
         logged: list[bytes] | None,
+        cut: _StreamCut,
     ) -> Json | None:
-        """Relays the stream; returns the last event sent."""
+        """Relays the stream, ending it once its text reaches the paid cap; returns the last event sent."""
         last: Json | None = None
+        allowance = outcome.cap * STREAM_BYTES_PER_TOKEN if outcome.cap is not None else None
 
         async def each() -> AsyncIterator[Json]:
             yield first
@@ -441,10 +488,43 @@ class Gateway:
                 outcome.ttft = time.perf_counter() - ad.started
             if logged is not None:
                 logged.append(data)
+            cut.saw(out)
             await asgi.send_chunk(send, data)
+            if allowance is not None and outcome.streamed >= allowance:
+                cut.reached = True
+                close = getattr(events, "aclose", None)
+                if close is not None:  # hang up on the upstream: it stops writing, and billing
+                    await close()
+                break
         return last
 
     # ---- metering -------------------------------------------------------------------------------------
+
+    def _check_overrun(self, ad: Admitted, outcome: Outcome) -> None:
+        if outcome.cap is not None and outcome.tokens.output > outcome.cap:
+            self._overran(ad, outcome, reported=outcome.tokens.output)
+
+    def _overran(self, ad: Admitted, outcome: Outcome, *, reported: int | None) -> None:
+        """The upstream wrote past the cap it was sent: recorded as it billed, and an alert names it."""
+        model = outcome.model
+        assert model is not None and outcome.cap is not None
+        log.warning(
+            "provider %s wrote past its output cap on %s: %s tokens allowed, %s",
+            model.provider_name,
+            model.id,
+            outcome.cap,
+            f"{reported} billed" if reported is not None else "the stream was ended there",
+        )
+        alerts = self.budgets.alerts if self.budgets is not None else None
+        if alerts is not None:
+            alerts.overran(
+                org_id=ad.grant.org_id,
+                provider=model.provider_name,
+                model=model.id,
+                allowed=outcome.cap,
+                reported=reported,
+                key_id=ad.grant.key_id,
+            )
 
     def _record(
         self,
@@ -524,13 +604,59 @@ def _text_bytes(value: Any) -> int:
     return 0
 
 
-def _cut_short(tokens: Tokens, body: Json, streamed: int) -> Tokens:
+def _cut_short(tokens: Tokens, body: Json, streamed: int, cap: int | None) -> Tokens:
     """A stream that relayed text but ended without the provider's final usage is charged the most it
     can have cost, as budgets reserve: the prompt's bytes bound its tokens (unless the provider said),
-    and each byte of text relayed is at most one token. Leaving early never makes an answer free."""
+    and each byte of text relayed is at most one token, up to the output cap the upstream was sent.
+    Leaving early never makes an answer free."""
     if not streamed:
         return tokens
-    return dataclasses.replace(tokens, input=tokens.input or prompt_tokens(body), output=max(tokens.output, streamed))
+    most = streamed if cap is None else min(streamed, cap)
+    return dataclasses.replace(tokens, input=tokens.input or prompt_tokens(body), output=max(tokens.output, most))
+
+
+class _StreamCut:
+    """Follows what a stream sent, to end it cleanly at its paid cap: the finish reason is `length`
+    (OpenAI) or `max_tokens` (Anthropic)."""
+
+    __slots__ = ("open_block", "reached")
+
+    def __init__(self) -> None:
+        self.reached = False
+        self.open_block: int | None = None  # Anthropic: the content block still open
+
+    def saw(self, events: list[Json]) -> None:
+        for e in events:
+            kind = e.get("type")
+            if kind == "content_block_start":
+                index = e.get("index")
+                self.open_block = index if isinstance(index, int) else 0
+            elif kind == "content_block_stop":
+                self.open_block = None
+
+    def ending(self, dialect: str, last: Json | None, model: str, n: int, tokens: Tokens) -> list[Json]:
+        if dialect == "anthropic":
+            out: list[Json] = []
+            if self.open_block is not None:
+                out.append({"type": "content_block_stop", "index": self.open_block})
+            out.append(
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "max_tokens", "stop_sequence": None},
+                    "usage": {"output_tokens": tokens.output},
+                }
+            )
+            out.append({"type": "message_stop"})
+            return out
+        return [
+            {
+                "id": (last or {}).get("id", "chatcmpl-cut"),
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": i, "delta": {}, "finish_reason": "length"} for i in range(n)],
+            }
+        ]
 
 
 def _dollars(nanos: int) -> float:

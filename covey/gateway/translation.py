@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from covey.pricing.tokens import Tokens
+from covey.pricing.tokens import Tokens, count
 
 Json = dict[str, Any]
 
@@ -384,7 +384,7 @@ class MessagesToChatStream:
         kind = event.get("type")
         if kind == "message_start":
             self.input_usage = (event.get("message") or {}).get("usage") or {}
-            self.output_tokens = int(self.input_usage.get("output_tokens") or 0)
+            self.output_tokens = count(self.input_usage.get("output_tokens"))
             return [self._chunk({"role": "assistant", "content": ""})]
         if kind == "content_block_start":
             block = event.get("content_block") or {}
@@ -408,7 +408,7 @@ class MessagesToChatStream:
             return []
         if kind == "message_delta":
             usage = event.get("usage") or {}
-            self.output_tokens = int(usage.get("output_tokens") or self.output_tokens)
+            self.output_tokens = count(usage.get("output_tokens")) or self.output_tokens
             for key in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
                 if usage.get(key) is not None:
                     self.input_usage[key] = usage[key]

@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
+
+# The most tokens one count may hold: what the usage records' INTEGER columns take. No answer comes near.
+MAX_TOKENS = 2**31 - 1
+
+
+def count(value: Any) -> int:
+    """A token count an upstream reported, as a number Covey can trust: never negative, never above
+    `MAX_TOKENS`; anything that is not a number (a string, a list, NaN) counts nothing."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return MAX_TOKENS if value > 0 else 0
+        value = math.ceil(value)
+    return 0 if value < 0 else min(value, MAX_TOKENS)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,29 +38,44 @@ class Tokens:
     reasoning: int = 0
 
     @classmethod
-    def from_openai(cls, usage: dict[str, Any] | None) -> Tokens:
-        if not usage:
-            return cls()
-        prompt_details = usage.get("prompt_tokens_details") or {}
-        completion_details = usage.get("completion_tokens_details") or {}
+    def bounded(cls, *, input: int, output: int, cached: int = 0, cache_write: int = 0, reasoning: int = 0) -> Tokens:
+        """Counts that hold together: each within `MAX_TOKENS`, cache reads and writes within the input,
+        reasoning within the output."""
+        input, output = min(input, MAX_TOKENS), min(output, MAX_TOKENS)
+        cached = min(cached, input)
         return cls(
-            input=int(usage.get("prompt_tokens") or 0),
-            output=int(usage.get("completion_tokens") or 0),
-            cached=int(prompt_details.get("cached_tokens") or 0),
-            cache_write=int(prompt_details.get("cache_write_tokens") or 0),
-            reasoning=int(completion_details.get("reasoning_tokens") or 0),
+            input=input,
+            output=output,
+            cached=cached,
+            cache_write=min(cache_write, input - cached),
+            reasoning=min(reasoning, output),
         )
 
     @classmethod
-    def from_anthropic(cls, usage: dict[str, Any] | None) -> Tokens:
-        """Anthropic's `input_tokens` leaves out cache reads and writes; they are added back here."""
-        if not usage:
+    def from_openai(cls, usage: Any) -> Tokens:
+        """An upstream's `usage`, whatever it holds (see `count`)."""
+        if not usage or not isinstance(usage, dict):
             return cls()
-        cached = int(usage.get("cache_read_input_tokens") or 0)
-        written = int(usage.get("cache_creation_input_tokens") or 0)
-        return cls(
-            input=int(usage.get("input_tokens") or 0) + cached + written,
-            output=int(usage.get("output_tokens") or 0),
+        prompt_details = _object(usage.get("prompt_tokens_details"))
+        completion_details = _object(usage.get("completion_tokens_details"))
+        return cls.bounded(
+            input=count(usage.get("prompt_tokens")),
+            output=count(usage.get("completion_tokens")),
+            cached=count(prompt_details.get("cached_tokens")),
+            cache_write=count(prompt_details.get("cache_write_tokens")),
+            reasoning=count(completion_details.get("reasoning_tokens")),
+        )
+
+    @classmethod
+    def from_anthropic(cls, usage: Any) -> Tokens:
+        """Anthropic's `input_tokens` leaves out cache reads and writes; they are added back here."""
+        if not usage or not isinstance(usage, dict):
+            return cls()
+        cached = count(usage.get("cache_read_input_tokens"))
+        written = count(usage.get("cache_creation_input_tokens"))
+        return cls.bounded(
+            input=count(usage.get("input_tokens")) + cached + written,
+            output=count(usage.get("output_tokens")),
             cached=cached,
             cache_write=written,
         )

@@ -43,6 +43,11 @@ class Alerts:
     def spent(self, *, org_id: str, user_id: str, charged_groups: Sequence[str]) -> None:
         self.spending += 1
 
+    def overran(
+        self, *, org_id: str, provider: str, model: str, allowed: int, reported: int | None, key_id: str
+    ) -> None:
+        raise AssertionError("the guard never reports overruns: the gateway does")
+
 
 def line(owner_type: str, owner_id: str, amount: int = DOLLAR, **kw: Any) -> Line:
     return Line(

@@ -43,12 +43,12 @@ models = ["gpt-4o-mini", "text-embedding-3-small"]
 kind = "openai"
 base_url = "{upstream}/v1"
 api_key_env = "COVEY_TEST_UPSTREAM_KEY"
-models = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "flaky", "steady", "alpha", "beta"]
+models = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "flaky", "steady", "alpha", "beta", "verbose"]
 
 [providers.claude]
 kind = "anthropic"
 base_url = "{upstream}/v1"
-models = ["claude-sonnet-4-20250514"]
+models = ["claude-sonnet-4-20250514", "claude-verbose"]
 
 [prices."mock/gpt-4o-mini"]
 input = 0.15
@@ -65,6 +65,14 @@ output = 2
 [prices."up/steady"]
 input = 3
 output = 4
+
+[prices."up/verbose"]
+input = 2.5
+output = 10
+
+[prices."claude/claude-verbose"]
+input = 2.5
+output = 10
 """
 
 
@@ -200,9 +208,7 @@ class World:
         return eventually(read, tries=200)
 
 
-@pytest.fixture(scope="module")
-def world(client: TestClient, db: Database) -> World:
-    """One organization per test module: making one (with its owner's password hash) is the slow part."""
+def make_world(client: TestClient, db: Database) -> World:
     with db.transaction() as session:
         made = create_org(session, name="Gateway Org", owner_email=f"owner-{uuid.uuid4().hex[:8]}@example.com")
     org = Org(
@@ -213,6 +219,12 @@ def world(client: TestClient, db: Database) -> World:
         admin=Api(client, made.api_key),
     )
     return World(org=org, db=db)
+
+
+@pytest.fixture(scope="module")
+def world(client: TestClient, db: Database) -> World:
+    """One organization per test module: making one (with its owner's password hash) is the slow part."""
+    return make_world(client, db)
 
 
 def wait_until_served(gateway: str, secret: str) -> None:

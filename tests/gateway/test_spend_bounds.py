@@ -1,0 +1,175 @@
+"""A hard line bounds real spend (docs/design.md §4), through HTTP against an upstream that writes all it
+is allowed to (100,000 tokens, $1.00 of output, when nothing stops it): the cap the reservation paid for
+goes upstream, `n` is counted, a stream that reaches its cap is ended with `length`/`max_tokens`, and
+what an upstream bills past its cap is recorded as billed and raises an alert naming it. Usage an
+upstream reports is bounded and never gives room back."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from covey.kit.db import Database
+from covey.kit.money import NANOS_PER_DOLLAR
+from covey.models import UsageRecord
+from tests.gateway.conftest import World, eventually, make_world, wait_until_served
+
+LINE = "0.50"
+WRITES = 100_000  # tokens, four bytes each: $1.00 at $10 per million output tokens
+ASK = [{"role": "user", "content": "write as much as you can"}]
+
+
+def verbose(control: httpx.Client, **behaviour: Any) -> None:
+    for model in ("verbose", "claude-verbose"):
+        control.post("/_mock/behaviour", json={"model": model, "writes": WRITES, **behaviour})
+
+
+def hard_line_key(world: World, gateway: str) -> tuple[str, str]:
+    group = world.group(f"Capped {uuid.uuid4().hex[:8]}", monthly_budget=LINE)
+    user = world.org.user()
+    world.member(group, user)
+    key_id, secret = world.key(user, group_id=group)
+    wait_until_served(gateway, secret)
+    return key_id, secret
+
+
+def call(gateway: str, secret: str, body: dict[str, Any]) -> tuple[int, list[str]]:
+    """(status, finish reasons seen); streams are read to their end."""
+    path = "/v1/messages" if body["model"].startswith("claude/") else "/v1/chat/completions"
+    headers = {"Authorization": f"Bearer {secret}"}
+    with httpx.stream("POST", gateway + path, json=body, headers=headers, timeout=60) as response:
+        raw = response.read().decode()
+    if response.status_code != 200:
+        assert json.loads(raw)["error"]["message"]
+        return response.status_code, []
+    if not body.get("stream"):
+        answer = json.loads(raw)
+        if "choices" in answer:
+            return 200, [c["finish_reason"] for c in answer["choices"]]
+        return 200, [answer["stop_reason"]]
+    reasons: list[str] = []
+    for line in raw.splitlines():
+        if not line.startswith("data: ") or line == "data: [DONE]":
+            continue
+        event = json.loads(line[6:])
+        assert "error" not in event, event
+        for choice in event.get("choices") or ():
+            if choice.get("finish_reason"):
+                reasons.append(choice["finish_reason"])
+        if event.get("type") == "message_delta":
+            reasons.append(event["delta"]["stop_reason"])
+    return 200, reasons
+
+
+def spend(world: World, key_id: str, count: int) -> tuple[list[UsageRecord], int]:
+    records = world.records(key_id, count=count)
+    return records, sum(r.cost_nanos for r in records)
+
+
+MIX: list[dict[str, Any]] = [
+    {"model": "up/verbose", "messages": ASK},
+    {"model": "up/verbose", "messages": ASK, "n": 4},
+    {"model": "up/verbose", "messages": ASK, "stream": True, "stream_options": {"include_usage": True}},
+    {"model": "up/verbose", "messages": ASK, "stream": True, "n": 3},
+    {"model": "claude/claude-verbose", "messages": ASK, "max_tokens": 200_000, "stream": True},
+    {"model": "claude/claude-verbose", "messages": ASK, "max_tokens": 200_000},
+]
+
+
+def hammer(gateway: str, secret: str, bodies: list[dict[str, Any]]) -> list[tuple[int, list[str]]]:
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(lambda b: call(gateway, secret, b), bodies))
+
+
+def test_24_concurrent_uncapped_requests_stay_within_a_half_dollar_line(
+    gateway: str, world: World, upstream_control: httpx.Client
+) -> None:
+    verbose(upstream_control)
+    key_id, secret = hard_line_key(world, gateway)
+    results = hammer(gateway, secret, [MIX[n % len(MIX)] for n in range(24)])
+    answered = [r for r in results if r[0] == 200]
+    assert answered and all(status in (200, 412) for status, _ in results)
+    # Each answered request wrote its whole paid cap, and said so.
+    assert all(reasons and set(reasons) <= {"length", "max_tokens"} for _, reasons in answered)
+    records, total = spend(world, key_id, len(answered))
+    assert total <= int(LINE.replace(".", "")) * NANOS_PER_DOLLAR // 100
+    assert total > NANOS_PER_DOLLAR // 10  # the line was really under pressure
+    # Without a cap of its own, a request went upstream with the one its reservation paid for.
+    last = upstream_control.get("/_mock/last").json()["body"]
+    assert last.get("max_tokens") or last.get("max_completion_tokens")
+    assert all(r.output_tokens <= 4 * 200_000 for r in records)
+
+
+def test_streams_from_an_upstream_that_ignores_its_cap_are_ended_at_it(
+    gateway: str, world: World, upstream_control: httpx.Client
+) -> None:
+    verbose(upstream_control, ignore_cap=True)
+    key_id, secret = hard_line_key(world, gateway)
+    streams = [b for b in MIX if b.get("stream")]
+    results = hammer(gateway, secret, [streams[n % len(streams)] for n in range(24)])
+    answered = [r for r in results if r[0] == 200]
+    assert answered
+    assert all(reasons and set(reasons) <= {"length", "max_tokens"} for _, reasons in answered)
+    records, total = spend(world, key_id, len(answered))
+    assert total <= int(LINE.replace(".", "")) * NANOS_PER_DOLLAR // 100
+    cut = [r for r in records if r.status == 200]
+    assert cut and all(r.output_tokens < WRITES for r in cut)
+
+
+def alerts_about(world: World, provider: str) -> list[dict[str, Any]]:
+    found = world.org.admin.get("/v1/manage/alert").json()["alerts"]
+    return [a for a in found if a["owner_type"] == "provider" and a["owner_id"] == provider]
+
+
+def test_billing_past_the_cap_is_recorded_as_billed_and_alerted(
+    gateway: str, client: TestClient, db: Database, upstream_control: httpx.Client
+) -> None:
+    world = make_world(client, db)  # its own organization: the alert fires once a day per provider
+    verbose(upstream_control, ignore_cap=True)
+    key_id, secret = hard_line_key(world, gateway)
+    status, _ = call(gateway, secret, {"model": "up/verbose", "messages": ASK, "max_tokens": 50})
+    assert status == 200
+    (record,) = world.records(key_id, count=1)
+    assert record.output_tokens == WRITES  # what the upstream billed, not what it was allowed
+    assert record.cost_nanos >= NANOS_PER_DOLLAR
+    (alert,) = eventually(lambda: alerts_about(world, "up"))
+    assert alert["payload"]["type"] == "provider.output.beyond_cap"
+    assert alert["payload"]["provider"]["model"] == "up/verbose"
+    assert alert["payload"]["threshold"]["value"] == 50 and alert["payload"]["threshold"]["reported"] == WRITES
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {"prompt_tokens": -5, "completion_tokens": -999_999_999_999},
+        {"prompt_tokens": 2**62, "completion_tokens": 1e308, "completion_tokens_details": {"reasoning_tokens": -1}},
+        {"prompt_tokens": "lots", "completion_tokens": [1], "prompt_tokens_details": "none"},
+        {"prompt_tokens": 2**31, "completion_tokens": 2**40, "prompt_tokens_details": {"cached_tokens": 2**50}},
+    ],
+)
+def test_upstream_usage_is_bounded_and_never_gives_room_back(
+    gateway: str, world: World, upstream_control: httpx.Client, usage: dict[str, Any]
+) -> None:
+    verbose(upstream_control, usage=usage)
+    key_id, secret = hard_line_key(world, gateway)
+    answered = 0
+    for body in ({"model": "up/verbose", "messages": ASK, "max_tokens": 5}, {**MIX[2], "max_tokens": 5}):
+        status, _ = call(gateway, secret, body)
+        assert status in (200, 412)  # absurd usage fills the line: then a refusal, never a 500
+        answered += status == 200
+    records = world.records(key_id, count=answered)
+    for r in records:
+        assert r.cost_nanos >= 0 and r.input_tokens >= 0 and r.output_tokens >= 0
+        assert r.cached_tokens <= r.input_tokens and r.reasoning_tokens <= r.output_tokens
+        assert max(r.input_tokens, r.output_tokens) <= 2**31 - 1
+    # Metering goes on: a plain request after these is written too.
+    upstream_control.post("/_mock/reset")
+    other_id, other = hard_line_key(world, gateway)
+    assert call(gateway, other, {"model": "up/gpt-4o-mini", "messages": ASK, "max_tokens": 5})[0] == 200
+    world.records(other_id, count=1)
