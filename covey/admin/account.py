@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import FileResponse, Response
 
-from covey.admin import signin, spend
+from covey.admin import repository, signin, spend
 from covey.admin.web import (
     PREFIX,
     SESSION_COOKIE,
@@ -125,8 +125,8 @@ def me(request: Request, panel: PanelDep, session: SessionDep) -> Response:
     mine = groups.tree(session, caller)
     my_groups = users.groups_of(session, caller, caller.user_id)
     my_keys = keys.present(session, caller, keys.list_visible(session, caller, owner_id=caller.user_id))
-    by_key = spend.by_key(session, org_id=caller.org_id, month=month)
-    spent = spend.by_user(session, org_id=caller.org_id, month=month).get(caller.user_id, 0)
+    by_key = repository.by_key(session, org_id=caller.org_id, month=month)
+    spent = repository.by_user(session, org_id=caller.org_id, month=month).get(caller.user_id, 0)
     return page(
         request,
         panel,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import JSONResponse, Response
 
 from covey.access import service as access
-from covey.admin import spend
+from covey.admin import repository, spend
 from covey.admin.budgets import lines_of_group
 from covey.admin.chart import bar_chart
 from covey.admin.forms import blank_to_none
@@ -48,7 +48,7 @@ def tree(request: Request, panel: AdminDep, session: SessionDep) -> Response:
         "groups.html",
         tree=nodes,
         manageable=[g for g in visible if caller.scope.can_manage_group(g.id)],
-        group_spend=spend.by_group(session, org_id=caller.org_id, month=month),
+        group_spend=repository.by_group(session, org_id=caller.org_id, month=month),
         can_manage={g.id for g in visible if caller.scope.can_manage_group(g.id)},
         budgets=group_budgets(session, caller.org_id),
         month=month,
@@ -95,7 +95,7 @@ def group_page(request: Request, group_id: str, panel: AdminDep, session: Sessio
     detail = groups.detail(session, caller, group_id)
     periods = spend.months(panel.org.timezone, utcnow())
     month = periods[-1]
-    trend = spend.trend(session, org_id=caller.org_id, group_id=detail.id, periods=periods)
+    trend = repository.trend(session, org_id=caller.org_id, group_id=detail.id, periods=periods)
     visible = groups.list_visible(session, caller)
     names = {g.id: g.name for g in visible}
     ancestors: list[tuple[str, str]] = []
@@ -115,17 +115,17 @@ def group_page(request: Request, group_id: str, panel: AdminDep, session: Sessio
         targets=[g for g in visible if g.id != detail.id and caller.scope.can_manage_group(g.id)],
         can_manage_ids={g.id for g in visible if caller.scope.can_manage_group(g.id)},
         spent=trend[-1],
-        member_spend=spend.members_through_group(session, org_id=caller.org_id, group_id=detail.id, month=month),
+        member_spend=repository.members_through_group(session, org_id=caller.org_id, group_id=detail.id, month=month),
         chart=bar_chart([p.label for p in periods], trend),
-        models=spend.top_models(session, org_id=caller.org_id, group_id=detail.id, month=month),
-        features_used=spend.feature_use(session, org_id=caller.org_id, group_id=detail.id, month=month),
+        models=repository.top_models(session, org_id=caller.org_id, group_id=detail.id, month=month),
+        features_used=repository.feature_use(session, org_id=caller.org_id, group_id=detail.id, month=month),
         keys=keys.present(session, caller, keys.list_visible(session, caller, group_id=detail.id)),
         access_lists=lists,
         access_list=next((a for a in lists if a.id == detail.access_list_id), None),
         features=FEATURES,
         kinds=KINDS,
         month=month,
-        group_spend=spend.by_group(session, org_id=caller.org_id, month=month),
+        group_spend=repository.by_group(session, org_id=caller.org_id, month=month),
         budgets=group_budgets(session, caller.org_id),
         per_user=groups.get_readable(session, caller, detail.id).monthly_budget_per_user,
         budget_lines=lines_of_group(request, session, panel, detail.id),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from covey.admin import spend
+from covey.admin import repository, spend
 from covey.admin.web import PREFIX, AdminDep, OrgAdminDep, Panel, PanelRoute, page, redirect
 from covey.alerts import service as alerts
 from covey.alerts.schemas import WebhookCreate, WebhookUpdate
@@ -41,7 +41,7 @@ def analytics(request: Request, panel: AdminDep, session: SessionDep, month: str
         months=[m.month for m in by_month.groups[0].months] if by_month.groups else [],
         groups=ranked,
         allocation=allocation,
-        models=spend.top_models(session, org_id=caller.org_id, group_id=None, month=current, limit=10)
+        models=repository.top_models(session, org_id=caller.org_id, group_id=None, month=current, limit=10)
         if panel.is_org_admin
         else [],
         model_months=_models_by_month(session, panel) if panel.is_org_admin else None,
@@ -53,7 +53,7 @@ def _models_by_month(session: Session, panel: Panel) -> dict[str, Any]:
     recent = spend.months(panel.org.timezone, utcnow(), TREND_MONTHS)
     table: dict[str, dict[str, int]] = {}
     for month in recent:
-        for row in spend.top_models(session, org_id=panel.caller.org_id, group_id=None, month=month, limit=50):
+        for row in repository.top_models(session, org_id=panel.caller.org_id, group_id=None, month=month, limit=50):
             table.setdefault(row.model, {})[month.label] = row.cost_nanos
     ranked = sorted(table, key=lambda m: (-sum(table[m].values()), m))[:10]
     return {"months": [m.label for m in recent], "rows": [(m, table[m]) for m in ranked]}

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from covey.admin import spend
+from covey.admin import repository, spend
 from covey.admin.forms import blank_to_none
 from covey.admin.web import PREFIX, Panel, PanelDep, PanelRoute, page, redirect
 from covey.auth.deps import SessionDep
@@ -67,7 +67,7 @@ def _keys_page(
         panel,
         "keys.html",
         keys=keys.present(session, caller, rows),
-        key_spend=spend.by_key(session, org_id=caller.org_id, month=month),
+        key_spend=repository.by_key(session, org_id=caller.org_id, month=month),
         group_names={g.id: g.name for g in visible},
         groups=sorted(visible, key=lambda g: g.name.lower()),
         owners=owners,

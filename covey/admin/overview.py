@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from covey.admin import spend
+from covey.admin import repository, spend
 from covey.admin.chart import bar_chart
 from covey.admin.groups import group_budgets
 from covey.admin.web import PREFIX, PanelDep, PanelRoute, page, redirect
@@ -37,7 +37,7 @@ def overview(request: Request, panel: PanelDep, session: SessionDep) -> Response
     now = utcnow()
     periods = spend.months(panel.org.timezone, now)
     month = periods[-1]
-    by_group = spend.by_group(session, org_id=caller.org_id, month=month)
+    by_group = repository.by_group(session, org_id=caller.org_id, month=month)
     visible = groups.list_visible(session, caller)
     managed = [g for g in visible if caller.scope.can_manage_group(g.id)]
     top = sorted(managed, key=lambda g: (-by_group.get(g.id, 0), g.name.lower()))[:8]
@@ -48,13 +48,13 @@ def overview(request: Request, panel: PanelDep, session: SessionDep) -> Response
         "budgets": group_budgets(session, caller.org_id),
     }
     if panel.is_org_admin:
-        trend = spend.trend(session, org_id=caller.org_id, group_id=None, periods=periods)
+        trend = repository.trend(session, org_id=caller.org_id, group_id=None, periods=periods)
         context.update(
             org_spend=trend[-1],
             org_budget=_org_monthly_budget(session, caller),
             chart=bar_chart([p.label for p in periods], trend, width=1100, height=260),
             alerts=alerts.alerts(session, caller, since=None, page=Page(limit=8, offset=0))[0],
-            models=spend.top_models(session, org_id=caller.org_id, group_id=None, month=month, limit=5),
+            models=repository.top_models(session, org_id=caller.org_id, group_id=None, month=month, limit=5),
             names={g.id: g.name for g in visible},
         )
     return page(request, panel, "overview.html", **context)

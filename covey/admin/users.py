@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from covey.admin import spend
+from covey.admin import repository, spend
 from covey.admin.forms import people, picked
 from covey.admin.web import PREFIX, AdminDep, PanelRoute, page, redirect
 from covey.auth.deps import SessionDep
@@ -46,7 +46,7 @@ def directory(
         page=Page(limit=MAX_LIMIT, offset=0),
     )
     month = spend.current_month(panel.org.timezone, utcnow())
-    spent = spend.by_user(session, org_id=caller.org_id, month=month)
+    spent = repository.by_user(session, org_id=caller.org_id, month=month)
     if over_limit:
         rows = [u for u in rows if u.monthly_limit is not None and spent.get(u.id, 0) >= u.monthly_limit]
     visible = groups.list_visible(session, caller)

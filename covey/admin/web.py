@@ -31,6 +31,7 @@ from covey.kit.crypto import sign
 from covey.kit.error_handlers import describe_validation_error, error_body
 from covey.kit.errors import CoveyError, Forbidden
 from covey.models import Organization, User
+from covey.orgs import repository as orgs_repo
 
 SESSION_COOKIE = "covey_session"
 SIGNIN_CSRF_COOKIE = "covey_signin_csrf"
@@ -130,7 +131,7 @@ def current_panel(
     csrf = csrf_for(secret, token)
     if request.method not in ("GET", "HEAD") and not hmac.compare_digest(sent, csrf):
         raise CsrfRefused("Missing or wrong CSRF token: reload the page and try again.")
-    org = session.get(Organization, user.org_id)
+    org = orgs_repo.get(session, user.org_id)
     assert org is not None  # users cascade with their organization
     return Panel(caller=signin.caller_for(session, user), user=user, org=org, csrf=csrf)
 

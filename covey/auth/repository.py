@@ -8,6 +8,7 @@ from covey.models import ApiKey, Group, Membership, User, in_org
 
 
 def key_and_owner(session: Session, key_hash: str) -> tuple[ApiKey, User] | None:
+    # cross-org: the key is what says which organization the request acts in.
     row = session.execute(
         select(ApiKey, User).join(User, User.id == ApiKey.owner_id).where(ApiKey.key_hash == key_hash)
     ).first()

@@ -13,9 +13,27 @@ from covey.budgets.lines import Line, member_scope
 from covey.models import ApiKey, BudgetLine, Group, Organization, UsageCharge, UsageRecord, User, in_org
 
 
+def owner(
+    session: Session, *, org_id: str, owner_type: str, owner_id: str
+) -> Organization | ApiKey | User | Group | None:
+    """The object a line belongs to, in this org only (`member` lines belong to their group)."""
+    if owner_type == "org":
+        return session.scalar(select(Organization).where(Organization.id == org_id))
+    if owner_type == "key":
+        return session.scalar(in_org(ApiKey, org_id).where(ApiKey.id == owner_id))
+    if owner_type == "user":
+        return session.scalar(in_org(User, org_id).where(User.id == owner_id))
+    return session.scalar(in_org(Group, org_id).where(Group.id == owner_id))
+
+
+def keys(session: Session, *, org_id: str) -> Sequence[ApiKey]:
+    return session.scalars(in_org(ApiKey, org_id)).all()
+
+
 def column_lines(session: Session, *, org_id: str | None = None) -> list[Line]:
     """Requesty's fields as hard monthly lines: a key's and a user's `monthly_limit`, a group's
     `monthly_budget` (subtree) and `monthly_budget_per_user`, the org's `monthly_cap`."""
+    # cross-org: without `org_id`, every organization's lines, for the budget book.
     out: list[Line] = []
     orgs = select(Organization.id, Organization.name, Organization.monthly_cap).where(
         Organization.monthly_cap.is_not(None)
@@ -76,6 +94,7 @@ def column_lines(session: Session, *, org_id: str | None = None) -> list[Line]:
 
 
 def owner_names(session: Session, *, org_id: str | None = None) -> dict[tuple[str, str], str]:
+    # cross-org: without `org_id`, every organization's names, for the budget book.
     groups = select(Group.id, Group.name)
     users = select(User.id, User.email)
     keys = select(ApiKey.id, ApiKey.name)
@@ -112,6 +131,7 @@ def as_line(row: BudgetLine, names: dict[tuple[str, str], str]) -> Line:
 
 
 def table_rows(session: Session, *, org_id: str | None = None) -> Sequence[BudgetLine]:
+    # cross-org: without `org_id`, every organization's lines, for the budget book.
     stmt = in_org(BudgetLine, org_id) if org_id else select(BudgetLine)
     return session.scalars(stmt.order_by(BudgetLine.created_at, BudgetLine.id)).all()
 
@@ -160,24 +180,25 @@ def delete(session: Session, row: BudgetLine) -> None:
 
 def spend_by_scope(session: Session, *, org_id: str, start: datetime, end: datetime) -> dict[str, int]:
     """Spend in [start, end) per counter scope (`key:…`, `user:…`, `group:…`, `member:…:…`, `org:…`)."""
-    window = (UsageRecord.org_id == org_id, UsageRecord.created_at >= start, UsageRecord.created_at < end)
+    window = (UsageRecord.created_at >= start, UsageRecord.created_at < end)
     out: dict[str, int] = {}
     cost = func.coalesce(func.sum(UsageRecord.cost_nanos), 0)
-    for kid, total in session.execute(select(UsageRecord.key_id, cost).where(*window).group_by(UsageRecord.key_id)):
+    by_key = in_org(UsageRecord, org_id, UsageRecord.key_id, cost).where(*window).group_by(UsageRecord.key_id)
+    for kid, total in session.execute(by_key):
         out[f"key:{kid}"] = int(total)
-    for uid, total in session.execute(select(UsageRecord.user_id, cost).where(*window).group_by(UsageRecord.user_id)):
+    by_user = in_org(UsageRecord, org_id, UsageRecord.user_id, cost).where(*window).group_by(UsageRecord.user_id)
+    for uid, total in session.execute(by_user):
         out[f"user:{uid}"] = int(total)
-    org_total = session.scalar(select(cost).where(*window))
+    org_total = session.scalar(in_org(UsageRecord, org_id, cost).where(*window))
     out[f"org:{org_id}"] = int(org_total or 0)
     charge_window = (UsageCharge.org_id == org_id, UsageCharge.created_at >= start, UsageCharge.created_at < end)
     charged = func.coalesce(func.sum(UsageCharge.cost_nanos), 0)
-    for gid, total in session.execute(
-        select(UsageCharge.group_id, charged).where(*charge_window).group_by(UsageCharge.group_id)
-    ):
+    by_group = select(UsageCharge.group_id, charged).where(*charge_window)
+    for gid, total in session.execute(by_group.group_by(UsageCharge.group_id)):
         out[f"group:{gid}"] = int(total)
     members = (
-        select(UsageCharge.group_id, UsageRecord.user_id, charged)
-        .join(UsageRecord, UsageRecord.id == UsageCharge.usage_id)
+        in_org(UsageRecord, org_id, UsageCharge.group_id, UsageRecord.user_id, charged)
+        .join_from(UsageCharge, UsageRecord, UsageRecord.id == UsageCharge.usage_id)
         .where(*charge_window)
         .group_by(UsageCharge.group_id, UsageRecord.user_id)
     )

@@ -23,7 +23,8 @@ from covey.kit.clock import utcnow
 from covey.kit.errors import Conflict, Forbidden, NotFound
 from covey.kit.fields import limit_nanos
 from covey.kit.money import nanos_to_text
-from covey.models import ApiKey, BudgetLine, Group, Organization, User, in_org
+from covey.models import BudgetLine
+from covey.orgs import repository as orgs_repo
 
 _SOURCES = {
     "monthly_limit": "monthly_limit",
@@ -36,15 +37,7 @@ _NOUN = {"key": "API key", "user": "user", "group": "group", "member": "group", 
 
 def _owner(session: Session, caller: Caller, owner_type: str, owner_id: str) -> Any:
     """The named owner, or 404 (another org's object is not found either)."""
-    found: Any
-    if owner_type == "org":
-        return session.get(Organization, caller.org_id)
-    if owner_type == "key":
-        found = session.scalar(in_org(ApiKey, caller.org_id).where(ApiKey.id == owner_id))
-    elif owner_type == "user":
-        found = session.scalar(in_org(User, caller.org_id).where(User.id == owner_id))
-    else:
-        found = session.scalar(in_org(Group, caller.org_id).where(Group.id == owner_id))
+    found = repository.owner(session, org_id=caller.org_id, owner_type=owner_type, owner_id=owner_id)
     if found is None:
         raise NotFound(f"owner_id: {_NOUN[owner_type]} {owner_id} not found")
     return found
@@ -187,7 +180,7 @@ def list_visible(session: Session, caller: Caller, *, owner_type: str | None, ow
         lines = [ln for ln in lines if ln.owner_id == owner_id]
     if caller.scope.is_org_admin:
         return lines
-    keys = {k.id: k for k in session.scalars(in_org(ApiKey, caller.org_id))}
+    keys = {k.id: k for k in repository.keys(session, org_id=caller.org_id)}
     out = []
     for ln in lines:
         owner: Any = keys.get(ln.owner_id) if ln.owner_type == "key" else _Ref(ln.owner_id)
@@ -236,5 +229,5 @@ def line_of(session: Session, caller: Caller, row: BudgetLine) -> Line:
 
 
 def org_timezone(session: Session, caller: Caller) -> str:
-    org = session.get(Organization, caller.org_id)
+    org = orgs_repo.get(session, caller.org_id)
     return (org.timezone if org else None) or "UTC"

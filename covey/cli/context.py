@@ -3,7 +3,6 @@ mistake is reported — a message on stderr and exit status 1, never a traceback
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, NoReturn
@@ -12,7 +11,6 @@ import typer
 from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError as AlembicError
 from pydantic import ValidationError
-from sqlalchemy import Engine, text
 from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -32,9 +30,6 @@ OrgOption = Annotated[
         help="The organization to act on (default: the only one in the database).",
     ),
 ]
-# Any fixed number: the advisory lock under which `covey` migrates a PostgreSQL database.
-_MIGRATION_LOCK_KEY = 0x636F766579
-
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
@@ -85,36 +80,11 @@ def database(*, migrate: bool = False) -> Iterator[Database]:
         db = Database.connect(settings().database_url)
         try:
             if migrate:
-                with _migration_lock(db.engine):
+                with runner.migration_lock(db.engine):
                     runner.upgrade(db.engine)
             yield db
         finally:
             db.dispose()
-
-
-@contextmanager
-def _migration_lock(engine: Engine) -> Iterator[None]:
-    """Processes started together (replicas of one deployment, scripts in parallel) take turns to
-    migrate: the first one does it, the others then find the schema at head."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK_KEY})
-        return
-    path = engine.url.database
-    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
-        yield
-        return
-    # flock on the database file itself: SQLite's own locks are fcntl locks, which flock leaves alone.
-    with open(path, "ab") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def resolve_org(session: Session, org_id: str | None) -> Organization:

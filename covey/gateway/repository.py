@@ -25,6 +25,7 @@ class ControlPlane:
 
 
 def load_control_plane(session: Session) -> ControlPlane:
+    # cross-org: the gateway serves every organization from one compiled view.
     return ControlPlane(
         orgs=session.scalars(select(Organization)).all(),
         users=session.scalars(select(User)).all(),

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 HERE = Path(__file__).parent
+# Any fixed number: the advisory lock under which `covey` migrates a PostgreSQL database.
+_MIGRATION_LOCK_KEY = 0x636F766579
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -32,3 +37,28 @@ def revise(engine: Engine, message: str) -> None:
         config = alembic_config(engine)
         config.attributes["connection"] = connection
         command.revision(config, message=message, autogenerate=True)
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Processes started together (replicas of one deployment, scripts in parallel) take turns to
+    migrate: the first one does it, the others then find the schema at head."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+        return
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    # flock on the database file itself: SQLite's own locks are fcntl locks, which flock leaves alone.
+    with open(path, "ab") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -5,7 +5,6 @@ import hmac
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse
 
@@ -29,8 +28,7 @@ def healthz() -> dict[str, str]:
 def readyz(request: Request) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        with get_db(request).engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        get_db(request).ping()
         checks["database"] = "ok"
     except SQLAlchemyError as exc:
         checks["database"] = f"error: {exc.__class__.__name__}"

@@ -156,6 +156,7 @@ def key_groups(session: Session, *, org_id: str) -> dict[str, str | None]:
 
 def delete_raw_before(session: Session, *, org_id: str | None, before: datetime, batch: int) -> int:
     """Delete one batch of usage records older than `before` (their charges go with them)."""
+    # cross-org: without `org_id`, retention applies to every organization.
     ids = select(UsageRecord.id).where(UsageRecord.created_at < before)
     if org_id is not None:
         ids = ids.where(UsageRecord.org_id == org_id)

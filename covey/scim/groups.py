@@ -25,7 +25,7 @@ from covey.groups import repository as groups_repo
 from covey.groups import service as groups_service
 from covey.groups.schemas import GroupCreate, GroupUpdate
 from covey.kit.errors import Conflict
-from covey.models import Group, in_org
+from covey.models import Group
 from covey.scim import filters, repository, resources
 from covey.scim.mapping import GroupFields, group_as_input, group_fields
 from covey.scim.resources import GROUP_SCHEMA, POLICY, InputGroup
@@ -100,7 +100,7 @@ def _check_members(session: Session, caller: Caller, member_ids: Sequence[str]) 
 def _check_external_id(session: Session, caller: Caller, group: Group | None, external_id: str | None) -> None:
     if external_id is None or (group is not None and group.external_id == external_id):
         return
-    other = session.scalar(in_org(Group, caller.org_id).where(Group.external_id == external_id))
+    other = repository.group_by_external_id(session, org_id=caller.org_id, external_id=external_id)
     if other is not None:
         raise UniquenessException(detail=f"externalId {external_id} already exists")
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from covey.models import AuditEvent, Group, Membership, User, in_org
+from covey.models import AuditEvent, Group, Membership, ScimToken, User, in_org
 
 M = TypeVar("M", User, Group)
 
@@ -20,6 +21,7 @@ DELETE_ACTION = "user.scim_delete"
 
 def deleted() -> ColumnElement[bool]:
     """Deactivated, and deleted through SCIM since: a reactivation in Covey brings the user back."""
+    # cross-org: a correlated subquery, scoped by the user row of the query it joins.
     return and_(
         User.status == "deactivated",
         exists(
@@ -83,3 +85,24 @@ def existing_user_ids(session: Session, *, org_id: str, user_ids: Collection[str
     if not user_ids:
         return set()
     return set(session.scalars(in_org(User, org_id, User.id).where(User.id.in_(list(user_ids)))))
+
+
+def group_by_external_id(session: Session, *, org_id: str, external_id: str) -> Group | None:
+    return session.scalar(in_org(Group, org_id).where(Group.external_id == external_id))
+
+
+def tokens(session: Session, *, org_id: str) -> Sequence[ScimToken]:
+    return session.scalars(in_org(ScimToken, org_id).order_by(ScimToken.created_at, ScimToken.id)).all()
+
+
+def token(session: Session, *, org_id: str, token_id: str) -> ScimToken | None:
+    return session.scalar(in_org(ScimToken, org_id).where(ScimToken.id == token_id))
+
+
+def token_by_hash(session: Session, *, token_hash: str) -> ScimToken | None:
+    # cross-org: the token is what says which organization the request acts in.
+    return session.scalar(select(ScimToken).where(ScimToken.token_hash == token_hash))
+
+
+def touch_token(session: Session, *, token_id: str, at: datetime) -> None:
+    session.execute(update(ScimToken).where(ScimToken.id == token_id).values(last_used_at=at))

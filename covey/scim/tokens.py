@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from covey.audit import service as audit
@@ -14,7 +13,8 @@ from covey.auth.caller import Caller
 from covey.kit.clock import utcnow
 from covey.kit.crypto import hash_secret, new_token, visible_prefix
 from covey.kit.errors import Forbidden, NotFound, Unauthorized
-from covey.models import ScimToken, in_org
+from covey.models import ScimToken
+from covey.scim import repository
 
 TOKEN_PREFIX = "scim_"
 # `last_used_at` is a hint for admins, not an audit trail: writing it on every request would turn
@@ -59,12 +59,12 @@ def issue(session: Session, caller: Caller, *, name: str) -> IssuedToken:
 
 def list_tokens(session: Session, caller: Caller) -> Sequence[ScimToken]:
     _require_org_admin(caller)
-    return session.scalars(in_org(ScimToken, caller.org_id).order_by(ScimToken.created_at, ScimToken.id)).all()
+    return repository.tokens(session, org_id=caller.org_id)
 
 
 def revoke(session: Session, caller: Caller, token_id: str) -> ScimToken:
     _require_org_admin(caller)
-    token: ScimToken | None = session.scalar(in_org(ScimToken, caller.org_id).where(ScimToken.id == token_id))
+    token = repository.token(session, org_id=caller.org_id, token_id=token_id)
     if token is None:
         raise NotFound("SCIM token not found")
     if token.revoked_at is None:
@@ -85,12 +85,11 @@ def revoke(session: Session, caller: Caller, token_id: str) -> ScimToken:
 
 def caller_for(session: Session, secret: str) -> Caller:
     """The identity provider behind a bearer token: full rights, in the token's org only."""
-    # The one lookup not scoped by org: the token is what says which org the request acts in.
-    token = session.scalar(select(ScimToken).where(ScimToken.token_hash == hash_secret(secret)))
+    token = repository.token_by_hash(session, token_hash=hash_secret(secret))
     if token is None or token.revoked_at is not None:
         raise Unauthorized("Invalid SCIM token")
     now = utcnow()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > _TOUCH_EVERY_SECONDS:
-        session.execute(update(ScimToken).where(ScimToken.id == token.id).values(last_used_at=now))
+        repository.touch_token(session, token_id=token.id, at=now)
     system = Caller.system(token.org_id)
     return Caller(org_id=token.org_id, actor=Actor(kind="scim", id=token.id, label=token.name), scope=system.scope)

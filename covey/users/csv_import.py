@@ -33,7 +33,8 @@ from covey.kit.clock import utcnow
 from covey.kit.errors import BadRequest, Forbidden
 from covey.kit.fields import Email, Name, limit_nanos
 from covey.kit.money import MoneyError, parse_dollars
-from covey.models import MAX_DEPTH, ORG_ROLES, User, in_org
+from covey.models import MAX_DEPTH, ORG_ROLES, User
+from covey.users import repository as users_repo
 from covey.users import service as users_service
 from covey.users.schemas import UserCreate, UserUpdate
 
@@ -209,7 +210,7 @@ def _existing_users(session: Session, caller: Caller, emails: list[str]) -> dict
     found: dict[str, User] = {}
     for start in range(0, len(emails), _LOOKUP_BATCH):
         chunk = emails[start : start + _LOOKUP_BATCH]
-        for user in session.scalars(in_org(User, caller.org_id).where(User.email.in_(chunk))):
+        for user in users_repo.with_emails(session, org_id=caller.org_id, emails=chunk):
             found[user.email] = user
     return found
 

@@ -23,6 +23,10 @@ def get_by_external_id(session: Session, *, org_id: str, external_id: str) -> Us
     return session.scalar(in_org(User, org_id).where(User.external_id == external_id))
 
 
+def with_emails(session: Session, *, org_id: str, emails: Collection[str]) -> Sequence[User]:
+    return session.scalars(in_org(User, org_id).where(User.email.in_(emails))).all()
+
+
 def existing_ids(session: Session, *, org_id: str, user_ids: Collection[str]) -> set[str]:
     return set(session.scalars(in_org(User, org_id, User.id).where(User.id.in_(list(user_ids)))))
 
@@ -83,9 +87,12 @@ def search(
     if status:
         stmt = stmt.where(User.status == status)
     if group_id:
-        stmt = stmt.where(User.id.in_(select(Membership.user_id).where(Membership.group_id == group_id)))
+        stmt = stmt.where(
+            User.id.in_(in_org(Membership, org_id, Membership.user_id).where(Membership.group_id == group_id))
+        )
     if visible_to_groups is not None:
-        in_groups = User.id.in_(select(Membership.user_id).where(Membership.group_id.in_(list(visible_to_groups))))
+        members = in_org(Membership, org_id, Membership.user_id).where(Membership.group_id.in_(list(visible_to_groups)))
+        in_groups = User.id.in_(members)
         stmt = stmt.where(or_(in_groups, User.id == visible_user_id))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.order_by(User.email).limit(limit).offset(offset)).all()

@@ -19,7 +19,8 @@ from covey.kit.crypto import new_password
 from covey.kit.errors import Conflict, Forbidden, NotFound
 from covey.kit.fields import limit_nanos
 from covey.kit.pagination import Page
-from covey.models import Membership, Organization, User
+from covey.models import Membership, User
+from covey.orgs import repository as orgs_repo
 from covey.ratelimits.schemas import merged
 from covey.users import repository
 from covey.users.schemas import UserCreate, UserGroupRef, UserGroups, UserOut, UserUpdate
@@ -66,7 +67,7 @@ def create_many(
         session, org_id=caller.org_id, external_ids=external_ids
     ):
         raise Conflict(f"a user with external_id {taken} already exists")
-    org = session.get(Organization, caller.org_id)
+    org = orgs_repo.get(session, caller.org_id)
     assert org is not None
     hashes = password_hashes or {}
     users = [
