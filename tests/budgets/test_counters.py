@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -12,6 +12,7 @@ from covey.budgets.counters import Check, CounterStore, MemoryCounters
 from covey.budgets.redis_counters import RedisCounters
 
 Make = Callable[[], CounterStore]
+Store = TypeVar("Store", bound=CounterStore)
 NOW = 1_800_000_000.0
 
 
@@ -24,7 +25,7 @@ def make(request: pytest.FixtureRequest) -> Make:
     return lambda: RedisCounters(url, prefix=prefix)
 
 
-def run(make: Make, body: Callable[[CounterStore], Awaitable[Any]]) -> Any:
+def run(make: Callable[[], Store], body: Callable[[Store], Awaitable[Any]]) -> Any:
     async def main() -> Any:
         store = make()
         try:
