@@ -187,9 +187,15 @@ def features_used(body: Json, *, endpoint: str, auto_cache: bool | None) -> list
     if body.get("tools") or body.get("functions"):
         used.append("tools")
     response_format = body.get("response_format")
-    if isinstance(response_format, dict) and response_format.get("type") in ("json_object", "json_schema"):
+    output_config = body.get("output_config")
+    anthropic_format = output_config.get("format") if isinstance(output_config, dict) else body.get("output_format")
+    if (
+        isinstance(response_format, dict) and response_format.get("type") in ("json_object", "json_schema")
+    ) or isinstance(anthropic_format, dict):
         used.append("structured_outputs")
-    if body.get("reasoning_effort") or body.get("reasoning") or body.get("thinking"):
+    thinking = body.get("thinking")
+    thinks = isinstance(thinking, dict) and thinking.get("type") != "disabled"
+    if body.get("reasoning_effort") not in (None, "none") or body.get("reasoning") or thinks:
         used.append("reasoning")
     if auto_cache:
         used.append("auto_caching")

@@ -345,9 +345,7 @@ class Gateway:
                     input=count(usage.get("prompt_tokens") if isinstance(usage, dict) else 0), output=0
                 )
             way = bridge(_WIRE[dialect], model.provider.dialect)
-            native = await model.provider.complete(
-                way.request({**ad.body, "model": model.upstream_model}), _passed(ad, way)
-            )
+            native = await model.provider.complete(_native(way, ad, model), _passed(ad, way))
             answer = way.response(native)
             if ad.front is not None:
                 answer = responses.chat_to_response(answer, ad.front)
@@ -383,7 +381,7 @@ class Gateway:
     ) -> None:
         async def open_stream(model: CatalogModel) -> tuple[Bridge, AsyncIterator[Json], Json]:
             way = bridge(_WIRE[dialect], model.provider.dialect)
-            native = way.request({**ad.body, "model": model.upstream_model})
+            native = _native(way, ad, model)
             native["stream"] = True
             if way.ask_stream_usage:
                 native["stream_options"] = {"include_usage": True}
@@ -586,6 +584,15 @@ class Gateway:
 
 # Fields of a streamed delta (OpenAI's and Anthropic's shapes) that carry generated text.
 _TEXT_FIELDS = frozenset(("content", "text", "arguments", "partial_json", "thinking", "reasoning_content", "refusal"))
+
+
+def _native(way: Bridge, ad: Admitted, model: CatalogModel) -> Json:
+    """The request in the provider's dialect. What that dialect cannot carry fails this route as a 400
+    (not retried; a fallback in another dialect may still carry it)."""
+    try:
+        return way.request({**ad.body, "model": model.upstream_model})
+    except GatewayError as exc:
+        raise ProviderError(exc.status, exc.message, retryable=False, origin="router") from None
 
 
 def _passed(ad: Admitted, way: Bridge) -> dict[str, str] | None:

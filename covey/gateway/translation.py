@@ -1,4 +1,9 @@
-"""OpenAI chat completions ↔ Anthropic messages: requests, answers and stream events, both ways."""
+"""OpenAI chat completions ↔ Anthropic messages: requests, answers and stream events, both ways.
+
+Meaning is kept: structured output (`response_format` ↔ `output_config.format`), reasoning
+(`reasoning_effort` ↔ `thinking`, and the thoughts themselves in answers), tool choice and parallel
+tool use, stop sequences, images, and usage with cached tokens. What has no counterpart on the other
+side is refused with a 400 naming it (`GatewayError`), never dropped."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from covey.gateway.errors import GatewayError
 from covey.pricing.tokens import Tokens, count
 
 Json = dict[str, Any]
@@ -15,6 +21,12 @@ Json = dict[str, Any]
 _STOP_TO_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
 _FINISH_TO_STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "end_turn"}
 DEFAULT_MAX_TOKENS = 4096
+# OpenAI's reasoning efforts as Anthropic thinking budgets (tokens), and back by the nearest bound.
+_EFFORT_BUDGET = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 24576, "xhigh": 32768}
+_MIN_THINKING = 1024
+# Chat fields that have no counterpart in Anthropic's API; a request using one is refused.
+_CHAT_ONLY = ("logprobs", "top_logprobs", "logit_bias", "presence_penalty", "frequency_penalty", "seed", "audio")
+_MESSAGES_ONLY = ("top_k",)
 
 
 # ---- requests -------------------------------------------------------------------------------------------
@@ -91,9 +103,29 @@ def chat_request_to_messages(body: Json) -> Json:
     for key in ("temperature", "top_p", "stream"):
         if body.get(key) is not None:
             out[key] = body[key]
+    for key in _CHAT_ONLY:
+        if body.get(key) not in (None, False, 0):
+            raise GatewayError(400, f"{key}: cannot be carried to an Anthropic model")
+    n = body.get("n")
+    if n is not None and n != 1:
+        raise GatewayError(400, "n: an Anthropic model gives one answer per request")
     stop = body.get("stop")
     if stop:
         out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+    fmt = _output_format(body.get("response_format"))
+    if fmt is not None:
+        out["output_config"] = {"format": fmt}
+    effort = body.get("reasoning_effort")
+    if effort not in (None, "none"):
+        if effort not in _EFFORT_BUDGET:
+            raise GatewayError(400, f"reasoning_effort: {effort!r} is not one of {', '.join(_EFFORT_BUDGET)}")
+        # Thinking counts against max_tokens and must leave room for the answer.
+        budget = min(_EFFORT_BUDGET[effort], int(out["max_tokens"]) - 1)
+        if budget < _MIN_THINKING:
+            raise GatewayError(
+                400, f"reasoning_effort: an Anthropic model needs max_tokens above {_MIN_THINKING} to think"
+            )
+        out["thinking"] = {"type": "enabled", "budget_tokens": budget}
     if body.get("tools"):
         out["tools"] = [
             {
@@ -105,18 +137,69 @@ def chat_request_to_messages(body: Json) -> Json:
             if t.get("type") == "function"
         ]
         choice = body.get("tool_choice")
+        tool_choice: Json = {"type": "auto"}
         if choice == "required":
-            out["tool_choice"] = {"type": "any"}
+            tool_choice = {"type": "any"}
         elif isinstance(choice, dict):
-            out["tool_choice"] = {"type": "tool", "name": choice.get("function", {}).get("name", "")}
+            tool_choice = {"type": "tool", "name": choice.get("function", {}).get("name", "")}
         elif choice == "none":
-            out.pop("tools")
+            tool_choice = {"type": "none"}
+        if body.get("parallel_tool_calls") is False and tool_choice["type"] != "none":
+            tool_choice["disable_parallel_tool_use"] = True
+        if choice is not None or "disable_parallel_tool_use" in tool_choice:
+            out["tool_choice"] = tool_choice
     if body.get("user"):
         out["metadata"] = {"user_id": body["user"]}
     return out
 
 
+def _output_format(response_format: Any) -> Json | None:
+    """OpenAI's `response_format` as Anthropic's `output_config.format`."""
+    if not isinstance(response_format, dict) or response_format.get("type") in (None, "text"):
+        return None
+    if response_format["type"] == "json_object":
+        return {"type": "json_schema", "schema": {"type": "object"}}
+    if response_format["type"] == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        if not isinstance(schema, dict):
+            raise GatewayError(400, "response_format.json_schema.schema: must be a JSON schema object")
+        return {"type": "json_schema", "schema": schema}
+    raise GatewayError(
+        400, f"response_format.type: {response_format['type']!r} cannot be carried to an Anthropic model"
+    )
+
+
+def _response_format(body: Json) -> Json | None:
+    """Anthropic's `output_config.format` (or the older beta `output_format`) as OpenAI's `response_format`."""
+    config = body.get("output_config")
+    fmt = config.get("format") if isinstance(config, dict) else body.get("output_format")
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
+        raise GatewayError(400, "output_config.format: must be {type: json_schema, schema: {...}}")
+    return {"type": "json_schema", "json_schema": {"name": "output", "schema": fmt["schema"], "strict": True}}
+
+
+def _effort(thinking: Any) -> str | None:
+    """Anthropic's `thinking` as OpenAI's `reasoning_effort`: the smallest effort whose budget covers it."""
+    if not isinstance(thinking, dict) or thinking.get("type") == "disabled":
+        return None
+    budget = thinking.get("budget_tokens")
+    if thinking.get("type") == "adaptive" or not isinstance(budget, int):
+        return "medium"
+    for effort in ("low", "medium", "high"):
+        if budget <= _EFFORT_BUDGET[effort]:
+            return effort
+    return "high"
+
+
 def _block_to_part(block: Json) -> Json | None:
+    if block.get("type") in ("thinking", "redacted_thinking"):
+        return None  # the model's own earlier thoughts: chat takes none back
+    if block.get("type") not in ("text", "image"):
+        raise GatewayError(
+            400, f"content blocks of type {block.get('type')!r} cannot be carried to an OpenAI-format model"
+        )
     if block.get("type") == "text":
         return {"type": "text", "text": block.get("text", "")}
     if block.get("type") == "image":
@@ -168,8 +251,17 @@ def messages_request_to_chat(body: Json) -> Json:
     for key in ("temperature", "top_p", "stream"):
         if body.get(key) is not None:
             out[key] = body[key]
+    for key in _MESSAGES_ONLY:
+        if body.get(key) is not None:
+            raise GatewayError(400, f"{key}: cannot be carried to an OpenAI-format model")
     if body.get("stop_sequences"):
         out["stop"] = body["stop_sequences"]
+    response_format = _response_format(body)
+    if response_format is not None:
+        out["response_format"] = response_format
+    effort = _effort(body.get("thinking"))
+    if effort is not None:
+        out["reasoning_effort"] = effort
     if body.get("tools"):
         out["tools"] = [
             {
@@ -189,6 +281,10 @@ def messages_request_to_chat(body: Json) -> Json:
             out["tool_choice"] = {"type": "function", "function": {"name": choice.get("name", "")}}
         elif choice.get("type") == "none":
             out["tool_choice"] = "none"
+        elif choice.get("type") == "auto":
+            out["tool_choice"] = "auto"
+        if choice.get("disable_parallel_tool_use"):
+            out["parallel_tool_calls"] = False
     user = (body.get("metadata") or {}).get("user_id")
     if user:
         out["user"] = user
@@ -200,6 +296,7 @@ def messages_request_to_chat(body: Json) -> Json:
 
 def messages_response_to_chat(resp: Json) -> Json:
     text = "".join(b.get("text", "") for b in resp.get("content") or () if b.get("type") == "text")
+    thought = "".join(b.get("thinking", "") for b in resp.get("content") or () if b.get("type") == "thinking")
     calls = [
         {
             "id": b.get("id", ""),
@@ -210,6 +307,8 @@ def messages_response_to_chat(resp: Json) -> Json:
         if b.get("type") == "tool_use"
     ]
     message: Json = {"role": "assistant", "content": text or None}
+    if thought:
+        message["reasoning_content"] = thought
     if calls:
         message["tool_calls"] = calls
     return {
@@ -232,6 +331,9 @@ def chat_response_to_messages(resp: Json) -> Json:
     choice = (resp.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     content: list[Json] = []
+    thought = message.get("reasoning_content") or message.get("reasoning")
+    if isinstance(thought, str) and thought:
+        content.append({"type": "thinking", "thinking": thought, "signature": ""})
     if message.get("content"):
         content.append({"type": "text", "text": _text(message["content"])})
     for call in message.get("tool_calls") or ():
@@ -405,6 +507,8 @@ class MessagesToChatStream:
             if delta.get("type") == "input_json_delta":
                 call = {"index": self.tool_index, "function": {"arguments": delta.get("partial_json", "")}}
                 return [self._chunk({"tool_calls": [call]})]
+            if delta.get("type") == "thinking_delta":
+                return [self._chunk({"reasoning_content": delta.get("thinking", "")})]
             return []
         if kind == "message_delta":
             usage = event.get("usage") or {}
