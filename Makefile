@@ -34,6 +34,7 @@ lint: dev
 	$(BIN)/ruff check covey tests bench
 	$(BIN)/ruff format --check covey tests bench
 	$(BIN)/mypy
+	$(BIN)/python -m covey.docs --check
 
 ## Regenerate docs/screenshots/*.png: the admin panel over the demo data, in Chromium.
 screenshots: dev

@@ -24,45 +24,57 @@ def normalize_database_url(url: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="COVEY_", extra="ignore")
+    """Each field is set by `COVEY_<FIELD>`; its docstring is its line in the README's table."""
+
+    model_config = SettingsConfigDict(env_prefix="COVEY_", extra="ignore", use_attribute_docstrings=True)
 
     database_url: str = "sqlite:///./covey.db"
+    """`sqlite:///PATH` or `postgresql://user:password@host/db`."""
     config: Path = Path("covey.toml")
+    """The providers file (`covey.toml`, below)."""
     redis_url: str | None = None
+    """Redis: budget counters, rate limits and change notices shared by several processes (none: kept in process)."""
     host: str = "127.0.0.1"
+    """Where `covey serve` listens."""
     port: int = 8080
-    # How often the gateway looks for control-plane changes made by other processes.
+    """The port `covey serve` listens on."""
     snapshot_poll_seconds: float = 0.25
-    # Gateway request bodies above this size answer 413.
+    """How often a gateway looks for control-plane changes made by other processes."""
     max_body_bytes: int = 4 * 1024 * 1024
+    """Gateway request bodies above this size answer 413."""
     usage_flush_seconds: float = 0.5
-    # `/readyz` answers 503 when usage records have waited longer than this to be written.
+    """How often usage records are written, in batches."""
     usage_behind_seconds: float = 10.0
-    # Usage records older than this many days are deleted (`covey usage prune`); rollups stay. None keeps all.
+    """`/readyz` answers 503 when usage records have waited longer than this to be written."""
     usage_retention_days: int | None = None
-    # Signs admin-panel session cookies. Empty means: generate one per process.
+    """Usage records older than this many days are deleted by `covey usage prune`; rollups stay (none: keep all)."""
     secret_key: str = ""
-    # Budgets (covey/budgets): Redis keys start with this prefix; a request without `max_tokens` is
-    # estimated at this many output tokens; a crashed request's reservation is released after this long.
+    """Signs admin-panel sessions; required with `covey serve --workers N`, and the same on every host
+    (none: one per process)."""
     redis_prefix: str = "covey"
+    """Every Redis key Covey writes starts with this."""
     budget_default_max_tokens: int = 4096
+    """The output tokens a request without `max_tokens` is reserved for."""
     budget_reservation_seconds: float = 900.0
-    # Rate limits (covey/ratelimits): a crashed request's concurrency lease is released after this long.
+    """A crashed request's budget reservation is released after this long."""
     rate_limit_lease_seconds: float = 900.0
-    # Alerts (covey/alerts): first retry delay (it doubles, at most 3 retries) and per-attempt timeout;
-    # unusual usage = today's spend above `unusual_factor` × the 14-day median and above the floor (USD).
+    """A crashed request's concurrency lease is released after this long."""
     webhook_retry_seconds: float = 2.0
+    """First retry delay of a failed webhook delivery; it doubles, at most 3 retries."""
     webhook_timeout_seconds: float = 15.0
-    # Webhooks go to public addresses only (covey/kit/egress.py); hosts named here (as the URL writes
-    # them, e.g. ["127.0.0.1", "hooks.internal"]) are exempt. JSON list in COVEY_WEBHOOK_ALLOWED_HOSTS.
+    """Each webhook delivery attempt's timeout."""
     webhook_allowed_hosts: list[str] = Field(default_factory=list)
+    """Hosts (as the URL writes them) exempt from the public-addresses-only rule for webhooks; a JSON list."""
     unusual_factor: float = 3.0
+    """Unusual usage: today's spend above this many times the 14-day median…"""
     unusual_floor_dollars: float = 10.0
+    """…and above this many dollars."""
     unusual_check_seconds: float = 60.0
-    # `GET /metrics`: when set, scrapes must send `Authorization: Bearer <token>`.
+    """How often unusual usage is looked for."""
     metrics_token: str = ""
-    # Set (by `covey serve --workers N`, or by hand) so that the workers' metrics add up in one scrape.
+    """When set, `/metrics` wants `Authorization: Bearer <token>` (none: open)."""
     prometheus_multiproc_dir: Path | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
+    """A folder through which the workers' metrics add up in one scrape (`covey serve --workers N` makes one)."""
 
     @field_validator("database_url")
     @classmethod

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import covey.models
+from covey.config import Settings
 from covey.models.base import OrgScoped
 
 PACKAGE = Path(covey.models.__file__).parent.parent
@@ -153,6 +154,12 @@ def test_org_scoped_reads_go_through_in_org() -> None:
 def test_only_the_settings_read_the_environment() -> None:
     found = [hit for name, tree, _ in _modules() for hit in environment_reads(name, _with_parents(tree))]
     assert not found, "Only covey/config.py reads the environment; add a field to Settings:\n" + "\n".join(found)
+
+
+def test_every_setting_says_what_it_is_for() -> None:
+    """Its docstring is its line in the README's settings table (`python -m covey.docs`)."""
+    silent = [name for name, field in Settings.model_fields.items() if not field.description]
+    assert not silent, f"Settings fields without a docstring under them: {', '.join(silent)}"
 
 
 # The checks themselves: each one catches what it is for, so a green run means something.
