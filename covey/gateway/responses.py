@@ -588,15 +588,28 @@ class ChatToResponsesStream:
         return out
 
 
-def add_cost(events: list[Json], cost: float) -> None:
-    """Requesty's `usage.cost` on the closing event, once the gateway has priced the answer."""
+def settle(events: list[Json], tokens: Tokens, cost: float, *, cut_at_cap: bool) -> None:
+    """The closing event as the gateway metered the answer: its usage (what was charged) with Requesty's
+    `usage.cost`, and `incomplete` when the stream was ended at its paid output cap."""
     for event in events:
-        usage = (event.get("response") or {}).get("usage") if event.get("type") in _CLOSING else None
-        if isinstance(usage, dict):
-            usage["cost"] = cost
+        response = event.get("response") if event.get("type") in _CLOSING else None
+        if not isinstance(response, dict):
+            continue
+        response["usage"] = {**_usage(tokens), "cost": cost}
+        if cut_at_cap:
+            event["type"] = "response.incomplete"
+            _finished(response, "length")
 
 
 _CLOSING = ("response.completed", "response.incomplete")
+
+
+def generated_bytes(events: list[Json]) -> int:
+    """Bytes of generated text in Responses events: their deltas only (the `.done` events and the
+    closing response repeat the text)."""
+    return sum(
+        len(e["delta"].encode()) for e in events if isinstance(e.get("delta"), str) and e["type"].endswith(".delta")
+    )
 
 
 def stream_error(status: int, message: str, origin: str) -> bytes:

@@ -439,7 +439,7 @@ class Gateway:
         else:
             closing = converter.finish()
         if ad.front is not None:
-            responses.add_cost(closing, _dollars(outcome.cost))
+            responses.settle(closing, outcome.tokens, _dollars(outcome.cost), cut_at_cap=cut.reached)
         tail = [frame(e) for e in closing]
         if dialect == "openai":
             options = ad.body.get("stream_options")
@@ -479,7 +479,7 @@ class Gateway:
             out = converter.feed(event)
             if not out:
                 continue
-            outcome.streamed += _text_bytes(out)
+            outcome.streamed += responses.generated_bytes(out) if ad.front is not None else _text_bytes(out)
             last = out[-1]
             data = b"".join(frame(e) for e in out)
             if outcome.ttft is None:

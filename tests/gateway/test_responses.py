@@ -151,3 +151,22 @@ def test_refusals_speak_openais_shape(gateway: str, sdk: Sdk, world: World, key:
     with pytest.raises(openai.PermissionDeniedError, match="'tools'"):
         limited.responses.create(model="mock/gpt-4o-mini", input="hi", tools=[WEATHER])  # type: ignore[list-item]
     assert limited.responses.create(model="mock/gpt-4o-mini", input="hi").output_text
+
+
+@pytest.mark.parametrize("model", ["up/verbose", "claude/claude-verbose"])
+def test_a_stream_past_its_cap_ends_incomplete_and_is_charged_the_cap(
+    sdk: Sdk, world: World, key: tuple[str, str], upstream_control: httpx.Client, model: str
+) -> None:
+    upstream = model.split("/", 1)[1]
+    upstream_control.post("/_mock/behaviour", json={"model": upstream, "writes": 5000, "ignore_cap": True})
+    key_id, secret = key
+    events = list(
+        sdk.openai(secret).responses.create(model=model, input="write a lot", max_output_tokens=40, stream=True)
+    )
+    assert events[-1].type == "response.incomplete"  # as OpenAI ends an answer cut at its max_output_tokens
+    final = events[-1].response
+    assert final.status == "incomplete" and final.incomplete_details is not None
+    assert final.incomplete_details.reason == "max_output_tokens"
+    (record,) = world.records(key_id, count=1)
+    assert final.usage is not None and record.output_tokens == final.usage.output_tokens >= 40
+    assert record.cost_nanos == round((final.usage.model_extra or {})["cost"] * 1e9)
