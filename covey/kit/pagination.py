@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from fastapi import Query
 
 MAX_LIMIT = 500
+# Beyond any real listing, and within every database's OFFSET (a 64-bit integer).
+MAX_OFFSET = 10**9
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,6 @@ class Page:
 
 def page_params(
     limit: int = Query(50, ge=1, le=MAX_LIMIT, description="Items per page"),
-    offset: int = Query(0, ge=0, description="Items to skip"),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Items to skip"),
 ) -> Page:
     return Page(limit=limit, offset=offset)
