@@ -45,3 +45,10 @@ def record(
         repository.bump_revision(session)
         session.info[_BUMPED] = transaction
     return event
+
+
+def observed(session: Session, events: list[AuditEvent]) -> None:
+    """Events that record what happened on the gateway (guardrail hits) without changing the control
+    plane: no revision bump, so no gateway reloads anything for them."""
+    for event in events:
+        repository.insert_event(session, event)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from covey.groups import tree
 from covey.ratelimits.rules import Limit
@@ -37,6 +37,8 @@ class Grant:
     group_expires_at: float | None = None
     # Every rate limit on the request's owners, in check order (covey.ratelimits.rules).
     rate_limits: tuple[Limit, ...] = ()
+    # Guardrail mode per category ({"pii": "mask"}), the strongest along org, group chain and key.
+    guardrails: Mapping[str, str] = field(default_factory=dict)
 
     def refusal_at(self, now: float) -> tuple[int, str] | None:
         """(status, message) when the key may do nothing now: 401 when the key is not (or no longer) a

@@ -4,7 +4,7 @@ provider at it. It can be told, per model, to fail with a status or to be slow:
 
     POST /_mock/behaviour {"model": "m", "status": 500, "times": 1, "delay_ms": 0,
                            "break_after": null, "chunk_delay_ms": 0,
-                           "writes": null, "ignore_cap": false, "usage": null}
+                           "writes": null, "ignore_cap": false, "usage": null, "reply": null}
     GET  /_mock/calls     → {"m": 3, ...}
     GET  /_mock/peak      → {"m": 2, ...}: the most calls of a model in flight at once
     GET  /_mock/last      → the last model call's path, headers and body
@@ -47,6 +47,8 @@ class Behaviour:
     writes: int | None = None
     ignore_cap: bool = False
     usage: Json | None = None
+    # Answer with this text instead of the mock's own (streamed five characters a chunk).
+    reply: str | None = None
 
 
 class MockUpstream:
@@ -84,6 +86,7 @@ class MockUpstream:
                 writes=data.get("writes"),
                 ignore_cap=data.get("ignore_cap", False),
                 usage=data.get("usage"),
+                reply=data.get("reply"),
             )
             await send_json(send, 200, b"{}")
         elif path == "/_mock/reset":
@@ -125,15 +128,16 @@ class MockUpstream:
                 error = {"error": {"message": f"mock upstream says {behaviour.status}", "type": "mock"}}
                 await send_json(send, behaviour.status, orjson.dumps(error))
                 return
+        reply = behaviour.reply if behaviour is not None else None
         if behaviour is not None and behaviour.writes is not None and not path.endswith("/embeddings"):
             await _verbose(path, data, behaviour, send)
         elif path.endswith("/embeddings"):
             await send_json(send, 200, orjson.dumps(mock.embeddings(data)))
         elif path.endswith("/messages"):
-            await self._anthropic(data, send)
+            await self._anthropic(data, send, reply)
         elif data.get("stream"):
             await start_sse(send)
-            for n, chunk in enumerate(mock.chat_chunks(data)):
+            for n, chunk in enumerate(_chunks(data, reply)):
                 if behaviour is not None and behaviour.break_after is not None and n >= behaviour.break_after:
                     error = {"error": {"message": "mock upstream broke the stream", "type": "mock"}}
                     await send_chunk(send, b"data: " + orjson.dumps(error) + b"\n\n")
@@ -145,17 +149,17 @@ class MockUpstream:
             await send_chunk(send, b"data: [DONE]\n\n")
             await end_body(send)
         else:
-            await send_json(send, 200, orjson.dumps(mock.chat_completion(data)))
+            await send_json(send, 200, orjson.dumps(_completion(data, reply)))
 
-    async def _anthropic(self, data: Json, send: Send) -> None:
+    async def _anthropic(self, data: Json, send: Send, reply: str | None) -> None:
         chat = translation.messages_request_to_chat(data)
         if not data.get("stream"):
-            answer = translation.chat_response_to_messages(mock.chat_completion(chat))
+            answer = translation.chat_response_to_messages(_completion(chat, reply))
             await send_json(send, 200, orjson.dumps(answer))
             return
         converter = translation.ChatToMessagesStream(str(data.get("model")))
         events: list[Json] = []
-        for chunk in mock.chat_chunks({**chat, "stream_options": {"include_usage": True}}):
+        for chunk in _chunks({**chat, "stream_options": {"include_usage": True}}, reply):
             events += converter.feed(chunk)
         events += converter.finish()
         # Anthropic reports input tokens at the start and output tokens at the end.
@@ -232,6 +236,30 @@ async def _verbose(path: str, data: Json, behaviour: Behaviour, send: Send) -> N
         await send_chunk(send, b"data: " + orjson.dumps({**base, "choices": [], "usage": usage}) + b"\n\n")
     await send_chunk(send, b"data: [DONE]\n\n")
     await end_body(send)
+
+
+def _completion(body: Json, reply: str | None) -> Json:
+    done = mock.chat_completion(body)
+    if reply is not None:
+        done["choices"][0]["message"] = {"role": "assistant", "content": reply}
+        prompt = done["usage"]["prompt_tokens"]
+        done["usage"] = {"prompt_tokens": prompt, "completion_tokens": mock.count_tokens(reply)}
+        done["usage"]["total_tokens"] = prompt + done["usage"]["completion_tokens"]
+    return done
+
+
+def _chunks(body: Json, reply: str | None) -> list[Json]:
+    chunks = mock.chat_chunks(body)
+    if reply is None:
+        return chunks
+    done = _completion(body, reply)
+    base = {k: chunks[0][k] for k in ("id", "object", "created", "model")}
+    pieces = [{"role": "assistant", "content": ""}] + [{"content": reply[i : i + 5]} for i in range(0, len(reply), 5)]
+    out = [{**base, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in pieces]
+    out.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    if (body.get("stream_options") or {}).get("include_usage"):
+        out.append({**base, "choices": [], "usage": done["usage"]})
+    return out
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ from covey.gateway.models_list import list_models, one_model
 from covey.gateway.providers.base import ProviderError
 from covey.gateway.snapshot import SnapshotStore
 from covey.gateway.validation import basics, validate
+from covey.guardrails.masking import Blocked, MaskedStream, Screen, counts
 from covey.kit.errors import CoveyError
 from covey.kit.money import NANOS_PER_DOLLAR
 from covey.ops.metrics import Metrics
@@ -70,6 +71,7 @@ class Outcome:
         "cap",
         "cost",
         "error",
+        "guard",
         "headers",
         "model",
         "origin",
@@ -96,6 +98,7 @@ class Outcome:
         self.started = False  # the answer's first bytes went out: an error now ends the stream instead
         # Output tokens the request may be billed for (its cap times its choices); None: no cap was set.
         self.cap: int | None = None
+        self.guard: Screen | None = None  # the request's guardrails, when on
 
 
 class Gateway:
@@ -214,6 +217,7 @@ class Gateway:
                 vectors.requested_encoding(ad.body)
             features = features_used(ad.body, endpoint=endpoint, auto_cache=ad.auto_cache)
             check_features(ad.grant, features)
+            guard = self._guard(ad, model, endpoint=endpoint, features=features)
             steps = routing.plan(
                 model,
                 catalog=self.catalog.models,
@@ -247,6 +251,7 @@ class Gateway:
 
         outcome = Outcome()
         outcome.headers = passed.headers if passed is not None else []
+        outcome.guard = guard
         stream = endpoint != "embeddings" and bool(ad.body.get("stream"))
         if ticket is not None and ticket.plan.checks:
             # Under a hard line the reservation is a bound the upstream is held to (docs/design.md §4).
@@ -285,6 +290,21 @@ class Gateway:
             await asgi.send_json(send, outcome.status, body, outcome.headers)
         else:
             await asgi.send_json(send, 200, answer, outcome.headers)
+
+    def _guard(self, ad: Admitted, model: str, *, endpoint: str, features: list[str]) -> Screen | None:
+        """Masks the request's text (in `ad.body`) when guardrails are on; a category in block mode
+        refuses it with 400 naming the category, recorded with its hits."""
+        if not ad.grant.guardrails:
+            return None
+        guard = Screen(ad.grant.guardrails)
+        try:
+            guard.request(ad.body)
+        except Blocked as exc:
+            outcome = Outcome()
+            outcome.status, outcome.error, outcome.origin, outcome.guard = 400, exc.message, "router", guard
+            self._record(ad, model, outcome, endpoint=endpoint, stream=bool(ad.body.get("stream")), features=features)
+            raise GatewayError(400, exc.message) from None
+        return guard
 
     async def _release(self, passed: Pass | None, *, tokens: int, cancel: bool = False) -> None:
         if passed is not None and self.limiter is not None:
@@ -365,6 +385,8 @@ class Gateway:
         if not isinstance(usage, dict):
             usage = resp["usage"] = {}
         usage["cost"] = _dollars(cost)
+        if outcome.guard is not None:
+            outcome.guard.walk(resp)
         body = orjson.dumps(resp)
         if ad.grant.logging:
             outcome.response_body = body.decode()
@@ -402,6 +424,8 @@ class Gateway:
             return
         assert outcome.model is not None
         converter: StreamConverter = way.stream(outcome.model.id, ad.body)
+        if outcome.guard is not None:  # masked in the chat dialect, before a Responses caller's events are made
+            converter = MaskedStream(converter, outcome.guard, _WIRE[dialect])
         if ad.front is not None:
             converter = responses.ChatToResponsesStream(converter, model=outcome.model.id, front=ad.front)
         frame = _openai_frame if dialect == "openai" else _anthropic_frame
@@ -570,12 +594,13 @@ class Gateway:
             "stream": stream,
             "attempts": outcome.attempts,
             "features": features,
+            "guardrails": counts(outcome.guard.hits) if outcome.guard is not None else None,
             "tags": ad.tags,
             "trace_id": ad.trace_id,
             "end_user_id": ad.end_user_id,
             "extra": ad.extra,
             "dimensions": ad.dimensions,
-            "request_body": ad.raw.decode(errors="replace") if grant.logging else None,
+            "request_body": _logged_request(ad, outcome) if grant.logging else None,
             "response_body": outcome.response_body if grant.logging else None,
         }
         self.writer.add(record)
@@ -598,6 +623,13 @@ def _native(way: Bridge, ad: Admitted, model: CatalogModel) -> Json:
 def _passed(ad: Admitted, way: Bridge) -> dict[str, str] | None:
     """The caller's own dialect headers, for a provider of the same dialect only."""
     return ad.dialect_headers if way.passthrough and ad.dialect_headers else None
+
+
+def _logged_request(ad: Admitted, outcome: Outcome) -> str:
+    """The request as the caller sent it, or as it went upstream when guardrails masked it."""
+    if outcome.guard is not None:
+        return orjson.dumps(ad.body).decode()
+    return ad.raw.decode(errors="replace")
 
 
 def _text_bytes(value: Any) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from covey.audit.repository import current_revision
 from covey.gateway import access
 from covey.gateway.repository import ControlPlane, load_control_plane
+from covey.guardrails.schemas import strongest
 from covey.kit.db import Database
 from covey.models import ApiKey, Group, Organization, User
 from covey.ratelimits import rules as ratelimits
@@ -98,6 +99,7 @@ def compile_snapshot(plane: ControlPlane, *, catalog: Iterable[str], revision: i
             key_expires_at=_epoch(key.expires_at),
             group_expires_at=access.earliest(_epoch(g.expires_at) for g in chain_groups),
             rate_limits=_rate_limits(key, owner, org, chain_groups, plane.member_rate_limits),
+            guardrails=strongest([org.guardrails, *(g.guardrails for g in chain_groups), key.guardrails]),
         )
 
     policies: dict[str, dict[str, Policy]] = defaultdict(dict)

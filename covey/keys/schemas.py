@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StringConstraints, field_validator
 
+from covey.guardrails.schemas import GuardrailsIn, strongest
 from covey.kit.clock import utcnow
 from covey.kit.fields import Id, Money, Name, Strict
 from covey.kit.money import nanos_to_text
@@ -43,6 +44,7 @@ class KeyCreate(Strict):
     logging: StrictBool = False
     features: Features | None = None
     rate_limits: RateLimitsIn | None = None
+    guardrails: GuardrailsIn | None = None
 
     @field_validator("expires_at")
     @classmethod
@@ -61,8 +63,9 @@ class KeyUpdate(Strict):
     logging: StrictBool | None = None
     permissions: Permissions | None = None
     rate_limits: RateLimitsIn | None = None
+    guardrails: GuardrailsIn | None = Field(default=None, description="The categories named change")
 
-    @field_validator("name", "features", "logging", "permissions", "rate_limits", mode="before")
+    @field_validator("name", "features", "logging", "permissions", "rate_limits", "guardrails", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
@@ -123,6 +126,7 @@ class KeyOut(BaseModel):
     access_list_id: str | None
     features: dict[str, bool]
     rate_limits: RateLimitsOut
+    guardrails: dict[str, str]
 
     @classmethod
     def of(cls, key: ApiKey, *, emails: dict[str, str], spend: str = "0") -> KeyOut:
@@ -149,6 +153,7 @@ class KeyOut(BaseModel):
             access_list_id=key.access_list_id,
             features={k: bool(v) for k, v in (key.features or {}).items()},
             rate_limits=RateLimitsOut.of(key.rate_limits),
+            guardrails=strongest([key.guardrails]),
         )
 
 

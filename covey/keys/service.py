@@ -21,6 +21,7 @@ from covey.auth.caller import Caller
 from covey.auth.permissions import loosens
 from covey.groups import repository as groups_repo
 from covey.groups import tree
+from covey.guardrails.schemas import check_not_weakened
 from covey.keys import repository
 from covey.keys.schemas import KeyCreate, KeyOut, KeyUpdate, Permissions
 from covey.keys.secrets import issue
@@ -51,6 +52,7 @@ def snapshot(key: ApiKey) -> dict[str, Any]:
         "features": dict(key.features or {}),
         "logging": key.logging,
         "rate_limits": dict(key.rate_limits or {}),
+        "guardrails": dict(key.guardrails or {}),
         "revoked_at": isoformat(key.revoked_at),
     }
 
@@ -250,6 +252,7 @@ def create(session: Session, caller: Caller, data: KeyCreate) -> tuple[ApiKey, s
             access_list_id=data.access_list_id,
             features=dict(data.features or {}),
             rate_limits=merged(None, data.rate_limits) if data.rate_limits is not None else None,
+            guardrails={str(c): v for c, v in data.guardrails.items()} if data.guardrails else None,
             logging=data.logging,
             # The command line acts for no user; its keys name their owner, so created_by is always a user.
             created_by=caller.user_id or owner_id,
@@ -333,6 +336,12 @@ def update(session: Session, caller: Caller, key_id: str, data: KeyUpdate) -> Ap
         )
         check_not_raised(key.rate_limits, limits, may_raise=may_raise, what="rate_limits")
         key.rate_limits = limits
+    if data.guardrails is not None:
+        scope = caller.scope
+        guardrails = {**(key.guardrails or {}), **{str(c): v for c, v in data.guardrails.items()}}
+        above = scope.is_org_admin or (key.group_id is not None and scope.can_manage_group(key.group_id))
+        check_not_weakened(key.guardrails, guardrails, may_weaken=above)
+        key.guardrails = guardrails
     # Only the permissions named change: {"manage": "read"} leaves completions as it was.
     key.manage = levels.get("manage", key.manage)
     key.completions = levels.get("completions", key.completions)

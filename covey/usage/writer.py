@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from covey.audit import service as audit
+from covey.guardrails.events import guardrail_event
 from covey.kit.db import Database
 from covey.kit.ids import new_id
 from covey.ops.metrics import Metrics
@@ -112,6 +114,7 @@ class UsageWriter:
             # In the same transaction: a batch and its share of the rollups commit (or retry) together.
             apply_to_rollups(session, records, prices=self.prices)
             repository.stamp_last_used(session, last_used)
+            audit.observed(session, [guardrail_event(r) for r in records if r.get("guardrails")])
 
     def _quarantine(self, refused: list[tuple[dict[str, Any], str]]) -> None:
         with self.db.transaction() as session:
