@@ -42,6 +42,7 @@ screenshots: dev
 
 bench: dev
 	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/policies.py
 
 ## Spend reports against raw usage records, on SQLite and PostgreSQL (RECORDS=200000 for a quick run).
 RECORDS ?= 10000000

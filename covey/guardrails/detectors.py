@@ -75,6 +75,38 @@ class Detector:
     type: str
     pattern: re.Pattern[str]
     valid: Callable[[str], bool] | None = None
+    # A cheap test a text must pass before the pattern runs (most text has no `@`, no `://`, …).
+    trigger: Callable[[str], bool] | None = None
+
+
+_TWO_DIGITS = re.compile(r"\d\d")
+_KEY_PREFIXES = (
+    "sk-",
+    "AKIA",
+    "ASIA",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xox",
+    "sk_",
+    "rk_",
+    "AIza",
+    "hf_",
+    "cvy_",
+    "eyJ",
+)
+
+
+def _digits(text: str) -> bool:
+    return _TWO_DIGITS.search(text) is not None
+
+
+def _key_prefix(text: str) -> bool:
+    return any(p in text for p in _KEY_PREFIXES)
 
 
 _B = r"(?<![A-Za-z0-9_])"  # not inside a longer word
@@ -86,6 +118,7 @@ DETECTORS = (
         SECRETS,
         "PRIVATE_KEY",
         re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----"),
+        trigger=lambda text: "-----BEGIN" in text,
     ),
     Detector(
         SECRETS,
@@ -94,6 +127,7 @@ DETECTORS = (
             r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|oracle)"
             r"://[^\s:/@]+:[^\s@/]+@[^\s'\"<>]+"
         ),
+        trigger=lambda text: "://" in text,
     ),
     Detector(
         SECRETS,
@@ -112,6 +146,7 @@ DETECTORS = (
             r"|eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"  # a JWT
              + _E
         ),
+        trigger=_key_prefix,
     ),
     Detector(
         PII,
@@ -121,25 +156,35 @@ DETECTORS = (
             + r"[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
             + _E
         ),
+        trigger=lambda text: "@" in text,
     ),
-    Detector(FINANCIAL, "IBAN", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"), _iban),
-    Detector(FINANCIAL, "CARD_NUMBER", re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])"), _card),
-    Detector(PII, "NATIONAL_ID", re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])"), _ssn),  # US SSN
+    Detector(
+        FINANCIAL,
+        "IBAN",
+        re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"),
+        _iban,
+        _digits,
+    ),
+    # The first digit leads each pattern (and the look-behind follows it), so the scan jumps between digits.
+    Detector(FINANCIAL, "CARD_NUMBER", re.compile(r"\d(?<![\d-]\d)(?:[ -]?\d){12,18}(?![\d-])"), _card, _digits),
+    Detector(PII, "NATIONAL_ID", re.compile(r"\d(?<![\d-]\d)\d{2}-\d{2}-\d{4}(?![\d-])"), _ssn, _digits),  # US SSN
     Detector(
         PII,
         "NATIONAL_ID",  # UK National Insurance number
         re.compile(r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"),
+        trigger=_digits,
     ),
     Detector(
         PII,
         "PHONE",
         re.compile(
-            r"(?<![\w+])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}"  # +44 20 7946 0958
-            r"|\(\d{3}\) ?\d{3}[ .-]\d{4}"  # (415) 555-0132
-            r"|\d{3}[.-]\d{3}[.-]\d{4})"  # 415-555-0132
+            r"(?:\+(?<![\w+]\+)\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}"  # +44 20 7946 0958
+            r"|\((?<![\w+]\()\d{3}\) ?\d{3}[ .-]\d{4}"  # (415) 555-0132
+            r"|\d(?<![\w+]\d)\d{2}[.-]\d{3}[.-]\d{4})"  # 415-555-0132
             r"(?![\w-])"
         ),
         _phone,
+        _digits,
     ),
 )
 
@@ -149,7 +194,7 @@ def find(text: str, categories: frozenset[str] | set[str]) -> list[Finding]:
     of those), in order."""
     found: list[Finding] = []
     for detector in DETECTORS:
-        if detector.category not in categories:
+        if detector.category not in categories or (detector.trigger is not None and not detector.trigger(text)):
             continue
         for m in detector.pattern.finditer(text):
             if detector.valid is None or detector.valid(m.group()):
