@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -30,6 +29,7 @@ from covey.policies.endpoints import router as policies_router
 from covey.reports import endpoints as reports
 from covey.scim.endpoints import router as scim_router
 from covey.scim.token_endpoints import router as scim_token_router
+from covey.state import State
 from covey.users.endpoints import router as users_router
 
 
@@ -37,14 +37,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
         db = Database.connect(settings.database_url)
         metrics = Metrics(shared=settings.prometheus_multiproc_dir is not None)
         budgets = await BudgetsRuntime.start(settings, db)
         gateway = await GatewayRuntime.start(settings, db, metrics=metrics, budgets=budgets.guard)
         budgets.follow(gateway.gateway.store)
         try:
-            yield {"settings": settings, "db": db, "gateway": gateway.gateway, "budgets": budgets, "metrics": metrics}
+            yield State(settings=settings, db=db, gateway=gateway.gateway, budgets=budgets, metrics=metrics)
         finally:
             await gateway.stop()
             await budgets.stop()

@@ -24,10 +24,11 @@ from covey.admin.web import (
     set_cookie,
     unseal,
 )
-from covey.auth.deps import SessionDep, SettingsDep
+from covey.auth.deps import SessionDep
 from covey.groups import service as groups
 from covey.keys import service as keys
 from covey.kit.clock import utcnow
+from covey.state import SettingsDep
 from covey.users import service as users
 
 router = APIRouter(route_class=PanelRoute)

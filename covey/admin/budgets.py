@@ -3,7 +3,7 @@ the group's own form edits): add a line, remove one. `covey.budgets.service` dec
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from covey.auth.deps import SessionDep
 from covey.budgets import service as budgets
 from covey.budgets.schemas import BudgetCreate, BudgetOut
 from covey.kit.errors import BadRequest
+from covey.state import get_budgets
 
 router = APIRouter(route_class=PanelRoute)
 
@@ -39,8 +40,7 @@ def lines_of_group(request: Request, session: Session, panel: Panel, group_id: s
         for ln in budgets.list_visible(session, caller, owner_type=None, owner_id=group_id)
         if ln.owner_type in ("group", "member")
     ]
-    runtime: Any = getattr(request.state, "budgets", None)
-    guard = runtime.guard if runtime is not None else None
+    guard = get_budgets(request).guard
     return budgets.present(caller, lines, tz_name=panel.org.timezone or "UTC", guard=guard)
 
 

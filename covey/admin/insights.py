@@ -14,11 +14,12 @@ from covey.admin import repository, spend
 from covey.admin.web import PREFIX, AdminDep, OrgAdminDep, Panel, PanelRoute, page, redirect
 from covey.alerts import service as alerts
 from covey.alerts.schemas import WebhookCreate, WebhookUpdate
-from covey.auth.deps import SessionDep, SettingsDep
+from covey.auth.deps import SessionDep
 from covey.kit.clock import utcnow
 from covey.kit.pagination import Page
 from covey.reports import export, periods, recommendations
 from covey.reports import service as reports
+from covey.state import SettingsDep
 
 router = APIRouter(route_class=PanelRoute)
 

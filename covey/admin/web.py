@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from covey.admin import signin
 from covey.admin.formatting import FILTERS
 from covey.auth.caller import Caller
-from covey.auth.deps import SessionDep, SettingsDep
+from covey.auth.deps import SessionDep
 from covey.config import Settings
 from covey.kit.clock import utcnow
 from covey.kit.crypto import sign
@@ -32,6 +32,7 @@ from covey.kit.error_handlers import describe_validation_error, error_body
 from covey.kit.errors import CoveyError, Forbidden
 from covey.models import Organization, User
 from covey.orgs import repository as orgs_repo
+from covey.state import SettingsDep
 
 SESSION_COOKIE = "covey_session"
 SIGNIN_CSRF_COOKIE = "covey_signin_csrf"

@@ -17,9 +17,10 @@ from covey.alerts.schemas import (
     WebhookOut,
     WebhookUpdate,
 )
-from covey.auth.deps import ManageRead, ManageWrite, SessionDep, SettingsDep
+from covey.auth.deps import ManageRead, ManageWrite, SessionDep
 from covey.kit.pagination import Page, page_params
 from covey.kit.responses import ERRORS
+from covey.state import SettingsDep
 
 webhook_router = APIRouter(prefix="/webhook", tags=["alerts"], responses=ERRORS)
 alert_router = APIRouter(prefix="/alert", tags=["alerts"], responses=ERRORS)

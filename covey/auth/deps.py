@@ -10,23 +10,12 @@ from sqlalchemy.orm import Session
 
 from covey.auth import authority, repository
 from covey.auth.caller import Caller
-from covey.config import Settings
 from covey.kit.clock import utcnow
 from covey.kit.crypto import hash_secret
-from covey.kit.db import Database
 from covey.kit.errors import Forbidden, Unauthorized
+from covey.state import get_db
 
 _LEVELS = {"none": 0, "read": 1, "write": 2}
-
-
-def get_db(request: Request) -> Database:
-    db: Database = request.state.db
-    return db
-
-
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.state.settings
-    return settings
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -36,7 +25,6 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def bearer_token(request: Request) -> str | None:

@@ -21,18 +21,18 @@ from covey.budgets.schemas import (
     InvariantOut,
     OwnerType,
 )
-from covey.kit.errors import Forbidden, ServiceUnavailable
+from covey.kit.errors import Forbidden
 from covey.kit.money import nanos_to_text
 from covey.kit.responses import ERRORS
 from covey.models import BudgetLine
+from covey.state import get_budgets
 
 router = APIRouter(prefix="/budget", tags=["budgets"], responses=ERRORS)
 
 
 def guard_of(request: Request) -> Guard | None:
     """The process's budget guard (with its counters), when the app runs one."""
-    runtime = getattr(request.state, "budgets", None)
-    return runtime.guard if runtime is not None else None
+    return get_budgets(request).guard
 
 
 @router.get("", response_model=BudgetList, summary="Budget lines the caller may see, with this period's spend")
@@ -107,10 +107,8 @@ def _report(report: doctor.Report) -> DoctorReport:
 async def _examine(request: Request, caller: ManageRead) -> doctor.Report:
     if not caller.scope.is_org_admin:
         raise Forbidden("Checking the budget counters needs the org admin role")
-    runtime = getattr(request.state, "budgets", None)
-    if runtime is None:
-        raise ServiceUnavailable("This process keeps no budget counters")
-    guard: Guard = runtime.guard
+    runtime = get_budgets(request)
+    guard = runtime.guard
     return await doctor.examine(runtime.db, guard.store, book=guard.book, at=guard.clock(), org_ids=[caller.org_id])
 
 
@@ -121,7 +119,7 @@ async def check_counters(request: Request, caller: ManageRead) -> DoctorReport:
 
 @doctor_router.post("/repair", response_model=DoctorReport, summary="Set drifted counters to the usage records' sums")
 async def repair_counters(request: Request, session: SessionDep, caller: ManageWrite) -> DoctorReport:
-    report = await doctor.repair(request.state.budgets.guard.store, await _examine(request, caller))
+    report = await doctor.repair(get_budgets(request).guard.store, await _examine(request, caller))
     if report.drifts:
         after = {d.counter: nanos_to_text(d.expected) for d in report.drifts}
         before = {d.counter: nanos_to_text(d.actual) for d in report.drifts}

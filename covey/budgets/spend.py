@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from covey.budgets.guard import Guard
 from covey.budgets.lines import member_scope
 from covey.kit.money import nanos_to_number, nanos_to_text
+from covey.state import get_budgets
 
 
 class MonthSpend:
@@ -56,8 +57,7 @@ class MonthSpend:
 
 
 def month_spend(request: Request) -> MonthSpend:
-    runtime = getattr(request.state, "budgets", None)
-    return MonthSpend(runtime.guard if runtime is not None else None)
+    return MonthSpend(get_budgets(request).guard)
 
 
 SpendDep = Annotated[MonthSpend, Depends(month_spend)]

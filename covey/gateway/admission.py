@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from starlette.types import Receive, Scope
 
 from covey.budgets.estimate import CAP_FIELDS, output_cap
 from covey.gateway.access import INVALID_TOKEN, Grant
-from covey.gateway.asgi import BodyTooLarge, Receive, Scope, read_body
+from covey.gateway.asgi import BodyTooLarge, read_body
 from covey.gateway.errors import GatewayError
 from covey.gateway.responses import Front
 from covey.gateway.snapshot import Snapshot

@@ -4,11 +4,13 @@ path); the routes are also registered so other methods on these paths answer 405
 
 from __future__ import annotations
 
-from starlette.routing import Route
-from starlette.types import ASGIApp
+from typing import TYPE_CHECKING
 
-from covey.gateway.asgi import Receive, Scope, Send
-from covey.gateway.service import Gateway
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from covey.state import State
 
 _HANDLERS = {
     ("POST", "/v1/chat/completions"): "chat",
@@ -23,7 +25,8 @@ _MODEL_PREFIX = "/v1/models/"
 
 
 async def _dispatch(handler: str, scope: Scope, receive: Receive, send: Send) -> None:
-    gateway: Gateway = scope["state"]["gateway"]
+    state: State = scope["state"]
+    gateway = state["gateway"]
     await getattr(gateway, handler)(scope, receive, send)
 
 

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from starlette.types import Receive, Scope, Send
 
 from covey.gateway import translation
-from covey.gateway.asgi import Receive, Scope, Send, end_body, send_chunk, send_json, start_sse
+from covey.gateway.asgi import end_body, send_chunk, send_json, start_sse
 from covey.gateway.providers import mock
 
 Json = dict[str, Any]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
+from starlette.types import Receive, Scope, Send
 
 from covey.budgets.estimate import STREAM_BYTES_PER_TOKEN, choices, estimate_nanos, given_cap, prompt_tokens
 from covey.budgets.guard import Guard, Ticket
@@ -125,19 +126,19 @@ class Gateway:
 
     # ---- entry points ---------------------------------------------------------------------------------
 
-    async def chat(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+    async def chat(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._serve(scope, receive, send, dialect="openai", endpoint="chat")
 
-    async def messages(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+    async def messages(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._serve(scope, receive, send, dialect="anthropic", endpoint="messages")
 
-    async def responses(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+    async def responses(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._serve(scope, receive, send, dialect="responses", endpoint="responses")
 
-    async def embeddings(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+    async def embeddings(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._serve(scope, receive, send, dialect="openai", endpoint="embeddings")
 
-    async def _failed(self, exc: Exception, outcome: Outcome, dialect: str, send: asgi.Send) -> None:
+    async def _failed(self, exc: Exception, outcome: Outcome, dialect: str, send: Send) -> None:
         """A bug met while serving: logged in full, recorded as a 500, answered in the path's envelope
         (or, once a stream began, as its error event)."""
         log.exception("gateway request failed", exc_info=exc)
@@ -149,7 +150,7 @@ class Gateway:
         else:
             await asgi.send_json(send, 500, _ERRORS[dialect](500, INTERNAL, "router"), outcome.headers)
 
-    async def models(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+    async def models(self, scope: Scope, receive: Receive, send: Send) -> None:
         """`GET /v1/models`, and `GET /v1/models/{id}` for one of them."""
         snapshot = self.store.current
         headers = read_headers(scope)
@@ -172,7 +173,7 @@ class Gateway:
         self.metrics.answered("models", 200)
         await asgi.send_json(send, 200, orjson.dumps(answer))
 
-    async def count_tokens(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+    async def count_tokens(self, scope: Scope, receive: Receive, send: Send) -> None:
         """`POST /v1/messages/count_tokens`: an estimate (`token_count`) for a model the key may use.
         Nothing is sent upstream, charged or recorded."""
         snapshot = self.store.current
@@ -202,9 +203,7 @@ class Gateway:
 
     # ---- the flow -------------------------------------------------------------------------------------
 
-    async def _serve(
-        self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send, *, dialect: str, endpoint: str
-    ) -> None:
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, *, dialect: str, endpoint: str) -> None:
         snapshot = self.store.current
         try:
             ad = await admit(scope, receive, snapshot, max_body_bytes=self.settings.max_body_bytes)
@@ -398,7 +397,7 @@ class Gateway:
         steps: list[routing.Step],
         outcome: Outcome,
         dialect: str,
-        send: asgi.Send,
+        send: Send,
         watch: asgi.DisconnectWatch,
     ) -> None:
         async def open_stream(model: CatalogModel) -> tuple[Bridge, AsyncIterator[Json], Json]:
@@ -484,7 +483,7 @@ class Gateway:
         events: AsyncIterator[Json],
         converter: StreamConverter,
         frame: Callable[[Json], bytes],
-        send: asgi.Send,
+        send: Send,
         outcome: Outcome,
         ad: Admitted,
         logged: list[bytes] | None,

@@ -8,10 +8,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse
 
-from covey.auth.deps import get_db
-from covey.config import Settings
 from covey.kit.errors import Unauthorized
-from covey.ops.metrics import Metrics
+from covey.state import get_budgets, get_db, get_gateway, get_metrics, get_settings
 
 router = APIRouter(tags=["operations"])
 
@@ -32,12 +30,8 @@ def readyz(request: Request) -> JSONResponse:
         checks["database"] = "ok"
     except SQLAlchemyError as exc:
         checks["database"] = f"error: {exc.__class__.__name__}"
-    gateway = getattr(request.state, "gateway", None)
-    if gateway is not None:
-        checks["usage_writer"] = gateway.writer.readiness()
-    budgets = getattr(request.state, "budgets", None)
-    if budgets is not None:
-        checks["budget_counters"] = budgets.readiness()
+    checks["usage_writer"] = get_gateway(request).writer.readiness()
+    checks["budget_counters"] = get_budgets(request).readiness()
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
@@ -51,10 +45,10 @@ def readyz(request: Request) -> JSONResponse:
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
 )
 def metrics(request: Request) -> Response:
-    settings: Settings = request.state.settings
+    settings = get_settings(request)
     if settings.metrics_token:
         sent = request.headers.get("authorization", "")
         if not hmac.compare_digest(sent.encode(), f"Bearer {settings.metrics_token}".encode()):
             raise Unauthorized("Send the metrics token (COVEY_METRICS_TOKEN) as `Authorization: Bearer <token>`")
-    figures: Metrics = request.state.metrics
+    figures = get_metrics(request)
     return Response(figures.render(), media_type=CONTENT_TYPE_LATEST)
