@@ -105,10 +105,13 @@ class ProviderConfig(BaseModel):
 
 
 class PriceConfig(BaseModel):
-    """USD per million tokens."""
+    """USD per million tokens; and the model's limits, which `/v1/models` shows (genai-prices' context
+    window is used where none is given)."""
 
     input: Decimal
     output: Decimal
+    context_window: int | None = Field(default=None, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
     cached_input: Decimal | None = None
     cache_write: Decimal | None = None
 
@@ -128,10 +131,16 @@ DEFAULT_GATEWAY_CONFIG = GatewayConfig(
         )
     },
     prices={
-        "mock/gpt-4o-mini": PriceConfig(input=Decimal("0.15"), output=Decimal("0.60")),
-        "mock/gpt-4o": PriceConfig(input=Decimal("2.50"), output=Decimal("10.00")),
-        "mock/claude-sonnet": PriceConfig(input=Decimal("3.00"), output=Decimal("15.00")),
-        "mock/text-embedding-3-small": PriceConfig(input=Decimal("0.02"), output=Decimal("0")),
+        "mock/gpt-4o-mini": PriceConfig(
+            input=Decimal("0.15"), output=Decimal("0.60"), context_window=128_000, max_output_tokens=16_384
+        ),
+        "mock/gpt-4o": PriceConfig(
+            input=Decimal("2.50"), output=Decimal("10.00"), context_window=128_000, max_output_tokens=16_384
+        ),
+        "mock/claude-sonnet": PriceConfig(
+            input=Decimal("3.00"), output=Decimal("15.00"), context_window=200_000, max_output_tokens=64_000
+        ),
+        "mock/text-embedding-3-small": PriceConfig(input=Decimal("0.02"), output=Decimal("0"), context_window=8_192),
     },
 )
 

@@ -16,6 +16,9 @@ class CatalogModel:
     upstream_model: str
     provider: Provider
     price: PricedModel
+    display_name: str | None = None
+    context_window: int | None = None
+    max_output_tokens: int | None = None
 
     @property
     def is_embedding(self) -> bool:
@@ -33,16 +36,22 @@ class Catalog:
             provider = registry.build(name, provider_config, context)
             for upstream_model in provider_config.models:
                 model_id = f"{name}/{upstream_model}"
+                given = config.prices.get(model_id)
+                price = priced_model(
+                    model_id=model_id,
+                    upstream_model=upstream_model,
+                    price_provider=provider_config.price_provider,
+                    override=given,
+                )
+                display_name, context_window = price.described()
                 models[model_id] = CatalogModel(
                     id=model_id,
                     provider_name=name,
                     upstream_model=upstream_model,
                     provider=provider,
-                    price=priced_model(
-                        model_id=model_id,
-                        upstream_model=upstream_model,
-                        price_provider=provider_config.price_provider,
-                        override=config.prices.get(model_id),
-                    ),
+                    price=price,
+                    display_name=display_name,
+                    context_window=(given.context_window if given else None) or context_window,
+                    max_output_tokens=given.max_output_tokens if given else None,
                 )
         return cls(models=models)

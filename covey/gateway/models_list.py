@@ -20,17 +20,16 @@ _EPOCH = "1970-01-01T00:00:00Z"
 
 
 def _model_entry(model: CatalogModel) -> Json:
-    name, context_window = model.price.described()
     entry: Json = {
         "id": model.id,
         "object": "model",
         "type": "model",
-        "display_name": name or model.upstream_model,
+        "display_name": model.display_name or model.upstream_model,
         "created": 0,
         "created_at": _EPOCH,
         "owned_by": model.provider_name,
-        "context_window": context_window,
-        "max_output_tokens": None,
+        "context_window": model.context_window,
+        "max_output_tokens": model.max_output_tokens,
         "api": "embeddings" if model.is_embedding else "chat",
         "supports_streaming": not model.is_embedding,
         "supports_tool_calling": not model.is_embedding,

@@ -375,7 +375,7 @@ class ChatToMessagesStream:
         self.model = model
         self.input_estimate = input_estimate
         self.started = False
-        self.block: str | None = None  # "text" | "tool_use"
+        self.block: str | None = None  # "thinking" | "text" | "tool_use"
         self.index = -1
         self.tokens = Tokens()
         self.stop_reason = "end_turn"
@@ -416,6 +416,17 @@ class ChatToMessagesStream:
             self.tokens = Tokens.from_openai(chunk["usage"])
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or {}
+            thought = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(thought, str) and thought:
+                if self.block != "thinking":
+                    out += self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+                out.append(
+                    {
+                        "type": "content_block_delta",
+                        "index": self.index,
+                        "delta": {"type": "thinking_delta", "thinking": thought},
+                    }
+                )
             if delta.get("content"):
                 if self.block != "text":
                     out += self._open("text", {"type": "text", "text": ""})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import struct
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -14,6 +15,9 @@ import httpx
 import openai
 import pytest
 
+from covey.config import load_gateway_config
+from covey.gateway.catalog import Catalog
+from covey.gateway.providers import ProviderContext, default_registry
 from tests.gateway.conftest import Sdk, World, wait_until_served
 
 HELLO: Any = [{"role": "user", "content": "hello there"}]
@@ -169,3 +173,12 @@ def test_requesty_cli_key_check_and_origin_title(gateway: str, sdk: Sdk, world: 
             title = group["group_by_values"]["origin_title"]
             titles[title] = titles.get(title, 0) + group["total_requests"]
     assert titles == {"": 1, "Acme CLI": 1, "https://tools.example": 1}
+
+
+def test_the_demo_models_say_their_limits(tmp_path: Path) -> None:
+    config = load_gateway_config(tmp_path / "no-such.toml")  # no file: the built-in mock provider
+    context = ProviderContext()
+    catalog = Catalog.build(config, default_registry(), context)
+    mini = catalog.models["mock/gpt-4o-mini"]
+    assert (mini.context_window, mini.max_output_tokens) == (128_000, 16_384)
+    context.close()

@@ -185,3 +185,15 @@ def test_thoughts_and_cached_tokens_survive_both_ways() -> None:
         translation.chat_request_to_messages(
             {"messages": [{"role": "user", "content": "x"}], "reasoning_effort": "xlarge"}
         )
+
+
+def test_streamed_thoughts_become_thinking_blocks() -> None:
+    stream = translation.ChatToMessagesStream("m", input_estimate=12)
+    events = stream.feed({"id": "c", "choices": [{"index": 0, "delta": {"reasoning_content": "Hmm"}}]})
+    events += stream.feed({"id": "c", "choices": [{"index": 0, "delta": {"content": "Yes"}}]})
+    events += stream.finish()
+    assert events[0]["message"]["usage"]["input_tokens"] == 12
+    assert [e["type"] for e in events[1:4]] == ["content_block_start", "content_block_delta", "content_block_stop"]
+    assert events[1]["content_block"]["type"] == "thinking"
+    assert events[2]["delta"] == {"type": "thinking_delta", "thinking": "Hmm"}
+    assert events[5]["delta"] == {"type": "text_delta", "text": "Yes"}
