@@ -155,8 +155,9 @@ def charges_of(record: Record) -> list[dict[str, Any]]:
 
 
 def record_usage(session: Session, records: Sequence[Record], *, prices: PriceLookup | None = None) -> None:
-    """Write usage records, their charged groups and their rollups in the caller's transaction."""
-    rows = [dict(r) for r in records]
-    charges = [c for r in rows for c in charges_of(r)]
-    usage_repository.insert_batch(session, rows, charges)
-    apply_to_rollups(session, rows, prices=prices)
+    """The one way usage records are written — by the gateway's writer, the demo and the tests alike:
+    the records, their charged groups and their share of the rollups, in the caller's transaction,
+    so a batch and its rollups commit (or fail) together."""
+    charges = [c for r in records for c in charges_of(r)]
+    usage_repository.insert_batch(session, records, charges)
+    apply_to_rollups(session, records, prices=prices)

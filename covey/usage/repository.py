@@ -3,7 +3,7 @@ quarantine of records the database refused."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ def _table(model: type[Base]) -> Table:
     return Base.metadata.tables[model.__tablename__]
 
 
-def insert_batch(session: Session, records: Sequence[dict[str, Any]], charges: Sequence[dict[str, Any]]) -> None:
+def insert_batch(session: Session, records: Sequence[Mapping[str, Any]], charges: Sequence[Mapping[str, Any]]) -> None:
     # Core inserts (no ORM unit of work): thousands of rows a second come through here.
     if records:
         session.execute(insert(_table(UsageRecord)), list(records))

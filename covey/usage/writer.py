@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -21,7 +20,7 @@ from covey.guardrails.events import guardrail_event
 from covey.kit.db import Database
 from covey.kit.ids import new_id
 from covey.ops.metrics import Metrics
-from covey.reports.rollups import apply_to_rollups
+from covey.reports.rollups import record_usage
 from covey.reports.savings import PriceLookup
 from covey.usage import bounds, repository
 
@@ -94,25 +93,9 @@ class UsageWriter:
     # ---- a worker thread ------------------------------------------------------------------------------
 
     def _insert(self, records: list[dict[str, Any]]) -> None:
-        last_used: dict[str, datetime] = {}
-        charges: list[dict[str, Any]] = []
-        for r in records:
-            last_used[r["key_id"]] = r["created_at"]
-            charges.extend(
-                {
-                    "usage_id": r["id"],
-                    "group_id": group_id,
-                    "org_id": r["org_id"],
-                    "created_at": r["created_at"],
-                    "cost_nanos": r["cost_nanos"],
-                    "depth": depth,
-                }
-                for depth, group_id in enumerate(r["charged_groups"])
-            )
+        last_used = {r["key_id"]: r["created_at"] for r in records}
         with self.db.transaction() as session:
-            repository.insert_batch(session, records, charges)
-            # In the same transaction: a batch and its share of the rollups commit (or retry) together.
-            apply_to_rollups(session, records, prices=self.prices)
+            record_usage(session, records, prices=self.prices)
             repository.stamp_last_used(session, last_used)
             audit.observed(session, [guardrail_event(r) for r in records if r.get("guardrails")])
 
