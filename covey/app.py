@@ -12,6 +12,7 @@ from covey.admin.router import router as admin_router
 from covey.alerts.endpoints import alert_router, webhook_router
 from covey.audit.endpoints import router as audit_router
 from covey.auth.endpoints import router as auth_router
+from covey.auth.gate import ControlPlaneGate
 from covey.budgets.endpoints import doctor_router
 from covey.budgets.endpoints import router as budgets_router
 from covey.budgets.runtime import BudgetsRuntime
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
+    app.add_middleware(ControlPlaneGate)  # strangers refused, bodies bounded, before anything is parsed
     app.add_middleware(GatewayPaths)  # the hot path, in plain ASGI ahead of FastAPI's routing
     app.router.routes[0:0] = gateway_routes()
     app.include_router(policies_router, prefix="/v1/manage")

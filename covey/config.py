@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     snapshot_poll_seconds: float = 0.25
     """How often a gateway looks for control-plane changes made by other processes."""
     max_body_bytes: int = 4 * 1024 * 1024
-    """Gateway request bodies above this size answer 413."""
+    """Gateway request bodies above this size answer 413, before they are parsed."""
+    max_control_body_bytes: int = 1024 * 1024
+    """Management API, SCIM and admin panel bodies above this size answer 413, before they are parsed."""
     usage_flush_seconds: float = 0.5
     """How often usage records are written, in batches."""
     usage_behind_seconds: float = 10.0

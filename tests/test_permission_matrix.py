@@ -12,17 +12,26 @@ change what the next role sees. A target in another organization answers 404 to 
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import socket
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
+from covey.config import Settings
 from covey.keys.secrets import issue
 from covey.models import ApiKey
+from tests.admin.browser import live_server
+from tests.admin.conftest import PanelSession, give_password
 from tests.conftest import Api, Org, make_org
 
 ROLES = ("owner", "admin", "group_admin", "member", "outsider")
@@ -42,6 +51,7 @@ class World:
     member_id: str
     ids: dict[str, str] = field(default_factory=dict)
     db: Any = None
+    served: str = ""  # the same app served by uvicorn over a real socket
 
     def fresh_user_in_backend(self) -> str:
         user = self.org.user()
@@ -331,6 +341,13 @@ def attack_admin_borrows_the_owner(world: World) -> None:
     _refused(world, made, 403, "is an org owner")
     borrowed = _key_made_earlier(world, creator=admin, owner=org.owner_id, group_id=None)
     _refused(world, borrowed.patch(f"/v1/manage/user/{admin}", json={"role": "owner"}), 403, "manage write permission")
+    # The panel makes keys through the same rule.
+    panel = PanelSession(world.org.admin.client)
+    email = world.org.admin.get(f"/v1/manage/user/{admin}").json()["user"]["email"]
+    assert panel.sign_in(email, give_password(world.db, admin)).status_code == 303
+    check = _audited(world)
+    form = panel.fetch("/admin/keys", {"name": "x", "owner_id": org.owner_id, "manage": "write"})
+    _refused(world, form, 403, "is an org owner")
     check()
     assert _role(world, admin) == "admin"
 
@@ -435,18 +452,106 @@ def attack_webhook_reaches_inside(world: World) -> None:
     assert [h["url"] for h in hooks] == ["https://hooks.example.com/covey"]
 
 
+def _raw(world: World, head: str, body: bytes = b"") -> str:
+    """Send a request's head (and the start of its body) over a socket; the status line that comes
+    back while the rest of the body is still unsent."""
+    host, port = world.served.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        return conn.recv(65536).decode("latin-1").split("\r\n", 1)[0]
+
+
+def attack_huge_bodies(world: World) -> None:
+    """5. 100 MB bodies: from nobody they are refused from the headers, before a byte is read; from
+    anyone they are refused at the limit, before they are parsed, on every path."""
+    key, huge = world.keys["admin"].key, 100 * 1024 * 1024
+    check = _audited(world)
+    for path, auth in (
+        ("/v1/manage/user", ""),
+        ("/v1/manage/user", "Authorization: Bearer cvy_not-a-key\n"),
+        ("/scim/v2/Users", ""),
+        ("/scim/v2/Users", "Authorization: Bearer not-a-scim-token\n"),
+        ("/v1/chat/completions", ""),
+    ):
+        head = f"POST {path} HTTP/1.1\nHost: covey\n{auth}Content-Type: application/json\nContent-Length: {huge}\n"
+        assert _raw(world, head, b'{"email": "') == "HTTP/1.1 401 Unauthorized", path
+    for path in ("/v1/manage/user", "/v1/chat/completions"):
+        head = f"POST {path} HTTP/1.1\nHost: covey\nAuthorization: Bearer {key}\nContent-Length: {huge}\n"
+        deadline = time.monotonic() + 10
+        while (status := _raw(world, head, b"{")) == "HTTP/1.1 401 Unauthorized" and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the served gateway's snapshot has the new org's key
+        assert status == "HTTP/1.1 413 Request Entity Too Large", path
+    # Without a declared length the body is read up to the limit, no further.
+    limit = 1024 * 1024
+    over = json.dumps({"email": "x@example.com", "name": "x" * limit}).encode()
+    for api, path in ((world.keys["admin"], "/v1/manage/user"), (world.keys["admin"], "/v1/manage/group")):
+        chunked = api.post(path, content=iter([over[:1000], over[1000:]]), headers={"Content-Type": "application/json"})
+        _refused(world, chunked, 413, f"Request body too large (limit {limit} bytes)")
+    panel = world.org.admin.client.post("/admin/sign-in", content=b"email=" + b"a" * (limit + 1))
+    assert panel.status_code == 413 and str(limit) in panel.text
+    check()
+
+
+def attack_lock_the_owner_out(world: World) -> None:
+    """6. Anyone who knows the owner's email types wrong passwords to keep them out of the panel."""
+    org = world.org
+    attacker = PanelSession(org.admin.client)
+    for _ in range(5):
+        assert attacker.sign_in(org.owner_email, "guess").status_code == 401
+    locked = attacker.sign_in(org.owner_email, org.password)
+    assert locked.status_code == 429 and "Too many failed sign-ins" in locked.text
+    with httpx.Client(base_url=world.served) as elsewhere:  # the owner, from their own address
+        owner = PanelSession(elsewhere)  # type: ignore[arg-type]
+        assert owner.sign_in(org.owner_email, org.password).status_code == 303
+
+
+def attack_formula_in_a_csv(world: World) -> None:
+    """7. A group named as a spreadsheet formula reaches the CSV exports as a live formula."""
+    name = '=HYPERLINK("http://attacker.example/","click")'
+    group = world.org.group(name)
+    user = world.org.user()
+    world.org.add_member(group, user)
+    key = world.org.key(user, group_id=group)
+    chat = {"model": "mock/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    deadline = time.monotonic() + 10
+    while key.post("/v1/chat/completions", json=chat).status_code != 200:  # until the gateway has the key
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    while True:
+        allocation = world.org.admin.get("/v1/manage/report/allocation", params={"format": "csv"})
+        rows = list(csv.DictReader(io.StringIO(allocation.text)))
+        if any(r["top_group"].endswith(name) for r in rows) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert any(r["top_group"] == "'" + name for r in rows), allocation.text
+    assert not any(v.startswith("=") for r in rows for v in r.values())
+    tree = world.org.admin.get("/v1/manage/report/group-tree", params={"format": "csv"})
+    assert "'" + name in {r["name"] for r in csv.DictReader(io.StringIO(tree.text))}
+
+
 ATTACKS = [
     attack_group_admin_borrows_the_owner,
     attack_admin_borrows_the_owner,
     attack_member_lifts_what_an_admin_set,
     attack_group_admin_lifts_the_budget_an_org_admin_set,
     attack_webhook_reaches_inside,
+    attack_huge_bodies,
+    attack_lock_the_owner_out,
+    attack_formula_in_a_csv,
 ]
 
 
+@pytest.fixture(scope="module")
+def served(settings: Settings) -> Iterator[str]:
+    with live_server(settings) as base_url:
+        yield base_url
+
+
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.__name__.removeprefix("attack_"))
-def test_attack_is_refused(attack: Callable[[World], None], client: Any, db: Any) -> None:
-    attack(build_world(make_org(client, db, "Attacked"), db=db))
+def test_attack_is_refused(attack: Callable[[World], None], client: Any, db: Any, served: str) -> None:
+    world = build_world(make_org(client, db, "Attacked"), db=db)
+    world.served = served
+    attack(world)
 
 
 # --- Who may make which key for whom, and the management rights the key ends up with (DESIGN §2).
