@@ -20,6 +20,7 @@ import orjson
 
 from covey.gateway.bridges import StreamConverter
 from covey.gateway.errors import GatewayError
+from covey.kit.error_handlers import error_body
 from covey.pricing.tokens import Tokens
 
 Json = dict[str, Any]
@@ -614,7 +615,9 @@ def generated_bytes(events: list[Json]) -> int:
 
 def stream_error(status: int, message: str, origin: str) -> bytes:
     """A failed stream, as the Responses API reports one: an `error` event, then `response.failed`."""
-    error = {"type": "error", "code": str(status), "message": message, "param": None, "origin": origin}
+    # The Responses API's fields, and Requesty's envelope beside them (the SDKs raise on its `error`).
+    envelope = error_body(status, message, origin=origin)
+    error = {"type": "error", "code": str(status), "message": message, "param": None, **envelope}
     failed = {
         "type": "response.failed",
         "response": {

@@ -170,3 +170,34 @@ def test_a_stream_past_its_cap_ends_incomplete_and_is_charged_the_cap(
     (record,) = world.records(key_id, count=1)
     assert final.usage is not None and record.output_tokens == final.usage.output_tokens >= 40
     assert record.cost_nanos == round((final.usage.model_extra or {})["cost"] * 1e9)
+
+
+def test_a_broken_upstream_stream_ends_in_an_error_event(
+    gateway: str, world: World, key: tuple[str, str], upstream_control: httpx.Client
+) -> None:
+    upstream_control.post("/_mock/behaviour", json={"model": "gpt-4o", "break_after": 3})
+    key_id, secret = key
+    with httpx.stream(
+        "POST",
+        f"{gateway}/v1/responses",
+        headers={"Authorization": f"Bearer {secret}"},
+        json={"model": "up/gpt-4o", "input": "a long story please", "stream": True},
+    ) as response:
+        raw = response.read().decode()
+    kinds = [line.removeprefix("event: ") for line in raw.splitlines() if line.startswith("event: ")]
+    assert kinds[0] == "response.created" and kinds[-2:] == ["error", "response.failed"]
+    assert "response.completed" not in kinds
+    (record,) = world.records(key_id, count=1)
+    assert record.status == 502 and record.endpoint == "responses"
+    assert record.output_tokens > 0 and record.cost_nanos > 0  # what was relayed is charged
+    upstream_control.post("/_mock/behaviour", json={"model": "gpt-4o", "break_after": 3})
+    with pytest.raises(openai.APIError, match="problem with the provider stream"):
+        list(sdk_stream(secret, gateway))
+
+
+def sdk_stream(secret: str, gateway: str) -> Any:
+    client = openai.OpenAI(base_url=f"{gateway}/v1", api_key=secret, max_retries=0)
+    try:
+        yield from client.responses.create(model="up/gpt-4o", input="a long story please", stream=True)
+    finally:
+        client.close()
