@@ -37,6 +37,8 @@ class Grant:
     group_expires_at: float | None = None
     # Every rate limit on the request's owners, in check order (covey.ratelimits.rules).
     rate_limits: tuple[Limit, ...] = ()
+    # `auto_caching` switched on somewhere on the chain (and off nowhere).
+    auto_cache: bool = False
     # Guardrail mode per category ({"pii": "mask"}), the strongest along org, group chain and key.
     guardrails: Mapping[str, str] = field(default_factory=dict)
 
@@ -71,6 +73,12 @@ def allowed_models(catalog: Iterable[str], lists: Iterable[Iterable[str] | None]
             continue
         allowed = {m for m in allowed if any(matches(p, m) for p in patterns)}
     return frozenset(allowed)
+
+
+def switched_on(switches: Iterable[Mapping[str, object]], feature: str) -> bool:
+    """A feature that acts (`auto_caching`) is on when a switch on the chain turned it on and none off."""
+    values = [mapping.get(feature) for mapping in switches]
+    return True in values and False not in values
 
 
 def disabled_features(switches: Iterable[Mapping[str, object]]) -> frozenset[str]:

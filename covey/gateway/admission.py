@@ -41,6 +41,7 @@ class Admitted:
     trace_id: str | None = None
     extra: Json = field(default_factory=dict)
     auto_cache: bool | None = None
+    caching: bool = False  # cache breakpoints are added for Anthropic-dialect upstreams
     dimensions: dict[str, str] = field(default_factory=dict)
     # Set for `/v1/responses`: `body` is then the chat request it was turned into.
     front: Front | None = None

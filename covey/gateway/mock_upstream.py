@@ -7,6 +7,10 @@ provider at it. It can be told, per model, to fail with a status or to be slow:
                            "writes": null, "ignore_cap": false, "usage": null, "reply": null}
     GET  /_mock/calls     → {"m": 3, ...}
     GET  /_mock/peak      → {"m": 2, ...}: the most calls of a model in flight at once
+
+On `/v1/messages` it caches prompts as Anthropic does: a request's prefix up to each `cache_control`
+breakpoint is written to its cache the first time and read from it afterwards, and the usage says so
+(`cache_creation_input_tokens`, `cache_read_input_tokens`).
     GET  /_mock/last      → the last model call's path, headers and body
     POST /_mock/reset
 
@@ -58,6 +62,7 @@ class MockUpstream:
         self.calls: Counter[str] = Counter()
         self.in_flight: Counter[str] = Counter()
         self.peak: Counter[str] = Counter()
+        self.prompt_cache: set[bytes] = set()
         self.last: Json = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -94,6 +99,7 @@ class MockUpstream:
             self.behaviours.clear()
             self.calls.clear()
             self.peak.clear()
+            self.prompt_cache.clear()
             await send_json(send, 200, b"{}")
         elif path == "/_mock/calls":
             await send_json(send, 200, orjson.dumps(dict(self.calls)))
@@ -152,10 +158,24 @@ class MockUpstream:
         else:
             await send_json(send, 200, orjson.dumps(_completion(data, reply)))
 
+    def _cache(self, data: Json, usage: Json) -> None:
+        """Cache reads and writes for the request's breakpoints, taken out of `input_tokens`."""
+        prefixes = _cache_prefixes(data)
+        if not prefixes:
+            return
+        read = max((tokens for key, tokens in prefixes if key in self.prompt_cache), default=0)
+        longest = prefixes[-1][1]
+        self.prompt_cache.update(key for key, _ in prefixes)
+        total = max(int(usage.get("input_tokens") or 0), longest)
+        usage["cache_read_input_tokens"] = read
+        usage["cache_creation_input_tokens"] = longest - read
+        usage["input_tokens"] = total - longest
+
     async def _anthropic(self, data: Json, send: Send, reply: str | None) -> None:
         chat = translation.messages_request_to_chat(data)
         if not data.get("stream"):
             answer = translation.chat_response_to_messages(_completion(chat, reply))
+            self._cache(data, answer["usage"])
             await send_json(send, 200, orjson.dumps(answer))
             return
         converter = translation.ChatToMessagesStream(str(data.get("model")))
@@ -166,10 +186,36 @@ class MockUpstream:
         # Anthropic reports input tokens at the start and output tokens at the end.
         usage = events[-2]["usage"]
         events[0]["message"]["usage"] = {"input_tokens": usage["input_tokens"], "output_tokens": 1}
+        self._cache(data, events[0]["message"]["usage"])
         await start_sse(send)
         for event in events:
             await send_chunk(send, f"event: {event['type']}\ndata: ".encode() + orjson.dumps(event) + b"\n\n")
         await end_body(send)
+
+
+def _cache_prefixes(data: Json) -> list[tuple[bytes, int]]:
+    """(the prefix up to a breakpoint, without the breakpoints themselves; its tokens) for each
+    `cache_control` in the order Anthropic reads a request: tools, system, messages."""
+    seen: list[Any] = []
+    out: list[tuple[bytes, int]] = []
+
+    def visit(value: Any) -> None:
+        seen.append({k: v for k, v in value.items() if k != "cache_control"} if isinstance(value, dict) else value)
+        if isinstance(value, dict) and "cache_control" in value:
+            text = orjson.dumps(seen, option=orjson.OPT_SORT_KEYS)
+            out.append((text, mock.count_tokens(text.decode())))
+
+    for tool in data.get("tools") or ():
+        visit(tool)
+    system = data.get("system")
+    for block in system if isinstance(system, list) else [system] if system else ():
+        visit(block)
+    for message in data.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else None
+        seen.append(message.get("role") if isinstance(message, dict) else None)
+        for block in content if isinstance(content, list) else [content]:
+            visit(block)
+    return out
 
 
 WORD = "tok "  # one token of the verbose model's text: four bytes

@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 from covey.budgets.estimate import STREAM_BYTES_PER_TOKEN, choices, estimate_nanos, given_cap, prompt_tokens
 from covey.budgets.guard import Guard, Ticket
 from covey.config import GatewayConfig, Settings
-from covey.gateway import asgi, responses, routing, token_count, vectors
+from covey.gateway import asgi, caching, responses, routing, token_count, vectors
 from covey.gateway.admission import (
     Admitted,
     admit,
@@ -214,7 +214,9 @@ class Gateway:
             model: str = ad.body["model"]
             if endpoint == "embeddings":
                 vectors.requested_encoding(ad.body)
-            features = features_used(ad.body, endpoint=endpoint, auto_cache=ad.auto_cache)
+            # Requesty's `requesty.auto_cache` decides; without it, the key's chain (`auto_caching` on).
+            ad.caching = ad.auto_cache if ad.auto_cache is not None else ad.grant.auto_cache
+            features = features_used(ad.body, endpoint=endpoint, auto_cache=ad.caching)
             check_features(ad.grant, features)
             guard = self._guard(ad, model, endpoint=endpoint, features=features)
             steps = routing.plan(
@@ -614,9 +616,12 @@ def _native(way: Bridge, ad: Admitted, model: CatalogModel) -> Json:
     """The request in the provider's dialect. What that dialect cannot carry fails this route as a 400
     (not retried; a fallback in another dialect may still carry it)."""
     try:
-        return way.request({**ad.body, "model": model.upstream_model})
+        native = way.request({**ad.body, "model": model.upstream_model})
     except GatewayError as exc:
         raise ProviderError(exc.status, exc.message, retryable=False, origin="router") from None
+    if ad.caching and model.provider.dialect == "anthropic":
+        caching.add_breakpoints(native)
+    return native
 
 
 def _passed(ad: Admitted, way: Bridge) -> dict[str, str] | None:

@@ -78,6 +78,7 @@ def compile_snapshot(plane: ControlPlane, *, catalog: Iterable[str], revision: i
             list_id = g.access_list_id or default_list
             model_lists.append(lists.get(list_id) if list_id else None)
         model_lists.append(lists.get(key.access_list_id) if key.access_list_id else None)
+        switches = [*(g.features or {} for g in chain_groups), key.features or {}]
         grants[key.key_hash] = access.Grant(
             key_id=key.id,
             org_id=key.org_id,
@@ -85,7 +86,7 @@ def compile_snapshot(plane: ControlPlane, *, catalog: Iterable[str], revision: i
             group_id=key.group_id,
             charged_groups=chain,
             allowed_models=access.allowed_models(catalog, model_lists),
-            disabled_features=access.disabled_features([*(g.features or {} for g in chain_groups), key.features or {}]),
+            disabled_features=access.disabled_features(switches),
             logging=bool(key.logging),
             refusal=access.key_refusal(
                 revoked=key.revoked_at is not None,
@@ -99,6 +100,9 @@ def compile_snapshot(plane: ControlPlane, *, catalog: Iterable[str], revision: i
             key_expires_at=_epoch(key.expires_at),
             group_expires_at=access.earliest(_epoch(g.expires_at) for g in chain_groups),
             rate_limits=_rate_limits(key, owner, org, chain_groups, plane.member_rate_limits),
+            auto_cache=access.switched_on(
+                [*(g.features or {} for g in chain_groups), key.features or {}], "auto_caching"
+            ),
             guardrails=strongest([org.guardrails, *(g.guardrails for g in chain_groups), key.guardrails]),
         )
 
