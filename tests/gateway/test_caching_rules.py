@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from covey.gateway.caching import MAX_BREAKPOINTS, add_breakpoints
 
 LONG = "word " * 1200  # ~1,500 tokens
 
 
 def test_at_most_four_on_tools_system_and_the_two_turns_before_the_newest() -> None:
-    native = {
+    native: dict[str, Any] = {
         "tools": [{"name": "a", "description": LONG, "input_schema": {}}, {"name": "b", "input_schema": {}}],
         "system": LONG,
         "messages": [{"role": "user", "content": LONG} for _ in range(6)],
@@ -21,7 +23,7 @@ def test_at_most_four_on_tools_system_and_the_two_turns_before_the_newest() -> N
 
 
 def test_thinking_blocks_are_skipped_and_short_prefixes_left_alone() -> None:
-    native = {
+    native: dict[str, Any] = {
         "messages": [
             {"role": "user", "content": LONG},
             {"role": "assistant", "content": [{"type": "text", "text": "ok"}, {"type": "thinking", "thinking": "…"}]},
@@ -31,12 +33,15 @@ def test_thinking_blocks_are_skipped_and_short_prefixes_left_alone() -> None:
     assert add_breakpoints(native) == 1
     assert native["messages"][1]["content"][0]["cache_control"] == {"type": "ephemeral"}
     assert "cache_control" not in native["messages"][1]["content"][1]
-    short = {"system": "be brief", "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]}
+    short: dict[str, Any] = {
+        "system": "be brief",
+        "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
+    }
     assert add_breakpoints(short) == 0 and short["system"] == "be brief"
 
 
 def test_a_request_with_its_own_breakpoints_is_untouched() -> None:
-    native = {
+    native: dict[str, Any] = {
         "system": LONG,
         "messages": [
             {"role": "user", "content": [{"type": "text", "text": LONG, "cache_control": {"type": "ephemeral"}}]}
