@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         budgets = await BudgetsRuntime.start(settings, db)
         gateway = await GatewayRuntime.start(settings, db, metrics=metrics, budgets=budgets.guard)
         budgets.follow(gateway.gateway.store)
+        budgets.follow_ledger(gateway.gateway.writer.hold)
         try:
             yield State(settings=settings, db=db, gateway=gateway.gateway, budgets=budgets, metrics=metrics)
         finally:

@@ -76,6 +76,8 @@ class Guard:
         self._prefix = secrets.token_hex(6)
         self._ids = itertools.count()
         self._settling: set[asyncio.Task[None]] = set()
+        # While the budgets runtime refills counters from the usage records, settles wait here.
+        self._deferred: list[tuple[Ticket, int]] | None = None
 
     async def reserve(
         self, *, org_id: str, key_id: str, user_id: str, charged_groups: Sequence[str], estimate: int
@@ -126,9 +128,23 @@ class Guard:
     def settle_later(self, ticket: Ticket, actual: int) -> None:
         """`settle` off the hot path: the answer does not wait for it. Until it lands the request's hold
         keeps its room taken, so a late settle never lets a line overspend; `drain` waits for them all."""
+        if self._deferred is not None:
+            self._deferred.append((ticket, actual))
+            return
         task = asyncio.get_running_loop().create_task(self.settle(ticket, actual))
         self._settling.add(task)
         task.add_done_callback(self._settling.discard)
+
+    def pause_settles(self) -> list[asyncio.Task[None]]:
+        """Settles from now on wait for `resume_settles`; returns those already on their way. With the
+        usage writer held at the same instant, the counters and the records then tell the same story."""
+        self._deferred = []
+        return list(self._settling)
+
+    def resume_settles(self) -> None:
+        deferred, self._deferred = self._deferred or [], None
+        for ticket, actual in deferred:
+            self.settle_later(ticket, actual)
 
     async def drain(self) -> None:
         """Until every settle started by `settle_later` has landed (or been counted as missed)."""

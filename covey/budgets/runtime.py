@@ -9,6 +9,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
@@ -72,6 +73,10 @@ class BudgetsRuntime:
         self._stop = asyncio.Event()
         self.bus_task: asyncio.Task[None] | None = None
         self._keeping = asyncio.Lock()
+        # The usage writer's `hold`: records this process has not written yet, and no flush meanwhile.
+        self.unwritten: Callable[[], AbstractAsyncContextManager[list[dict[str, Any]]]] | None = None
+        # After the store lost its data, passes that make counters good again until one finds nothing to do.
+        self._rechecks = 0
         # With Redis, control-plane changes are announced to every replica (`bus.listeners`).
         self.bus = RevisionBus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
 
@@ -105,6 +110,10 @@ class BudgetsRuntime:
         """Announced changes reload the gateway's snapshot (anything with a `refresh()`) as well."""
         if self.bus is not None:
             self.bus.listeners.append(lambda: asyncio.to_thread(snapshot.refresh))
+
+    def follow_ledger(self, hold: Callable[[], AbstractAsyncContextManager[list[dict[str, Any]]]]) -> None:
+        """The usage writer whose unwritten records count when counters are refilled (see `_refill`)."""
+        self.unwritten = hold
 
     async def seed(self) -> None:
         """Counters that do not exist yet start from the usage records of their period, so the in-process
@@ -152,24 +161,47 @@ class BudgetsRuntime:
             lost = not await self.store.intact()
         except CountersUnavailable:
             return  # still away
-        if not lost and (not missed or time.monotonic() - guard.last_miss < self._landing_seconds):
+        landed = time.monotonic() - guard.last_miss >= self._landing_seconds
+        if lost:
+            # Other processes' records land within the landing time: look again then, until a pass
+            # finds every counter up to the records.
+            self._rechecks, guard.last_miss = 3, time.monotonic()
+        elif not ((missed or self._rechecks) and landed):
             return
-        book, at = guard.book, guard.clock()
+        try:
+            raised = await self._refill()
+        except CountersUnavailable:
+            return
+        guard.missed_settles -= missed
+        if not lost:
+            self._rechecks = max(self._rechecks - 1, 0) if raised else 0
+            guard.last_miss = time.monotonic()
+        if raised or lost:
+            log.warning(
+                "budget counters made good from the usage records (%s): %d raised",
+                "the store lost its data" if lost else f"{missed} settles missed" if missed else "a second look",
+                raised,
+            )
+
+    async def _refill(self) -> int:
+        """Raise counters to the usage records, written and not yet written, taken at one instant: the
+        writer is held (no flush), settles on their way land first and new ones wait, so every request
+        counts once — on the counters already, or in the records — and none is lost to the refill."""
+        guard, book, at = self.guard, self.guard.book, self.guard.clock()
 
         def expected() -> dict[str, int]:
             with self.db.sessions() as session:
                 return ledger.expected_counters(session, book=book, at=at, org_ids=repository.org_ids(session))
 
-        try:
-            raised = await self.store.raise_to(await asyncio.to_thread(expected))
-        except CountersUnavailable:
-            return
-        guard.missed_settles -= missed
-        log.warning(
-            "budget counters made good from the usage records (%s): %d raised",
-            "the store lost its data" if lost else f"{missed} settles missed",
-            raised,
-        )
+        hold = self.unwritten or _nothing_unwritten
+        async with hold() as unwritten:
+            on_their_way = guard.pause_settles()  # at the same instant as `unwritten` was taken
+            try:
+                await asyncio.gather(*on_their_way)
+                values = ledger.add_unwritten(await asyncio.to_thread(expected), unwritten, book=book, at=at)
+                return await self.store.raise_to(values)
+            finally:
+                guard.resume_settles()
 
     @property
     def _landing_seconds(self) -> float:
@@ -193,10 +225,16 @@ class BudgetsRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.bus_task
         await asyncio.gather(*self.tasks)
+        await self.guard.drain()  # settles a last refill held back
         if self.bus is not None:
             self.bus.uninstall(self.db)
             await self.bus.close()
         await self.store.close()
+
+
+@contextlib.asynccontextmanager
+async def _nothing_unwritten() -> Any:
+    yield []
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> bool:

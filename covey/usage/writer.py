@@ -8,8 +8,10 @@ database that does not answer keeps records waiting, in order, for the next flus
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -205,6 +207,13 @@ class UsageWriter:
                 self.metrics.records_quarantined(quarantined)
             if not kept:
                 self.last_drained = time.monotonic()
+
+    @contextlib.asynccontextmanager
+    async def hold(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """No flush while held; yields the records not yet written (taken as the hold begins, with no
+        pause in between, so a caller can take other figures at the same instant)."""
+        async with self._lock:
+            yield list(self._records)
 
     @property
     def pending(self) -> int:
