@@ -25,7 +25,7 @@ def record(org_id: str, key_id: str, **fields: Any) -> dict[str, Any]:
         "org_id": org_id,
         "created_at": utcnow(),
         "key_id": key_id,
-        "user_id": "u1",
+        "user_id": f"u-{uuid.uuid4().hex[:8]}",
         "group_id": None,
         "charged_groups": [],
         "endpoint": "chat",
