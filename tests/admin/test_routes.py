@@ -486,3 +486,47 @@ def test_change_a_keys_limit_labels_and_expiry(owner_panel: PanelSession, org: O
     assert org.admin.get(f"/v1/manage/apikey/{key['id']}").json()["labels"] == {"team": "search", "env": "prod"}
     assert owner_panel.post(f"{path}/expiry", {"expires_on": ""}).status_code == 303
     assert org.admin.get(f"/v1/manage/apikey/{key['id']}").json()["expires_at"] is None
+
+
+def test_group_page_shows_and_edits_rate_limits_and_guardrails(owner_panel: PanelSession, org: Org) -> None:
+    group_id = org.group("Limited")
+    form = {
+        "requests_per_minute": "60",
+        "tokens_per_minute": "100,000",
+        "concurrent": "",
+        "member_requests_per_minute": "10",
+        "guardrail_pii": "mask",
+        "guardrail_secrets": "block",
+        "guardrail_financial": "off",
+    }
+    assert owner_panel.post(f"/admin/groups/{group_id}/policies", form).status_code == 303
+    got = org.admin.get(f"/v1/manage/group/{group_id}").json()["group"]
+    assert got["rate_limits"] == {"requests_per_minute": 60, "tokens_per_minute": 100000, "concurrent": None}
+    assert got["rate_limits_per_member"]["requests_per_minute"] == 10
+    assert got["guardrails"] == {"pii": "mask", "secrets": "block"}
+    page = owner_panel.get(f"/admin/groups/{group_id}").text
+    assert 'name="requests_per_minute" inputmode="numeric"' in page and 'value="60"' in page
+    assert '<option value="block" selected>block</option>' in page
+    bad = owner_panel.post(
+        f"/admin/groups/{group_id}/policies",
+        {"requests_per_minute": "lots"},
+        headers={"Referer": f"http://testserver/admin/groups/{group_id}"},
+    )
+    assert "requests_per_minute: &#39;lots&#39; is not a whole number" in owner_panel.get(bad.headers["location"]).text
+    assert org.admin.get(f"/v1/manage/group/{group_id}").json()["group"]["rate_limits"]["requests_per_minute"] == 60
+
+
+def test_key_page_edits_rate_limits_guardrails_and_caching(owner_panel: PanelSession, org: Org) -> None:
+    made = org.admin.post("/v1/manage/apikey", json={"name": "tuned"}).json()
+    form = {"requests_per_minute": "5", "concurrent": "2", "guardrail_pii": "mask", "auto_caching": "on"}
+    assert owner_panel.post(f"/admin/keys/{made['api_key_id']}/policies", form).status_code == 303
+    key = org.admin.get(f"/v1/manage/apikey/{made['api_key_id']}").json()
+    assert key["rate_limits"] == {"requests_per_minute": 5, "tokens_per_minute": None, "concurrent": 2}
+    assert key["guardrails"] == {"pii": "mask"} and key["features"] == {"auto_caching": True}
+    listing = owner_panel.get("/admin/keys").text
+    assert "5/min · 2 at once · pii mask · caching" in listing
+    assert (
+        owner_panel.post(f"/admin/keys/{made['api_key_id']}/policies", {"auto_caching": "inherit"}).status_code == 303
+    )
+    key = org.admin.get(f"/v1/manage/apikey/{made['api_key_id']}").json()
+    assert key["features"] == {} and key["rate_limits"]["requests_per_minute"] is None
