@@ -80,6 +80,7 @@ def test_answers_are_counted_metered_requests_timed_and_spend_added_up(gateway: 
     assert record.cost_nanos > 0
     assert _value(after, "covey_snapshot_revision") >= 1
     assert ("covey_usage_records_pending", ()) in after
+    assert delta("covey_usage_records_quarantined_total") == 0  # nothing refused; tests/usage poisons one
     assert ("process_cpu_seconds_total", ()) in after  # one worker: its process figures too
 
 

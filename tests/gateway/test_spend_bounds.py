@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
+from covey.app import create_app
+from covey.config import Settings
 from covey.kit.db import Database
 from covey.kit.money import NANOS_PER_DOLLAR
 from covey.models import UsageRecord
+from tests.budgets.conftest import REDIS_URL, _redis_unreachable
+from tests.conftest import IN_CI
 from tests.gateway.conftest import World, eventually, make_world, wait_until_served
+from tests.gateway.servers import serve
 
 LINE = "0.50"
 WRITES = 100_000  # tokens, four bytes each: $1.00 at $10 per million output tokens
@@ -173,3 +180,39 @@ def test_upstream_usage_is_bounded_and_never_gives_room_back(
     other_id, other = hard_line_key(world, gateway)
     assert call(gateway, other, {"model": "up/gpt-4o-mini", "messages": ASK, "max_tokens": 5})[0] == 200
     world.records(other_id, count=1)
+
+
+@pytest.fixture(scope="module")
+def redis_gateway(gateway_settings: Settings) -> Iterator[str]:
+    """Covey with its budget counters in Redis (a key prefix of its own)."""
+    reason = _redis_unreachable()
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"CI requires Redis: {reason}")
+        pytest.skip(reason)
+    prefix = f"covey-test-{uuid.uuid4().hex[:12]}"
+    settings = gateway_settings.model_copy(update={"redis_url": REDIS_URL, "redis_prefix": prefix})
+    with serve(create_app(settings)) as url:
+        yield url
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def test_in_redis_mode_absurd_usage_is_bounded_and_the_line_holds(
+    redis_gateway: str, world: World, upstream_control: httpx.Client
+) -> None:
+    verbose(upstream_control, usage={"prompt_tokens": 2**62, "completion_tokens": -(2**62)})
+    key_id, secret = hard_line_key(world, redis_gateway)
+    statuses = [call(redis_gateway, secret, {"model": "up/verbose", "messages": ASK})[0] for _ in range(3)]
+    assert statuses[0] == 200 and set(statuses[1:]) == {412}  # absurd usage fills the line: refusals, no 500
+    (record,) = world.records(key_id, count=1)
+    assert record.input_tokens == 2**31 - 1 and record.output_tokens == 0
+    verbose(upstream_control)
+    other_id, other = hard_line_key(world, redis_gateway)
+    results = hammer(redis_gateway, other, [MIX[n % len(MIX)] for n in range(24)])
+    answered = [r for r in results if r[0] == 200]
+    _, total = spend(world, other_id, len(answered))
+    assert answered and total <= int(LINE.replace(".", "")) * NANOS_PER_DOLLAR // 100
