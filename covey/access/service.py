@@ -11,17 +11,12 @@ from covey.access import repository
 from covey.access.schemas import AccessListCreate, AccessListOut, AccessListUpdate
 from covey.audit import service as audit
 from covey.auth.caller import Caller
-from covey.kit.errors import Conflict, Forbidden, NotFound
+from covey.kit.errors import Conflict, NotFound
 from covey.models import MODALITIES, AccessList
 
 
 def snapshot(access_list: AccessList) -> dict[str, Any]:
     return AccessListOut.of(access_list).model_dump(mode="json")
-
-
-def _require_admin(caller: Caller) -> None:
-    if not caller.scope.is_org_admin:
-        raise Forbidden("Managing access lists needs the org admin role")
 
 
 def _record(
@@ -63,7 +58,7 @@ def list_all(session: Session, caller: Caller) -> list[AccessList]:
 
 
 def create(session: Session, caller: Caller, data: AccessListCreate) -> AccessList:
-    _require_admin(caller)
+    caller.require_org_admin("Managing access lists")
     _check_name_free(session, caller, data.name)
     access_list = repository.add(session, AccessList(org_id=caller.org_id, **data.model_dump()))
     _record(session, caller, "access_list.create", access_list, after=snapshot(access_list))
@@ -72,7 +67,7 @@ def create(session: Session, caller: Caller, data: AccessListCreate) -> AccessLi
 
 def update(session: Session, caller: Caller, access_list_id: str, data: AccessListUpdate) -> AccessList:
     access_list = get(session, caller, access_list_id)
-    _require_admin(caller)
+    caller.require_org_admin("Managing access lists")
     fields = data.model_dump(exclude_unset=True)
     if "name" in fields:
         _check_name_free(session, caller, fields["name"], except_id=access_list.id)
@@ -91,7 +86,7 @@ def _count(n: int, noun: str) -> str:
 
 def delete(session: Session, caller: Caller, access_list_id: str) -> None:
     access_list = get(session, caller, access_list_id)
-    _require_admin(caller)
+    caller.require_org_admin("Managing access lists")
     groups = repository.group_count(session, org_id=caller.org_id, access_list_id=access_list.id)
     keys = repository.live_key_count(session, org_id=caller.org_id, access_list_id=access_list.id)
     uses = [_count(n, noun) for n, noun in ((groups, "group"), (keys, "key")) if n]

@@ -15,17 +15,12 @@ from covey.alerts.schemas import AlertOut, AttemptOut, WebhookCreate, WebhookOut
 from covey.audit import service as audit
 from covey.auth.caller import Caller
 from covey.kit import egress
-from covey.kit.errors import BadRequest, Forbidden, NotFound
+from covey.kit.errors import BadRequest, NotFound
 from covey.kit.money import nanos_to_text
 from covey.kit.pagination import Page
 from covey.models import Webhook
 
 SECRET_PREFIX = "whsec_"
-
-
-def _require_admin(caller: Caller, what: str) -> None:
-    if not caller.scope.is_org_admin:
-        raise Forbidden(f"{what} needs the org admin role")
 
 
 def snapshot(hook: Webhook) -> dict[str, Any]:
@@ -59,7 +54,7 @@ def _check_destination(url: str, allowed_hosts: Collection[str]) -> None:
 def create(
     session: Session, caller: Caller, data: WebhookCreate, *, allowed_hosts: Collection[str]
 ) -> tuple[Webhook, str]:
-    _require_admin(caller, "Managing webhooks")
+    caller.require_org_admin("Managing webhooks")
     _check_destination(data.url, allowed_hosts)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     hook = Webhook(
@@ -80,12 +75,12 @@ def get(session: Session, caller: Caller, webhook_id: str) -> Webhook:
     hook = repository.get_webhook(session, org_id=caller.org_id, webhook_id=webhook_id)
     if hook is None:
         raise NotFound("webhook not found")
-    _require_admin(caller, "Reading webhooks")
+    caller.require_org_admin("Reading webhooks")
     return hook
 
 
 def list_all(session: Session, caller: Caller) -> list[Webhook]:
-    _require_admin(caller, "Reading webhooks")
+    caller.require_org_admin("Reading webhooks")
     return list(repository.webhooks(session, org_id=caller.org_id))
 
 
@@ -111,7 +106,7 @@ def delete(session: Session, caller: Caller, webhook_id: str) -> None:
 
 
 def alerts(session: Session, caller: Caller, *, since: datetime | None, page: Page) -> tuple[list[AlertOut], int]:
-    _require_admin(caller, "Reading alerts")
+    caller.require_org_admin("Reading alerts")
     rows, total = repository.alerts(session, org_id=caller.org_id, since=since, limit=page.limit, offset=page.offset)
     attempts: dict[str, list[AttemptOut]] = {}
     for a in repository.attempts_of(session, org_id=caller.org_id, alert_ids=[r.id for r in rows]):

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query
 from covey.audit import repository
 from covey.audit.schemas import AuditEventOut, AuditPage
 from covey.auth.deps import ManageRead, SessionDep
-from covey.kit.errors import Forbidden
 from covey.kit.pagination import Page, page_params
 from covey.kit.responses import ERRORS
 
@@ -27,8 +26,7 @@ def list_audit(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> AuditPage:
-    if not caller.scope.is_org_admin:
-        raise Forbidden("Reading the audit log needs the org admin role")
+    caller.require_org_admin("Reading the audit log")
     rows, total = repository.list_events(
         session,
         org_id=caller.org_id,

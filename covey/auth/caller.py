@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from covey.audit.actor import Actor
 from covey.auth.permissions import Scope
+from covey.kit.errors import Forbidden
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,11 @@ class Caller:
     @property
     def user_id(self) -> str:
         return self.scope.user_id
+
+    def require_org_admin(self, what: str) -> None:
+        """The one check for what only the org's owner and admins may do: `what` names it."""
+        if not self.scope.is_org_admin:
+            raise Forbidden(f"{what} needs the org admin role")
 
     @classmethod
     def system(cls, org_id: str, label: str = "covey cli") -> Caller:

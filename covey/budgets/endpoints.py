@@ -21,7 +21,6 @@ from covey.budgets.schemas import (
     InvariantOut,
     OwnerType,
 )
-from covey.kit.errors import Forbidden
 from covey.kit.money import nanos_to_text
 from covey.kit.responses import ERRORS
 from covey.models import BudgetLine
@@ -105,8 +104,7 @@ def _report(report: doctor.Report) -> DoctorReport:
 
 
 async def _examine(request: Request, caller: ManageRead) -> doctor.Report:
-    if not caller.scope.is_org_admin:
-        raise Forbidden("Checking the budget counters needs the org admin role")
+    caller.require_org_admin("Checking the budget counters")
     runtime = get_budgets(request)
     guard = runtime.guard
     return await doctor.examine(runtime.db, guard.store, book=guard.book, at=guard.clock(), org_ids=[caller.org_id])

@@ -182,8 +182,7 @@ def create(session: Session, caller: Caller, data: GroupCreate) -> Group:
     if data.access_list_id is not None:
         _access_list(session, caller, data.access_list_id)
     if parent is None:
-        if not caller.scope.is_org_admin:
-            raise Forbidden("Creating a top-level group needs the org admin role")
+        caller.require_org_admin("Creating a top-level group")
     elif not caller.scope.can_manage_group(parent.id):
         raise Forbidden(f'Creating a group under "{parent.name}" needs the org admin role or the group admin role')
     if data.default and not caller.scope.is_org_admin:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from covey.access import repository as access_repo
 from covey.audit import service as audit
 from covey.auth.caller import Caller
-from covey.kit.errors import Forbidden, NotFound
+from covey.kit.errors import NotFound
 from covey.kit.fields import limit_nanos
 from covey.models import Organization
 from covey.orgs import repository
@@ -29,8 +29,7 @@ def get(session: Session, caller: Caller) -> Organization:
 
 
 def _editable(session: Session, caller: Caller) -> Organization:
-    if not caller.scope.is_org_admin:
-        raise Forbidden("Changing the organization needs the org admin role")
+    caller.require_org_admin("Changing the organization")
     return get(session, caller)
 
 

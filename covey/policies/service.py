@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from covey.audit import service as audit
 from covey.auth.caller import Caller
-from covey.kit.errors import BadRequest, Conflict, Forbidden, NotFound
+from covey.kit.errors import BadRequest, Conflict, NotFound
 from covey.models import RoutingPolicy
 from covey.policies import repository
 from covey.policies.schemas import PolicyCreate, PolicyOut, PolicyTarget, PolicyUpdate
@@ -20,11 +20,6 @@ PREFIX = "policy/"
 
 def _snapshot(policy: RoutingPolicy) -> dict[str, Any]:
     return PolicyOut.of(policy).model_dump(mode="json")
-
-
-def _require_admin(caller: Caller) -> None:
-    if not caller.scope.is_org_admin:
-        raise Forbidden("Changing routing policies needs the org admin role")
 
 
 def referenced_policies(targets: Sequence[Mapping[str, Any]]) -> set[str]:
@@ -71,7 +66,7 @@ def get(session: Session, caller: Caller, policy_id: str) -> RoutingPolicy:
 
 
 def create(session: Session, caller: Caller, data: PolicyCreate) -> RoutingPolicy:
-    _require_admin(caller)
+    caller.require_org_admin("Changing routing policies")
     if repository.get_by_name(session, org_id=caller.org_id, name=data.name):
         raise Conflict(f"a routing policy named {data.name!r} already exists")
     _check_targets(session, caller, name=data.name, targets=data.targets, own_id=None)
@@ -99,7 +94,7 @@ def create(session: Session, caller: Caller, data: PolicyCreate) -> RoutingPolic
 
 
 def update(session: Session, caller: Caller, policy_id: str, data: PolicyUpdate) -> RoutingPolicy:
-    _require_admin(caller)
+    caller.require_org_admin("Changing routing policies")
     policy = get(session, caller, policy_id)
     fields = data.model_dump(exclude_unset=True, exclude_none=True)
     name = fields.get("name", policy.name)
@@ -131,7 +126,7 @@ def update(session: Session, caller: Caller, policy_id: str, data: PolicyUpdate)
 
 
 def delete(session: Session, caller: Caller, policy_id: str) -> None:
-    _require_admin(caller)
+    caller.require_org_admin("Changing routing policies")
     policy = get(session, caller, policy_id)
     users = [p.name for p in list_all(session, caller) if policy.name in referenced_policies(p.targets)]
     if users and users != [policy.name]:

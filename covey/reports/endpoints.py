@@ -13,7 +13,6 @@ from covey.auth.caller import Caller
 from covey.auth.deps import AnyCaller, ManageRead, SessionDep
 from covey.keys import service as keys_service
 from covey.kit.clock import utcnow
-from covey.kit.errors import Forbidden
 from covey.kit.responses import ERRORS
 from covey.reports import export, periods, recommendations, repository, service, usage_api
 from covey.reports.schemas import (
@@ -81,8 +80,7 @@ def key_usage(key_id: str, session: SessionDep, caller: ManageRead, query: Usage
     "/org/usage", summary="Usage of the whole organization (org admins)", description=_USAGE_DOC, **_USAGE_ANSWER
 )
 def org_usage(session: SessionDep, caller: ManageRead, query: UsageParams) -> Response:
-    if not caller.scope.is_org_admin:
-        raise Forbidden("The organization's usage needs the org admin role")
+    caller.require_org_admin("The organization's usage")
     return _usage(session, caller, None, query)
 
 

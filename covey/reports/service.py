@@ -55,11 +55,6 @@ def _month_bounds(month: date) -> tuple[date, date]:
     return month, periods.add_months(month, 1)
 
 
-def _require_org_admin(caller: Caller, what: str) -> None:
-    if not caller.scope.is_org_admin:
-        raise Forbidden(f"{what} needs the org admin role")
-
-
 # --- group spend by month ---------------------------------------------------------------------
 
 
@@ -268,7 +263,7 @@ def _ranked(items: dict[str, dict[str, int]]) -> Iterable[tuple[str, dict[str, i
 
 
 def allocation(session: Session, caller: Caller, *, month: date) -> AllocationReport:
-    _require_org_admin(caller, "Cost allocation")
+    caller.require_org_admin("Cost allocation")
     start, end = _month_bounds(month)
     all_groups = {g.id: g for g in repository.groups(session, org_id=caller.org_id)}
     parent_of = {gid: g.parent_id for gid, g in all_groups.items()}

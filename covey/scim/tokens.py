@@ -12,7 +12,7 @@ from covey.audit.actor import Actor
 from covey.auth.caller import Caller
 from covey.kit.clock import utcnow
 from covey.kit.crypto import hash_secret, new_token, visible_prefix
-from covey.kit.errors import Forbidden, NotFound, Unauthorized
+from covey.kit.errors import NotFound, Unauthorized
 from covey.models import ScimToken
 from covey.scim import repository
 
@@ -28,13 +28,8 @@ class IssuedToken:
     secret: str
 
 
-def _require_org_admin(caller: Caller) -> None:
-    if not caller.scope.is_org_admin:
-        raise Forbidden("SCIM tokens need the org admin role")
-
-
 def issue(session: Session, caller: Caller, *, name: str) -> IssuedToken:
-    _require_org_admin(caller)
+    caller.require_org_admin("Managing SCIM tokens")
     secret = new_token(TOKEN_PREFIX)
     token = ScimToken(
         org_id=caller.org_id,
@@ -58,12 +53,12 @@ def issue(session: Session, caller: Caller, *, name: str) -> IssuedToken:
 
 
 def list_tokens(session: Session, caller: Caller) -> Sequence[ScimToken]:
-    _require_org_admin(caller)
+    caller.require_org_admin("Managing SCIM tokens")
     return repository.tokens(session, org_id=caller.org_id)
 
 
 def revoke(session: Session, caller: Caller, token_id: str) -> ScimToken:
-    _require_org_admin(caller)
+    caller.require_org_admin("Managing SCIM tokens")
     token = repository.token(session, org_id=caller.org_id, token_id=token_id)
     if token is None:
         raise NotFound("SCIM token not found")

@@ -30,7 +30,7 @@ from covey.groups import repository as groups_repo
 from covey.groups import service as groups_service
 from covey.groups.schemas import GroupCreate
 from covey.kit.clock import utcnow
-from covey.kit.errors import BadRequest, Forbidden
+from covey.kit.errors import BadRequest
 from covey.kit.fields import Email, Name, limit_nanos
 from covey.kit.money import MoneyError, parse_dollars
 from covey.models import MAX_DEPTH, ORG_ROLES, User
@@ -282,8 +282,7 @@ def import_users(
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Check the whole file, then (unless `dry_run`) apply it. Raises CsvImportError, having written nothing."""
-    if not caller.scope.is_org_admin:
-        raise Forbidden("Importing users needs the org admin role")
+    caller.require_org_admin("Importing users")
     rows = read_rows(source)
     existing = _existing_users(session, caller, [r.email for r in rows])
     problems = _role_problems(caller, rows, existing)

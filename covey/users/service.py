@@ -54,8 +54,7 @@ def create_many(
 ) -> list[User]:
     """Create users, each joining every default group, in a few batched statements whatever their number.
     All or nothing: one refused item refuses them all."""
-    if not caller.scope.is_org_admin:
-        raise Forbidden("Creating users needs the org admin role")
+    caller.require_org_admin("Creating users")
     emails = [d.email for d in items]
     external_ids = [d.external_id for d in items if d.external_id]
     for data in items:
@@ -182,8 +181,7 @@ def update(session: Session, caller: Caller, user_id: str, data: UserUpdate) -> 
 def set_status(session: Session, caller: Caller, user_id: str, *, active: bool) -> User:
     """Deactivating a user stops all their keys at once (the gateway checks the owner's status)."""
     user = get_visible(session, caller, user_id)
-    if not caller.scope.is_org_admin:
-        raise Forbidden("Changing a user's status needs the org admin role")
+    caller.require_org_admin("Changing a user's status")
     if user.role == "owner" and not caller.scope.is_owner:
         raise Forbidden("Only an owner may change an owner")
     if user.id == caller.user_id and not active:
@@ -211,8 +209,7 @@ def reset_password(session: Session, caller: Caller, user_id: str) -> tuple[User
     """A new admin-panel password for a user, returned once and kept only as an argon2 hash. The user's
     panel sessions end with the old password, wherever they were signed in."""
     user = get_visible(session, caller, user_id)
-    if not caller.scope.is_org_admin:
-        raise Forbidden("Setting passwords needs the org admin role")
+    caller.require_org_admin("Setting passwords")
     if user.role == "owner" and not caller.scope.is_owner:
         raise Forbidden("Only an owner may reset an owner's password")
     password = new_password()
