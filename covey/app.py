@@ -43,7 +43,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics = Metrics(shared=settings.prometheus_multiproc_dir is not None)
         budgets = await BudgetsRuntime.start(settings, db)
         gateway = await GatewayRuntime.start(settings, db, metrics=metrics, budgets=budgets.guard)
-        budgets.follow(gateway.gateway.store)
         budgets.follow_ledger(gateway.gateway.writer.hold)
         try:
             yield State(settings=settings, db=db, gateway=gateway.gateway, budgets=budgets, metrics=metrics)

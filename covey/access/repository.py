@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from covey.models import AccessList, ApiKey, Group, Organization, in_org
+from covey.plane import journal
 
 
 def get(session: Session, *, org_id: str, access_list_id: str) -> AccessList | None:
@@ -51,10 +52,12 @@ def live_key_count(session: Session, *, org_id: str, access_list_id: str) -> int
 
 def detach_from_revoked_keys(session: Session, *, org_id: str, access_list_id: str) -> None:
     """Revoked keys grant nothing and cannot be edited, so they never hold a list in place."""
+    journal.touch(session, lists=[access_list_id])  # the keys that held it are recompiled
     session.execute(
         update(ApiKey)
         .where(ApiKey.org_id == org_id, ApiKey.access_list_id == access_list_id, ApiKey.revoked_at.is_not(None))
-        .values(access_list_id=None)
+        .values(access_list_id=None),
+        execution_options={journal.PLANE_NOTED: True},
     )
 
 

@@ -1,26 +1,18 @@
-"""SQL for the audit log and the control-plane revision counter."""
+"""SQL for the audit log."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from covey.models import AuditEvent, Revision, in_org
+from covey.models import AuditEvent, in_org
 
 
 def insert_event(session: Session, event: AuditEvent) -> None:
     session.add(event)
-
-
-def bump_revision(session: Session) -> None:
-    session.execute(update(Revision).where(Revision.id == 1).values(value=Revision.value + 1))
-
-
-def current_revision(session: Session) -> int:
-    return session.scalar(select(Revision.value).where(Revision.id == 1)) or 0
 
 
 def list_events(

@@ -1,5 +1,5 @@
-"""Every change, by any path, goes through `record`: one audit event, and a revision bump (once per
-transaction) so that every gateway's snapshot picks the change up when the transaction commits."""
+"""Every change, by any path, goes through `record`: one audit event, and a note that the transaction
+moves the control-plane revision (the journal bumps it once, at commit, with what it touched)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 from covey.audit import repository
 from covey.audit.actor import Actor
 from covey.models import AuditEvent
-
-_BUMPED = "covey.revision_bumped_in"
+from covey.plane import journal
 
 
 def record(
@@ -38,12 +37,7 @@ def record(
         after=after,
     )
     repository.insert_event(session, event)
-    # One bump per transaction is enough: the gateways see the counter move when it commits, and a
-    # bulk change (a CSV import, a bulk add) does not update the same row thousands of times.
-    transaction = session.get_transaction()
-    if session.info.get(_BUMPED) is not transaction:
-        repository.bump_revision(session)
-        session.info[_BUMPED] = transaction
+    journal.note(session)
     return event
 
 

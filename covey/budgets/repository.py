@@ -3,7 +3,7 @@ recomputed from the usage records (to seed counters at start, and for `covey doc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -47,50 +47,100 @@ def column_lines(session: Session, *, org_id: str | None = None) -> list[Line]:
         users = users.where(User.org_id == org_id)
         groups = groups.where(Group.org_id == org_id)
     for oid, name, cap in session.execute(orgs):
-        out.append(
-            Line(id=f"org:{oid}:monthly_cap", org_id=oid, owner_type="org", owner_id=oid, amount=cap or 0, name=name)
-        )
+        out += _org_lines(oid, name, cap)
     for kid, oid, name, limit in session.execute(keys):
-        out.append(
-            Line(
-                id=f"key:{kid}:monthly_limit", org_id=oid, owner_type="key", owner_id=kid, amount=limit or 0, name=name
-            )
-        )
+        out += _limit_lines("key", kid, oid, name, limit)
     for uid, oid, email, limit in session.execute(users):
+        out += _limit_lines("user", uid, oid, email, limit)
+    for gid, oid, name, budget, per_user in session.execute(groups):
+        out += _group_lines(gid, oid, name, budget, per_user)
+    return out
+
+
+def _org_lines(oid: str, name: str, cap: int | None) -> list[Line]:
+    return [Line(id=f"org:{oid}:monthly_cap", org_id=oid, owner_type="org", owner_id=oid, amount=cap or 0, name=name)]
+
+
+def _limit_lines(owner_type: str, owner_id: str, org_id: str, name: str, limit: int | None) -> list[Line]:
+    if limit is None:
+        return []
+    return [
+        Line(
+            id=f"{owner_type}:{owner_id}:monthly_limit",
+            org_id=org_id,
+            owner_type=owner_type,
+            owner_id=owner_id,
+            amount=limit,
+            name=name,
+        )
+    ]
+
+
+def _group_lines(gid: str, oid: str, name: str, budget: int | None, per_user: int | None) -> list[Line]:
+    out = []
+    if budget:
         out.append(
             Line(
-                id=f"user:{uid}:monthly_limit",
-                org_id=oid,
-                owner_type="user",
-                owner_id=uid,
-                amount=limit or 0,
-                name=email,
+                id=f"group:{gid}:monthly_budget", org_id=oid, owner_type="group", owner_id=gid, amount=budget, name=name
             )
         )
-    for gid, oid, name, budget, per_user in session.execute(groups):
-        if budget:
-            out.append(
-                Line(
-                    id=f"group:{gid}:monthly_budget",
-                    org_id=oid,
-                    owner_type="group",
-                    owner_id=gid,
-                    amount=budget,
-                    name=name,
-                )
+    if per_user:
+        out.append(
+            Line(
+                id=f"member:{gid}:monthly_budget_per_user",
+                org_id=oid,
+                owner_type="member",
+                owner_id=gid,
+                amount=per_user,
+                name=name,
             )
-        if per_user:
-            out.append(
-                Line(
-                    id=f"member:{gid}:monthly_budget_per_user",
-                    org_id=oid,
-                    owner_type="member",
-                    owner_id=gid,
-                    amount=per_user,
-                    name=name,
-                )
-            )
+        )
     return out
+
+
+def lines_of_owners(session: Session, owners: Collection[tuple[str, str]]) -> dict[tuple[str, str], list[Line]]:
+    """Every line of these owners (column and table lines), by owner; an owner without lines maps to []."""
+    ids: dict[str, set[str]] = {"key": set(), "user": set(), "group": set(), "org": set()}
+    for owner_type, owner_id in owners:
+        ids["group" if owner_type == "member" else owner_type].add(owner_id)
+    out: dict[tuple[str, str], list[Line]] = {owner: [] for owner in owners}
+    names: dict[tuple[str, str], str] = {}
+    found: list[Line] = []
+    for chunk in _chunks(ids["org"]):
+        for oid, name, cap in session.execute(
+            select(Organization.id, Organization.name, Organization.monthly_cap).where(Organization.id.in_(chunk))
+        ):
+            names[("org", oid)] = name
+            found += _org_lines(oid, name, cap)
+    for chunk in _chunks(ids["key"]):
+        stmt = select(ApiKey.id, ApiKey.org_id, ApiKey.name, ApiKey.monthly_limit).where(ApiKey.id.in_(chunk))
+        for kid, oid, name, limit in session.execute(stmt):
+            names[("key", kid)] = name
+            found += _limit_lines("key", kid, oid, name, limit)
+    for chunk in _chunks(ids["user"]):
+        stmt = select(User.id, User.org_id, User.email, User.monthly_limit).where(User.id.in_(chunk))
+        for uid, oid, email, limit in session.execute(stmt):
+            names[("user", uid)] = email
+            found += _limit_lines("user", uid, oid, email, limit)
+    for chunk in _chunks(ids["group"]):
+        budgets = select(Group.id, Group.org_id, Group.name, Group.monthly_budget, Group.monthly_budget_per_user)
+        for gid, oid, name, budget, per_user in session.execute(budgets.where(Group.id.in_(chunk))):
+            names[("group", gid)] = names[("member", gid)] = name
+            found += _group_lines(gid, oid, name, budget, per_user)
+    every_id = set().union(*ids.values())
+    for chunk in _chunks(every_id):
+        for row in session.scalars(select(BudgetLine).where(BudgetLine.owner_id.in_(chunk))):
+            found.append(as_line(row, names))
+    for line in found:
+        owner = (line.owner_type, line.owner_id)
+        if owner in out:
+            out[owner].append(line)
+    return out
+
+
+def _chunks(ids: Collection[str], size: int = 500) -> list[list[str]]:
+    ordered = sorted(ids)
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
 
 def owner_names(session: Session, *, org_id: str | None = None) -> dict[tuple[str, str], str]:

@@ -1,6 +1,7 @@
 """Everything budgets hold for the life of a process: the counter store (in process, or Redis when
-`COVEY_REDIS_URL` is set), the guard the gateway calls, the book of lines kept up to date with the
-control plane, and the alert dispatcher. The app's lifespan starts and stops it."""
+`COVEY_REDIS_URL` is set), the guard the gateway calls, and the alert dispatcher. The guard's book of
+lines is loaded once here (to seed the counters); from then on the control plane (`covey.plane`)
+keeps it. The app's lifespan starts and stops it."""
 
 from __future__ import annotations
 
@@ -13,12 +14,8 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from covey.alerts.dispatcher import Dispatcher
-from covey.audit.repository import current_revision
 from covey.budgets import ledger, repository
-from covey.budgets.bus import RevisionBus
 from covey.budgets.counters import CounterStore, CountersUnavailable, MemoryCounters
 from covey.budgets.guard import Guard
 from covey.budgets.lines import Book, make_book
@@ -26,6 +23,7 @@ from covey.budgets.redis_counters import RedisCounters
 from covey.config import Settings
 from covey.kit.clock import utcnow
 from covey.kit.db import Database
+from covey.plane.repository import current_revision
 
 log = logging.getLogger("covey.budgets")
 
@@ -42,27 +40,6 @@ def load_book(db: Database) -> Book:
         return make_book(repository.all_lines(session), timezones=repository.timezones(session), revision=revision)
 
 
-class BookFollower:
-    """Reloads the budget book right after the gateway's snapshot (see `SnapshotStore`), so a key the
-    gateway serves never meets a book older than the key."""
-
-    def __init__(self, db: Database, guard: Guard) -> None:
-        self.db = db
-        self.guard = guard
-
-    def load(self) -> Book:
-        return load_book(self.db)
-
-    def install(self, loaded: Book) -> None:
-        install_book(self.guard, loaded)
-
-
-def install_book(guard: Guard, book: Book) -> None:
-    """Two loops load books; a slower one must not put an older book back."""
-    if book.revision >= guard.book.revision:
-        guard.book = book
-
-
 class BudgetsRuntime:
     def __init__(self, *, db: Database, settings: Settings, guard: Guard, dispatcher: Dispatcher) -> None:
         self.db = db
@@ -71,14 +48,11 @@ class BudgetsRuntime:
         self.dispatcher = dispatcher
         self.tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
-        self.bus_task: asyncio.Task[None] | None = None
         self._keeping = asyncio.Lock()
         # The usage writer's `hold`: records this process has not written yet, and no flush meanwhile.
         self.unwritten: Callable[[], AbstractAsyncContextManager[list[dict[str, Any]]]] | None = None
         # After the store lost its data, passes that make counters good again until one finds nothing to do.
         self._rechecks = 0
-        # With Redis, control-plane changes are announced to every replica (`bus.listeners`).
-        self.bus = RevisionBus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
 
     @property
     def store(self) -> CounterStore:
@@ -97,19 +71,10 @@ class BudgetsRuntime:
             # Serve anyway: /readyz reports it and hard budgets fail closed until Redis is back.
             log.error("budget counters unavailable at start: %s", exc)
         runtime.tasks = [
-            asyncio.create_task(runtime.watch(settings.snapshot_poll_seconds), name="covey-budget-book"),
+            asyncio.create_task(runtime.watch(settings.snapshot_poll_seconds), name="covey-budget-counters"),
             asyncio.create_task(dispatcher.run(), name="covey-alerts"),
         ]
-        if runtime.bus is not None:
-            runtime.bus.install(db)
-            runtime.bus.listeners.append(runtime.refresh)
-            runtime.bus_task = asyncio.create_task(runtime.bus.listen(), name="covey-revision-bus")
         return runtime
-
-    def follow(self, snapshot: Any) -> None:
-        """Announced changes reload the gateway's snapshot (anything with a `refresh()`) as well."""
-        if self.bus is not None:
-            self.bus.listeners.append(lambda: asyncio.to_thread(snapshot.refresh))
 
     def follow_ledger(self, hold: Callable[[], AbstractAsyncContextManager[list[dict[str, Any]]]]) -> None:
         """The usage writer whose unwritten records count when counters are refilled (see `_refill`)."""
@@ -126,24 +91,12 @@ class BudgetsRuntime:
 
         await self.store.seed(await asyncio.to_thread(expected))
 
-    def _revision(self) -> int:
-        with self.db.sessions() as session:
-            return current_revision(session)
-
-    async def refresh(self) -> None:
-        install_book(self.guard, await asyncio.to_thread(load_book, self.db))
-
     async def watch(self, poll_seconds: float) -> None:
         """Until stopped; never cancelled in the middle of a query, so no connection is left behind."""
         while not await _wait(self._stop, poll_seconds):
             try:
-                if await asyncio.to_thread(self._revision) != self.guard.book.revision:
-                    await self.refresh()
-            except SQLAlchemyError as exc:  # keep the last book while the database is away
-                log.warning("budget book refresh failed: %s", exc)
-            try:
                 await self.keep_counters()
-            except Exception:  # this loop also keeps the book: whatever goes wrong here, it goes on
+            except Exception:  # logged in full; the loop goes on, so the counters are made good later
                 log.exception("making the budget counters good from the usage records failed; will retry")
 
     async def keep_counters(self) -> None:
@@ -220,15 +173,8 @@ class BudgetsRuntime:
         self._stop.set()
         await self.guard.drain()  # the last requests' settles, before the store closes
         await self.dispatcher.stop()
-        if self.bus_task is not None:
-            self.bus_task.cancel()  # waits on a socket only, never on the database
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.bus_task
         await asyncio.gather(*self.tasks)
         await self.guard.drain()  # settles a last refill held back
-        if self.bus is not None:
-            self.bus.uninstall(self.db)
-            await self.bus.close()
         await self.store.close()
 
 

@@ -21,6 +21,7 @@ from covey.kit.errors import BadRequest, CoveyError, NotFound
 from covey.migrations import runner
 from covey.models import Organization
 from covey.orgs import repository as orgs
+from covey.plane.runtime import announcing
 
 OrgOption = Annotated[
     str | None,
@@ -77,12 +78,14 @@ def settings() -> Settings:
 def database(*, migrate: bool = False) -> Iterator[Database]:
     """The database named by COVEY_DATABASE_URL; `migrate` brings it to the newest schema first."""
     with reported():
-        db = Database.connect(settings().database_url)
+        config = settings()
+        db = Database.connect(config.database_url)
         try:
             if migrate:
                 with runner.migration_lock(db.engine):
                     runner.upgrade(db.engine)
-            yield db
+            with announcing(db, config):
+                yield db
         finally:
             db.dispose()
 

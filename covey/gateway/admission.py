@@ -1,4 +1,4 @@
-"""The first steps of every gateway request: the key (from the snapshot), a bounded JSON body, the
+"""The first steps of every gateway request: the key (from the compiled plane), a bounded JSON body, the
 caller's metadata and the features the request uses. Everything here answers from memory."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from covey.gateway.access import INVALID_TOKEN, Grant
 from covey.gateway.asgi import BodyTooLarge, read_body
 from covey.gateway.errors import GatewayError
 from covey.gateway.responses import Front
-from covey.gateway.snapshot import Snapshot
 from covey.gateway.validation import depth
 from covey.kit.crypto import hash_secret
+from covey.plane.state import Plane
 
 Json = dict[str, Any]
 _DIMENSION_PREFIXES = (b"x-covey-", b"x-requesty-")
@@ -96,10 +96,10 @@ def read_headers(scope: Scope) -> Headers:
     )
 
 
-def authenticate(snapshot: Snapshot, token: str | None) -> Grant:
+def authenticate(plane: Plane, token: str | None) -> Grant:
     if token is None:
         raise GatewayError(401, "Unauthorized")
-    grant = snapshot.grants.get(hash_secret(token))
+    grant = plane.grants.get(hash_secret(token))
     if grant is None:
         raise GatewayError(401, INVALID_TOKEN)
     refusal = grant.refusal_at(time.time())
@@ -143,9 +143,9 @@ def _metadata(admitted: Admitted, given: object) -> None:
         admitted.auto_cache = auto_cache
 
 
-async def admit(scope: Scope, receive: Receive, snapshot: Snapshot, *, max_body_bytes: int) -> Admitted:
+async def admit(scope: Scope, receive: Receive, plane: Plane, *, max_body_bytes: int) -> Admitted:
     headers = read_headers(scope)
-    grant = authenticate(snapshot, headers.token)
+    grant = authenticate(plane, headers.token)
     try:
         raw = await read_body(receive, max_body_bytes, headers.content_length)
     except BodyTooLarge:

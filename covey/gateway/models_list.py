@@ -11,7 +11,7 @@ from typing import Any
 from covey.gateway.access import Grant
 from covey.gateway.catalog import Catalog, CatalogModel
 from covey.gateway.routing import POLICY_PREFIX, usable_policies
-from covey.gateway.snapshot import Policy
+from covey.plane.compiler import Policy
 
 Json = dict[str, Any]
 

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from covey.gateway.access import MODEL_BLOCKED
-from covey.gateway.snapshot import Policy
 from covey.kit.errors import Forbidden, NotFound
+from covey.plane.compiler import Policy
 
 POLICY_PREFIX = "policy/"
 MAX_NESTING = 5

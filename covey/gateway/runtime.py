@@ -1,19 +1,19 @@
 """Everything the gateway holds for the life of the process: the HTTP client, providers, catalog,
-snapshot and usage writer, with their background tasks. The app's lifespan starts and stops it."""
+compiled control plane and usage writer, with their background tasks. The app's lifespan starts and
+stops it."""
 
 from __future__ import annotations
 
 import asyncio
 
 from covey.budgets.guard import Guard
-from covey.budgets.runtime import BookFollower
 from covey.config import Settings, load_gateway_config
 from covey.gateway.catalog import Catalog
 from covey.gateway.providers import ProviderContext, default_registry
 from covey.gateway.service import Gateway
-from covey.gateway.snapshot import SnapshotStore
 from covey.kit.db import Database
 from covey.ops.metrics import Metrics, gauge
+from covey.plane.runtime import ControlPlane
 from covey.ratelimits.limiter import RateLimiter
 from covey.ratelimits.redis_store import RedisRateLimits
 from covey.ratelimits.store import MemoryRateLimits, RateLimitStore
@@ -30,10 +30,16 @@ def make_rate_limit_store(settings: Settings) -> RateLimitStore:
 
 class GatewayRuntime:
     def __init__(
-        self, gateway: Gateway, context: ProviderContext, tasks: list[asyncio.Task[None]], stop: asyncio.Event
+        self,
+        gateway: Gateway,
+        context: ProviderContext,
+        plane: ControlPlane,
+        tasks: list[asyncio.Task[None]],
+        stop: asyncio.Event,
     ) -> None:
         self.gateway = gateway
         self.context = context
+        self.plane = plane
         self.tasks = tasks
         self._stop = stop
 
@@ -45,9 +51,7 @@ class GatewayRuntime:
         context = ProviderContext()
         try:
             catalog = Catalog.build(config, default_registry(), context)
-            follower = BookFollower(db, budgets) if budgets is not None else None
-            store = SnapshotStore(db, catalog=catalog.models, follower=follower)
-            await asyncio.to_thread(store.refresh)
+            plane = await ControlPlane.start(settings, db, catalog=catalog.models, guard=budgets)
         except BaseException:
             context.close()
             raise
@@ -69,7 +73,7 @@ class GatewayRuntime:
             limiter=limiter,
             config=config,
             catalog=catalog,
-            store=store,
+            plane=plane,
             writer=writer,
             metrics=metrics,
             budgets=budgets,
@@ -79,7 +83,7 @@ class GatewayRuntime:
                 gauge(
                     "covey_snapshot_revision",
                     "Control-plane revision this worker's gateway serves",
-                    store.current.revision,
+                    plane.current.revision,
                 ),
                 gauge(
                     "covey_usage_records_pending", "Usage records this worker holds for its next flush", writer.pending
@@ -88,18 +92,18 @@ class GatewayRuntime:
         )
         stop = asyncio.Event()
         tasks = [
-            asyncio.create_task(store.watch(settings.snapshot_poll_seconds, stop), name="covey-snapshot"),
             asyncio.create_task(writer.run(stop), name="covey-usage-writer"),
         ]
         if settings.usage_retention_days is not None:
             prune = retention.run(db, days=settings.usage_retention_days, stop=stop)
             tasks.append(asyncio.create_task(prune, name="covey-usage-retention"))
-        return cls(gateway, context, tasks, stop)
+        return cls(gateway, context, plane, tasks, stop)
 
     async def stop(self) -> None:
         """After the server stopped taking requests: let the loops finish, then write every record left."""
         self._stop.set()
         await asyncio.gather(*self.tasks)
+        await self.plane.stop()
         await self.gateway.writer.stop()
         if self.gateway.limiter is not None:
             await self.gateway.limiter.store.close()

@@ -39,12 +39,12 @@ from covey.gateway.errors import (
 )
 from covey.gateway.models_list import list_models, one_model
 from covey.gateway.providers.base import ProviderError
-from covey.gateway.snapshot import SnapshotStore
 from covey.gateway.validation import basics, validate
 from covey.guardrails.masking import Blocked, MaskedStream, Screen, counts
 from covey.kit.errors import CoveyError
 from covey.kit.money import NANOS_PER_DOLLAR
 from covey.ops.metrics import Metrics
+from covey.plane.runtime import ControlPlane
 from covey.pricing.tokens import Tokens, count
 from covey.ratelimits.limiter import Pass, RateLimiter
 from covey.usage.writer import UsageWriter
@@ -109,7 +109,7 @@ class Gateway:
         settings: Settings,
         config: GatewayConfig,
         catalog: Catalog,
-        store: SnapshotStore,
+        plane: ControlPlane,
         writer: UsageWriter,
         metrics: Metrics,
         budgets: Guard | None = None,
@@ -118,7 +118,7 @@ class Gateway:
         self.settings = settings
         self.config = config
         self.catalog = catalog
-        self.store = store
+        self.plane = plane
         self.writer = writer
         self.metrics = metrics
         self.budgets = budgets
@@ -152,12 +152,12 @@ class Gateway:
 
     async def models(self, scope: Scope, receive: Receive, send: Send) -> None:
         """`GET /v1/models`, and `GET /v1/models/{id}` for one of them."""
-        snapshot = self.store.current
+        plane = self.plane.current
         headers = read_headers(scope)
         errors = anthropic_error if headers.anthropic else openai_error
         try:
-            grant = authenticate(snapshot, headers.token)
-            policies = snapshot.policies.get(grant.org_id, {})
+            grant = authenticate(plane, headers.token)
+            policies = plane.policies.get(grant.org_id, {})
             wanted = scope["path"].removeprefix("/v1/models").removeprefix("/")
             if not wanted:
                 answer = list_models(self.catalog, grant, policies)
@@ -176,16 +176,16 @@ class Gateway:
     async def count_tokens(self, scope: Scope, receive: Receive, send: Send) -> None:
         """`POST /v1/messages/count_tokens`: an estimate (`token_count`) for a model the key may use.
         Nothing is sent upstream, charged or recorded."""
-        snapshot = self.store.current
+        plane = self.plane.current
         try:
-            ad = await admit(scope, receive, snapshot, max_body_bytes=self.settings.max_body_bytes)
+            ad = await admit(scope, receive, plane, max_body_bytes=self.settings.max_body_bytes)
             validate(ad.body, endpoint="count_tokens", dialect="anthropic")
             model: str = ad.body["model"]
             routing.plan(
                 model,
                 catalog=self.catalog.models,
                 allowed=ad.grant.allowed_models,
-                policies=snapshot.policies.get(ad.grant.org_id, {}),
+                policies=plane.policies.get(ad.grant.org_id, {}),
                 trace_id=None,
             )
         except GatewayError as exc:
@@ -204,9 +204,9 @@ class Gateway:
     # ---- the flow -------------------------------------------------------------------------------------
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, *, dialect: str, endpoint: str) -> None:
-        snapshot = self.store.current
+        plane = self.plane.current
         try:
-            ad = await admit(scope, receive, snapshot, max_body_bytes=self.settings.max_body_bytes)
+            ad = await admit(scope, receive, plane, max_body_bytes=self.settings.max_body_bytes)
             if endpoint == "responses":
                 basics(ad.body)
                 ad.body, ad.front = responses.request_to_chat(ad.body)
@@ -223,7 +223,7 @@ class Gateway:
                 model,
                 catalog=self.catalog.models,
                 allowed=ad.grant.allowed_models,
-                policies=snapshot.policies.get(ad.grant.org_id, {}),
+                policies=plane.policies.get(ad.grant.org_id, {}),
                 trace_id=ad.trace_id,
             )
             # Last before the upstream call: a refused request holds nothing and records nothing.

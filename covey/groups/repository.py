@@ -8,6 +8,7 @@ from sqlalchemy import delete, func
 from sqlalchemy.orm import Session
 
 from covey.models import AccessList, Group, Membership, User, in_org
+from covey.plane import journal
 
 
 def get(session: Session, *, org_id: str, group_id: str) -> Group | None:
@@ -51,10 +52,12 @@ def add_memberships(session: Session, memberships: Sequence[Membership]) -> None
 
 
 def remove_membership(session: Session, *, org_id: str, group_id: str, user_id: str) -> None:
+    journal.touch(session, users=[user_id])
     session.execute(
         delete(Membership).where(
             Membership.org_id == org_id, Membership.group_id == group_id, Membership.user_id == user_id
-        )
+        ),
+        execution_options={journal.PLANE_NOTED: True},
     )
 
 
@@ -137,6 +140,12 @@ def delete_groups(session: Session, *, org_id: str, levels: Sequence[Collection[
     everything = [gid for level in levels for gid in level]
     if not everything:
         return
-    session.execute(delete(Membership).where(Membership.org_id == org_id, Membership.group_id.in_(everything)))
+    # Bulk statements: the control plane is told which groups went (their members follow from them).
+    journal.touch(session, groups=everything)
+    noted = {journal.PLANE_NOTED: True}
+    session.execute(
+        delete(Membership).where(Membership.org_id == org_id, Membership.group_id.in_(everything)),
+        execution_options=noted,
+    )
     for level in levels:
-        session.execute(delete(Group).where(Group.org_id == org_id, Group.id.in_(list(level))))
+        session.execute(delete(Group).where(Group.org_id == org_id, Group.id.in_(list(level))), execution_options=noted)

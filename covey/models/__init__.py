@@ -11,6 +11,7 @@ from covey.models.budget_line import BUDGET_OWNERS, BUDGET_PERIODS, DEFAULT_THRE
 from covey.models.group import GROUP_KINDS, MAX_DEPTH, Group
 from covey.models.membership import GROUP_ROLES, Membership
 from covey.models.organization import Organization
+from covey.models.plane_change import PlaneChange
 from covey.models.revision import Revision
 from covey.models.routing_policy import POLICY_TYPES, RoutingPolicy
 from covey.models.scim_token import ScimToken
@@ -43,6 +44,7 @@ __all__ = [
     "Group",
     "Membership",
     "Organization",
+    "PlaneChange",
     "QuarantinedUsage",
     "Revision",
     "RoutingPolicy",

@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 
 from covey.gateway import routing
-from covey.gateway.snapshot import Policy, Target
 from covey.kit.errors import Forbidden, NotFound
+from covey.plane.compiler import Policy, Target
 
 CATALOG = {"p/a": 1, "p/b": 1, "p/c": 1}
 ALL = frozenset(CATALOG)
