@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 HOST    ?= 127.0.0.1
 PORT    ?= 8080
 
-.PHONY: run test lint bench bench-analytics install dev clean screenshots
+.PHONY: run test lint bench bench-analytics bench-plane install dev clean screenshots
 
 $(BIN)/covey: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ screenshots: dev
 bench: dev
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/policies.py
+
+## The control plane at 1k, 10k and 100k people: start-up, one change locally and on a second process,
+## gateway latency under 10 changes a second (needs Redis; PEOPLE="1000 10000" for a quick run).
+PEOPLE ?= 1000 10000 100000
+bench-plane: dev
+	$(BIN)/python bench/plane.py --people $(PEOPLE)
 
 ## Spend reports against raw usage records, on SQLite and PostgreSQL (RECORDS=200000 for a quick run).
 RECORDS ?= 10000000

@@ -88,6 +88,19 @@ class GatewayRuntime:
                 gauge(
                     "covey_usage_records_pending", "Usage records this worker holds for its next flush", writer.pending
                 ),
+                gauge(
+                    "covey_plane_changes",
+                    "Control-plane catch-ups this worker applied incrementally",
+                    plane.stats.changes,
+                ),
+                gauge(
+                    "covey_plane_rebuilds", "Full control-plane compiles (start-up and repairs)", plane.stats.rebuilds
+                ),
+                gauge(
+                    "covey_plane_last_apply_seconds",
+                    "How long this worker's last control-plane catch-up or rebuild took",
+                    plane.stats.last_seconds,
+                ),
             ]
         )
         stop = asyncio.Event()
