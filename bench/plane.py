@@ -12,6 +12,7 @@ processes (A and B) sharing one database and Redis, with the bare mock upstream 
 
     python bench/plane.py [--people 1000 10000 100000] [--requests 3000] [--changes 40]
     python bench/plane.py --database postgresql://postgres@127.0.0.1:5432/postgres  # on PostgreSQL
+    python bench/plane.py --people 100000 --profile plane.folded  # py-spy on A while changes arrive
 
 Bars: at 100k people a change is in force on A before its API call answers, and on B within 100 ms
 p99; p99 under churn <= 1.5 x p99 without.
@@ -23,6 +24,7 @@ import argparse
 import asyncio
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -172,6 +174,23 @@ def process(
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+
+
+@contextmanager
+def profiled(pid: int, output: Path | None) -> Iterator[None]:
+    """py-spy samples the process (folded stacks in `output`, idle frames left out) while the block runs."""
+    if output is None:
+        yield
+        return
+    spy = str(Path(sys.executable).with_name("py-spy"))
+    args = [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--output", str(output)]
+    recorder = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)  # let it attach
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(timeout=60)
 
 
 def covey(port: int, env: dict[str, str]) -> list[str]:
@@ -342,9 +361,10 @@ def run_size(people: int, args: argparse.Namespace, work: Path) -> Row:
             with process(covey(b_port, env), env, f"{b}/readyz"):
                 change = one_change(a, b, world, args.changes)
                 quiet, _ = asyncio.run(gateway_under(a, b, world, args.requests, 0))
-                started = time.perf_counter()
-                busy, changes = asyncio.run(gateway_under(a, b, world, args.requests, 10))
-                busy_seconds = time.perf_counter() - started
+                with profiled(proc_a.pid, args.profile):
+                    started = time.perf_counter()
+                    busy, changes = asyncio.run(gateway_under(a, b, world, args.requests, 10))
+                    busy_seconds = time.perf_counter() - started
     finally:
         client = redis.Redis.from_url(args.redis)
         stale = list(client.scan_iter(f"{prefix}:*", count=1000))
@@ -390,6 +410,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="gateway requests per phase")
     parser.add_argument("--changes", type=int, default=40, help="single changes timed per size")
     parser.add_argument("--database", default="sqlite", help="sqlite, or a PostgreSQL server URL")
+    parser.add_argument("--profile", type=Path, help="record A with py-spy under churn (the last size)")
     parser.add_argument("--redis", default=os.environ.get("COVEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
     args = parser.parse_args()
     random.seed(13)

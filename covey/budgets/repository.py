@@ -187,8 +187,29 @@ def table_rows(session: Session, *, org_id: str | None = None) -> Sequence[Budge
 
 
 def all_lines(session: Session, *, org_id: str | None = None) -> list[Line]:
-    names = owner_names(session, org_id=org_id)
-    return [*column_lines(session, org_id=org_id), *(as_line(r, names) for r in table_rows(session, org_id=org_id))]
+    rows = table_rows(session, org_id=org_id)
+    names = names_of(session, {(r.owner_type, r.owner_id) for r in rows})
+    return [*column_lines(session, org_id=org_id), *(as_line(r, names) for r in rows)]
+
+
+def names_of(session: Session, owners: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The names lines show for these owners only (a group's also serves its per-member line)."""
+    ids: dict[str, set[str]] = {"key": set(), "user": set(), "group": set(), "org": set()}
+    for owner_type, owner_id in owners:
+        ids["group" if owner_type == "member" else owner_type].add(owner_id)
+    names: dict[tuple[str, str], str] = {}
+    for owner_type, column_id, column_name in (
+        ("key", ApiKey.id, ApiKey.name),
+        ("user", User.id, User.email),
+        ("group", Group.id, Group.name),
+        ("org", Organization.id, Organization.name),
+    ):
+        for chunk in _chunks(ids[owner_type]):
+            for oid, name in session.execute(select(column_id, column_name).where(column_id.in_(chunk))):
+                names[(owner_type, oid)] = name
+                if owner_type == "group":
+                    names[("member", oid)] = name
+    return names
 
 
 def timezones(session: Session) -> dict[str, str]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+import orjson
+from sqlalchemy import Text, cast, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from covey.budgets import repository as budgets
@@ -29,6 +30,8 @@ from covey.models.access_list import MODALITIES
 from covey.plane.compiler import GroupRow, KeyRow, ListRow, OrgRow, PolicyRow, UserRow, disabled, policy_of
 
 _CHUNK = 500
+_EMPTY_JSON = frozenset({"{}", "null", ""})
+_NONE: frozenset[str] = frozenset()
 
 # --- the revision and its journal -----------------------------------------------------------------
 
@@ -80,16 +83,22 @@ _KEY_COLUMNS = (
     ApiKey.owner_id,
     ApiKey.group_id,
     ApiKey.completions,
-    ApiKey.revoked_at,
+    ApiKey.revoked_at.is_not(None),
     ApiKey.expires_at,
     ApiKey.access_list_id,
-    ApiKey.features,
+    cast(ApiKey.features, Text),  # decoded only when it holds something: most are {}
     ApiKey.logging,
 )
 
 
+def _disabled(features: str | None) -> frozenset[str]:
+    if features is None or features in _EMPTY_JSON:
+        return _NONE
+    return disabled(orjson.loads(features))
+
+
 def _key(row: Any) -> KeyRow:
-    kid, oid, key_hash, owner, group, completions, revoked_at, expires_at, list_id, features, logging = row
+    kid, oid, key_hash, owner, group, completions, revoked, expires_at, list_id, features, logging = row
     return KeyRow(
         id=kid,
         org_id=oid,
@@ -97,10 +106,10 @@ def _key(row: Any) -> KeyRow:
         owner_id=owner,
         group_id=group,
         completions=completions,
-        revoked=revoked_at is not None,
+        revoked=bool(revoked),
         expires_at=_epoch(expires_at),
         access_list_id=list_id,
-        disabled=disabled(features),
+        disabled=_disabled(features),
         logging=bool(logging),
     )
 
