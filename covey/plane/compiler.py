@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from covey.gateway import access
+from covey.ratelimits import rules as ratelimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,8 @@ class KeyRow:
     access_list_id: str | None
     disabled: frozenset[str]  # features this key turned off
     logging: bool
+    name: str = ""
+    rate_limits: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,8 @@ class UserRow:
     id: str
     org_id: str
     active: bool
+    email: str = ""
+    rate_limits: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,9 @@ class GroupRow:
     access_list_id: str | None
     disabled: frozenset[str]
     expires_at: float | None
+    name: str = ""
+    rate_limits: Mapping[str, object] | None = None
+    rate_limits_per_member: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +63,8 @@ class OrgRow:
     approved_models: tuple[str, ...]  # empty: every model
     default_list_id: str | None  # the access list of groups that have none
     timezone: str
+    name: str = ""
+    rate_limits: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +103,8 @@ class Chain:
     allowed_models: frozenset[str]
     disabled_features: frozenset[str]
     group_expires_at: float | None
+    groups: tuple[GroupRow, ...]  # the chain's rows, nearest first: per-member settings are read per owner
+    group_limits: tuple[ratelimits.Owner, ...]
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,8 @@ def compile_chain(view: OrgView, *, catalog: frozenset[str], group_id: str | Non
         allowed_models=access.allowed_models(catalog, model_lists),
         disabled_features=frozenset().union(*(g.disabled for g in groups)),
         group_expires_at=access.earliest(g.expires_at for g in groups),
+        groups=tuple(groups),
+        group_limits=tuple(ratelimits.Owner("group", g.id, g.name, g.rate_limits) for g in groups),
     )
 
 
@@ -133,6 +147,8 @@ def compile_grant(
     *,
     owner: UserRow,
     owner_groups: Iterable[str],
+    member_limits: Mapping[tuple[str, str], int],
+    org: OrgRow,
     chain: Chain,
     parent_of: Mapping[str, str | None],
 ) -> access.Grant:
@@ -156,7 +172,30 @@ def compile_grant(
         revoked=key.revoked,
         key_expires_at=key.expires_at,
         group_expires_at=chain.group_expires_at,
+        rate_limits=rate_limits(key, owner=owner, member_limits=member_limits, org=org, chain=chain),
     )
+
+
+def rate_limits(
+    key: KeyRow, *, owner: UserRow, member_limits: Mapping[tuple[str, str], int], org: OrgRow, chain: Chain
+) -> tuple[ratelimits.Limit, ...]:
+    """In the order budget lines are checked: key, owner, owner per charged group, each group, org."""
+    owners = [
+        ratelimits.Owner("key", key.id, key.name, key.rate_limits),
+        ratelimits.Owner("user", owner.id, owner.email, owner.rate_limits),
+        *(
+            ratelimits.Owner(
+                "member",
+                f"{g.id}:{owner.id}",
+                g.name,
+                ratelimits.member_limits(g.rate_limits_per_member, member_limits.get((owner.id, g.id))),
+            )
+            for g in chain.groups
+        ),
+        *chain.group_limits,
+        ratelimits.Owner("org", org.id, org.name, org.rate_limits),
+    ]
+    return ratelimits.compile_limits(owners)
 
 
 def disabled(features: Mapping[str, object] | None) -> frozenset[str]:

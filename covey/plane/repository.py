@@ -88,6 +88,8 @@ _KEY_COLUMNS = (
     ApiKey.access_list_id,
     cast(ApiKey.features, Text),  # decoded only when it holds something: most are {}
     ApiKey.logging,
+    ApiKey.name,
+    ApiKey.rate_limits,
 )
 
 
@@ -98,7 +100,7 @@ def _disabled(features: str | None) -> frozenset[str]:
 
 
 def _key(row: Any) -> KeyRow:
-    kid, oid, key_hash, owner, group, completions, revoked, expires_at, list_id, features, logging = row
+    kid, oid, key_hash, owner, group, completions, revoked, expires_at, list_id, features, logging, name, limits = row
     return KeyRow(
         id=kid,
         org_id=oid,
@@ -111,22 +113,34 @@ def _key(row: Any) -> KeyRow:
         access_list_id=list_id,
         disabled=_disabled(features),
         logging=bool(logging),
+        name=name,
+        rate_limits=limits,
     )
 
 
-_USER_COLUMNS = (User.id, User.org_id, User.status)
+_USER_COLUMNS = (User.id, User.org_id, User.status, User.email, User.rate_limits)
 
 
 def _user(row: Any) -> UserRow:
-    uid, oid, status = row
-    return UserRow(id=uid, org_id=oid, active=status == "active")
+    uid, oid, status, email, limits = row
+    return UserRow(id=uid, org_id=oid, active=status == "active", email=email, rate_limits=limits)
 
 
-_GROUP_COLUMNS = (Group.id, Group.org_id, Group.parent_id, Group.access_list_id, Group.features, Group.expires_at)
+_GROUP_COLUMNS = (
+    Group.id,
+    Group.org_id,
+    Group.parent_id,
+    Group.access_list_id,
+    Group.features,
+    Group.expires_at,
+    Group.name,
+    Group.rate_limits,
+    Group.rate_limits_per_member,
+)
 
 
 def _group(row: Any) -> GroupRow:
-    gid, oid, parent, list_id, features, expires_at = row
+    gid, oid, parent, list_id, features, expires_at, name, limits, per_member = row
     return GroupRow(
         id=gid,
         org_id=oid,
@@ -134,6 +148,9 @@ def _group(row: Any) -> GroupRow:
         access_list_id=list_id,
         disabled=disabled(features),
         expires_at=_epoch(expires_at),
+        name=name,
+        rate_limits=limits,
+        rate_limits_per_member=per_member,
     )
 
 
@@ -142,12 +159,21 @@ _ORG_COLUMNS = (
     Organization.approved_models,
     Organization.default_group_access_list_id,
     Organization.timezone,
+    Organization.name,
+    Organization.rate_limits,
 )
 
 
 def _org(row: Any) -> OrgRow:
-    oid, approved, default_list, tz = row
-    return OrgRow(id=oid, approved_models=tuple(approved or ()), default_list_id=default_list, timezone=tz or "UTC")
+    oid, approved, default_list, tz, name, limits = row
+    return OrgRow(
+        id=oid,
+        approved_models=tuple(approved or ()),
+        default_list_id=default_list,
+        timezone=tz or "UTC",
+        name=name,
+        rate_limits=limits,
+    )
 
 
 _LIST_COLUMNS = (AccessList.id, AccessList.org_id, *(getattr(AccessList, m) for m in MODALITIES))
@@ -182,7 +208,7 @@ class Everything:
     lists: list[ListRow]
     groups: list[GroupRow]
     users: list[UserRow]
-    memberships: list[tuple[str, str]]  # (user id, group id)
+    memberships: list[tuple[str, str, int | None]]  # (user id, group id, the member's `rate_limit`)
     keys: list[KeyRow]
     policies: list[PolicyRow]
     lines: list[Line]
@@ -194,7 +220,10 @@ def everything(session: Session) -> Everything:
         lists=[_list(r) for r in session.execute(select(*_LIST_COLUMNS))],
         groups=[_group(r) for r in session.execute(select(*_GROUP_COLUMNS))],
         users=[_user(r) for r in session.execute(select(*_USER_COLUMNS))],
-        memberships=[(u, g) for u, g in session.execute(select(Membership.user_id, Membership.group_id))],
+        memberships=[
+            (u, g, r)
+            for u, g, r in session.execute(select(Membership.user_id, Membership.group_id, Membership.rate_limit))
+        ],
         keys=[_key(r) for r in session.execute(select(*_KEY_COLUMNS))],
         policies=[_policy(r) for r in session.execute(select(*_POLICY_COLUMNS))],
         lines=budgets.all_lines(session),
@@ -210,6 +239,7 @@ class Rows:
     groups: dict[str, GroupRow | None] = field(default_factory=dict)
     users: dict[str, UserRow | None] = field(default_factory=dict)
     memberships: dict[str, tuple[str, ...]] = field(default_factory=dict)  # touched user → direct groups
+    member_limits: dict[str, dict[str, int]] = field(default_factory=dict)  # touched user → group → `rate_limit`
     owned: dict[str, list[KeyRow]] = field(default_factory=dict)  # touched user → their keys
     keys: dict[str, KeyRow | None] = field(default_factory=dict)
     policies: dict[str, list[PolicyRow]] = field(default_factory=dict)  # touched org → its policies
@@ -248,17 +278,21 @@ def rows_for(
             out.groups[group_row[0]] = _group(group_row)
     out.users = dict.fromkeys(users)
     direct: dict[str, list[str]] = defaultdict(list)
+    member_limits: dict[str, dict[str, int]] = defaultdict(dict)
     owned: dict[str, list[KeyRow]] = defaultdict(list)
     for chunk in _chunks(users):
         for user_row in session.execute(select(*_USER_COLUMNS).where(User.id.in_(chunk))):
             out.users[user_row[0]] = _user(user_row)
-        for uid, gid in session.execute(
-            select(Membership.user_id, Membership.group_id).where(Membership.user_id.in_(chunk))
+        for uid, gid, limit in session.execute(
+            select(Membership.user_id, Membership.group_id, Membership.rate_limit).where(Membership.user_id.in_(chunk))
         ):
             direct[uid].append(gid)
+            if limit is not None:
+                member_limits[uid][gid] = limit
         for owned_row in session.execute(select(*_KEY_COLUMNS).where(ApiKey.owner_id.in_(chunk))):
             owned[owned_row[3]].append(_key(owned_row))
     out.memberships = {u: tuple(direct.get(u, ())) for u in users}
+    out.member_limits = {u: member_limits.get(u, {}) for u in users}
     out.owned = {u: owned.get(u, []) for u in users}
     out.keys = dict.fromkeys(keys)
     for chunk in _chunks(keys):

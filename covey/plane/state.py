@@ -45,9 +45,15 @@ def _no_pause() -> None:
 
 
 def _grants_same(old: OrgRow | None, new: OrgRow | None) -> bool:
+    """Whether a change of the org leaves its grants as they are (its cap or timezone: the book only)."""
     if old is None or new is None:
         return old is new
-    return old.approved_models == new.approved_models and old.default_list_id == new.default_list_id
+    return (old.approved_models, old.default_list_id, old.name, old.rate_limits) == (
+        new.approved_models,
+        new.default_list_id,
+        new.name,
+        new.rate_limits,
+    )
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class Plane:
         self.users: dict[str, UserRow] = {}
         self.direct: dict[str, tuple[str, ...]] = {}  # user → the groups they are a direct member of
         self.members: dict[str, set[str]] = defaultdict(set)  # group → its direct members
+        self.member_limits: dict[tuple[str, str], int] = {}  # (user, group) → the member's `rate_limit`
         self.keys: dict[str, KeyRow] = {}
         self.owner_keys: dict[str, set[str]] = defaultdict(set)
         self.group_keys: dict[str, set[str]] = defaultdict(set)  # the key's own group
@@ -99,9 +106,11 @@ class Plane:
         for user in rows.users:
             plane.users[user.id] = user
         direct: dict[str, list[str]] = defaultdict(list)
-        for user_id, group_id in rows.memberships:
+        for user_id, group_id, limit in rows.memberships:
             direct[user_id].append(group_id)
             plane.members[group_id].add(user_id)
+            if limit is not None:
+                plane.member_limits[(user_id, group_id)] = limit
         plane.direct = {u: tuple(g) for u, g in direct.items()}
         for key in rows.keys:
             plane._put_key(key)
@@ -137,8 +146,9 @@ class Plane:
             affected |= self._list_changed(list_id, found)
         affected |= self._groups_changed(rows.groups)
         for user_id, user in rows.users.items():
+            limits = rows.member_limits.get(user_id, {})
             affected |= self._user_changed(
-                user_id, user, rows.memberships.get(user_id, ()), rows.owned.get(user_id, [])
+                user_id, user, rows.memberships.get(user_id, ()), limits, rows.owned.get(user_id, [])
             )
         for key_id, key in rows.keys.items():
             if key is None:
@@ -207,7 +217,12 @@ class Plane:
         return affected
 
     def _user_changed(
-        self, user_id: str, user: UserRow | None, direct: tuple[str, ...], owned: list[KeyRow]
+        self,
+        user_id: str,
+        user: UserRow | None,
+        direct: tuple[str, ...],
+        limits: dict[str, int],
+        owned: list[KeyRow],
     ) -> set[str]:
         if user is None:
             self.users.pop(user_id, None)
@@ -215,6 +230,12 @@ class Plane:
             self.users[user_id] = user
         for group_id in set(self.direct.get(user_id, ())) - set(direct):
             self.members[group_id].discard(user_id)
+            self.member_limits.pop((user_id, group_id), None)
+        for group_id in direct:
+            if group_id in limits:
+                self.member_limits[(user_id, group_id)] = limits[group_id]
+            else:
+                self.member_limits.pop((user_id, group_id), None)
         for group_id in direct:
             self.members[group_id].add(user_id)
         if direct:
@@ -263,6 +284,7 @@ class Plane:
         self.children.pop(group_id, None)
         # Its memberships went with it.
         for user_id in self.members.pop(group_id, set()):
+            self.member_limits.pop((user_id, group_id), None)
             kept = tuple(g for g in self.direct.get(user_id, ()) if g != group_id)
             if kept:
                 self.direct[user_id] = kept
@@ -326,6 +348,8 @@ class Plane:
             key,
             owner=owner,
             owner_groups=self.direct.get(owner.id, ()),
+            member_limits=self.member_limits,
+            org=org,
             chain=self._chain(org, key.group_id, key.access_list_id),
             parent_of=parent_of,
         )

@@ -92,6 +92,22 @@ def test_every_kind_of_change_matches_a_full_rebuild(plane: ControlPlane, db: Da
     # A group's budget reaches the book only; its features reach the keys under it.
     step(plane, db, lambda: ok(api.patch(f"/v1/manage/group/{mid}", json={"monthly_budget": "3.00"})), at_most=0)
     step(plane, db, lambda: ok(api.patch(f"/v1/manage/group/{mid}", json={"features": {"tools": False}})), at_most=3)
+    # Rate limits: a group's per-member limits reach its subtree's keys; a member's own only theirs.
+    limits = {"rate_limits_per_member": {"requests_per_minute": 30}, "rate_limits": {"concurrent": 4}}
+    step(plane, db, lambda: ok(api.patch(f"/v1/manage/group/{mid}", json=limits)), at_most=3)
+    member_limit = {"rate_limit": 10}
+    step(
+        plane,
+        db,
+        lambda: ok(api.put(f"/v1/manage/group/{mid}/member/{users[1]}/rate-limit", json=member_limit)),
+        at_most=1,
+    )
+    step(
+        plane,
+        db,
+        lambda: ok(api.patch(f"/v1/manage/group/{mid}", json={"name": f"Renamed {uuid.uuid4().hex[:4]}"})),
+        at_most=3,
+    )
     made = ok(api.post("/v1/manage/access-list", json={"name": uuid.uuid4().hex[:8], "chat": ["mock/*"]}))
     listed = str(made["id"])
     step(plane, db, lambda: ok(api.patch(f"/v1/manage/group/{top}", json={"access_list_id": listed})), at_most=6)
