@@ -70,4 +70,5 @@ def _reads(line: Line, scope: str) -> bool:
 
 
 def _lines_of(book: Book, org_id: str) -> list[Line]:
-    return [ln for group in book.lines.values() for ln in group if ln.org_id == org_id]
+    # The control plane updates the book in place from another thread: copy its entries in one step.
+    return [ln for group in list(book.lines.values()) for ln in group if ln.org_id == org_id]
