@@ -100,6 +100,7 @@ def _group_lines(gid: str, oid: str, name: str, budget: int | None, per_user: in
 
 def lines_of_owners(session: Session, owners: Collection[tuple[str, str]]) -> dict[tuple[str, str], list[Line]]:
     """Every line of these owners (column and table lines), by owner; an owner without lines maps to []."""
+    # cross-org: the control plane reloads the owners a change touched, in whatever org they are.
     ids: dict[str, set[str]] = {"key": set(), "user": set(), "group": set(), "org": set()}
     for owner_type, owner_id in owners:
         ids["group" if owner_type == "member" else owner_type].add(owner_id)
@@ -194,6 +195,7 @@ def all_lines(session: Session, *, org_id: str | None = None) -> list[Line]:
 
 def names_of(session: Session, owners: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """The names lines show for these owners only (a group's also serves its per-member line)."""
+    # cross-org: owners named by id, as the table lines of every org (or of one) name them.
     ids: dict[str, set[str]] = {"key": set(), "user": set(), "group": set(), "org": set()}
     for owner_type, owner_id in owners:
         ids["group" if owner_type == "member" else owner_type].add(owner_id)

@@ -17,6 +17,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import Engine
 
+from covey.plane import repository
+
 log = logging.getLogger("covey.plane")
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
@@ -80,7 +82,7 @@ class PostgresBus:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(self._dsn, autocommit=True) as conn:
-                    await conn.execute(f'LISTEN "{self.channel}"')
+                    await repository.listen(conn, channel=self.channel)
                     self.subscribed.set()
                     async for _notice in conn.notifies():
                         self.received += 1

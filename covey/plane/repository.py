@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+import psycopg
+from psycopg import sql
 from sqlalchemy import Text, cast, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -54,6 +56,11 @@ def record_change(session: Session, *, revision: int, touched: dict[str, Any]) -
 def notify(session: Session, *, channel: str, payload: str) -> None:
     """PostgreSQL delivers it when (and only if) the transaction commits."""
     session.execute(select(func.pg_notify(channel, payload)))
+
+
+async def listen(conn: psycopg.AsyncConnection[Any], *, channel: str) -> None:
+    """On a connection of its own (autocommit): the NOTIFYs the journal sends arrive on it."""
+    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
 
 
 def changes_since(session: Session, revision: int) -> list[tuple[int, dict[str, Any]]]:
@@ -215,6 +222,7 @@ class Everything:
 
 
 def everything(session: Session) -> Everything:
+    # cross-org: every process serves every organization from one compiled plane.
     return Everything(
         orgs=[_org(r) for r in session.execute(select(*_ORG_COLUMNS))],
         lists=[_list(r) for r in session.execute(select(*_LIST_COLUMNS))],
@@ -263,6 +271,7 @@ def rows_for(
     policies: Collection[str] = (),
     owners: Collection[tuple[str, str]] = (),
 ) -> Rows:
+    # cross-org: the rows one change touched, by id, in whatever org they are.
     out = Rows()
     out.orgs = dict.fromkeys(orgs)
     for chunk in _chunks(orgs):
