@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from covey.gateway import access
+from covey.guardrails.schemas import strongest
 from covey.ratelimits import rules as ratelimits
 
 
@@ -33,6 +34,7 @@ class KeyRow:
     logging: bool
     name: str = ""
     rate_limits: Mapping[str, object] | None = None
+    guardrails: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class GroupRow:
     name: str = ""
     rate_limits: Mapping[str, object] | None = None
     rate_limits_per_member: Mapping[str, object] | None = None
+    guardrails: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,7 @@ class OrgRow:
     timezone: str
     name: str = ""
     rate_limits: Mapping[str, object] | None = None
+    guardrails: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,7 @@ class Chain:
     group_expires_at: float | None
     groups: tuple[GroupRow, ...]  # the chain's rows, nearest first: per-member settings are read per owner
     group_limits: tuple[ratelimits.Owner, ...]
+    guardrails: Mapping[str, str]  # the strongest mode per category along the org and the groups
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,7 @@ def compile_chain(view: OrgView, *, catalog: frozenset[str], group_id: str | Non
         group_expires_at=access.earliest(g.expires_at for g in groups),
         groups=tuple(groups),
         group_limits=tuple(ratelimits.Owner("group", g.id, g.name, g.rate_limits) for g in groups),
+        guardrails=strongest([view.org.guardrails, *(g.guardrails for g in groups)]),
     )
 
 
@@ -173,6 +179,7 @@ def compile_grant(
         key_expires_at=key.expires_at,
         group_expires_at=chain.group_expires_at,
         rate_limits=rate_limits(key, owner=owner, member_limits=member_limits, org=org, chain=chain),
+        guardrails=strongest([chain.guardrails, key.guardrails]) if key.guardrails else chain.guardrails,
     )
 
 

@@ -97,6 +97,7 @@ _KEY_COLUMNS = (
     ApiKey.logging,
     ApiKey.name,
     ApiKey.rate_limits,
+    ApiKey.guardrails,
 )
 
 
@@ -107,7 +108,22 @@ def _disabled(features: str | None) -> frozenset[str]:
 
 
 def _key(row: Any) -> KeyRow:
-    kid, oid, key_hash, owner, group, completions, revoked, expires_at, list_id, features, logging, name, limits = row
+    (
+        kid,
+        oid,
+        key_hash,
+        owner,
+        group,
+        completions,
+        revoked,
+        expires_at,
+        list_id,
+        features,
+        logging,
+        name,
+        limits,
+        guards,
+    ) = row
     return KeyRow(
         id=kid,
         org_id=oid,
@@ -122,6 +138,7 @@ def _key(row: Any) -> KeyRow:
         logging=bool(logging),
         name=name,
         rate_limits=limits,
+        guardrails=guards,
     )
 
 
@@ -143,11 +160,12 @@ _GROUP_COLUMNS = (
     Group.name,
     Group.rate_limits,
     Group.rate_limits_per_member,
+    Group.guardrails,
 )
 
 
 def _group(row: Any) -> GroupRow:
-    gid, oid, parent, list_id, features, expires_at, name, limits, per_member = row
+    gid, oid, parent, list_id, features, expires_at, name, limits, per_member, guards = row
     return GroupRow(
         id=gid,
         org_id=oid,
@@ -158,6 +176,7 @@ def _group(row: Any) -> GroupRow:
         name=name,
         rate_limits=limits,
         rate_limits_per_member=per_member,
+        guardrails=guards,
     )
 
 
@@ -168,11 +187,12 @@ _ORG_COLUMNS = (
     Organization.timezone,
     Organization.name,
     Organization.rate_limits,
+    Organization.guardrails,
 )
 
 
 def _org(row: Any) -> OrgRow:
-    oid, approved, default_list, tz, name, limits = row
+    oid, approved, default_list, tz, name, limits, guards = row
     return OrgRow(
         id=oid,
         approved_models=tuple(approved or ()),
@@ -180,6 +200,7 @@ def _org(row: Any) -> OrgRow:
         timezone=tz or "UTC",
         name=name,
         rate_limits=limits,
+        guardrails=guards,
     )
 
 

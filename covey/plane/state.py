@@ -48,11 +48,12 @@ def _grants_same(old: OrgRow | None, new: OrgRow | None) -> bool:
     """Whether a change of the org leaves its grants as they are (its cap or timezone: the book only)."""
     if old is None or new is None:
         return old is new
-    return (old.approved_models, old.default_list_id, old.name, old.rate_limits) == (
+    return (old.approved_models, old.default_list_id, old.name, old.rate_limits, old.guardrails) == (
         new.approved_models,
         new.default_list_id,
         new.name,
         new.rate_limits,
+        new.guardrails,
     )
 
 

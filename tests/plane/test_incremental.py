@@ -108,6 +108,8 @@ def test_every_kind_of_change_matches_a_full_rebuild(plane: ControlPlane, db: Da
         lambda: ok(api.patch(f"/v1/manage/group/{mid}", json={"name": f"Renamed {uuid.uuid4().hex[:4]}"})),
         at_most=3,
     )
+    step(plane, db, lambda: ok(api.patch(f"/v1/manage/group/{top}", json={"guardrails": {"pii": "mask"}})), at_most=6)
+    step(plane, db, lambda: ok(api.patch("/v1/manage/org", json={"guardrails": {"secrets": "block"}})), at_most=8)
     made = ok(api.post("/v1/manage/access-list", json={"name": uuid.uuid4().hex[:8], "chat": ["mock/*"]}))
     listed = str(made["id"])
     step(plane, db, lambda: ok(api.patch(f"/v1/manage/group/{top}", json={"access_list_id": listed})), at_most=6)
