@@ -437,6 +437,19 @@ INTERNAL_URLS = [
 ]
 
 
+def attack_admin_lifts_their_own_user_limit(world: World) -> None:
+    """3, for people: an admin raises or removes the monthly limit the owner set on them."""
+    admin_id, admin = world.ids["admin"], world.keys["admin"]
+    assert world.org.admin.patch(f"/v1/manage/user/{admin_id}", json={"monthly_limit": 50}).status_code == 200
+    check = _audited(world)
+    for limit in (0, 80):
+        lifted = admin.patch(f"/v1/manage/user/{admin_id}", json={"monthly_limit": limit})
+        _refused(world, lifted, 403, "you may lower it")
+    check()
+    assert Decimal(world.org.admin.get(f"/v1/manage/user/{admin_id}").json()["user"]["monthly_limit"]) == 50
+    assert admin.patch(f"/v1/manage/user/{admin_id}", json={"monthly_limit": 40}).status_code == 200
+
+
 def attack_webhook_reaches_inside(world: World) -> None:
     """4. An org admin points a webhook at the host's own services, cloud metadata or the private network."""
     admin = world.keys["admin"]
@@ -534,6 +547,7 @@ ATTACKS = [
     attack_admin_borrows_the_owner,
     attack_member_lifts_what_an_admin_set,
     attack_group_admin_lifts_the_budget_an_org_admin_set,
+    attack_admin_lifts_their_own_user_limit,
     attack_webhook_reaches_inside,
     attack_huge_bodies,
     attack_lock_the_owner_out,
