@@ -4,28 +4,36 @@ provider at it. It can be told, per model, to fail with a status or to be slow:
 
     POST /_mock/behaviour {"model": "m", "status": 500, "times": 1, "delay_ms": 0,
                            "break_after": null, "chunk_delay_ms": 0,
-                           "writes": null, "ignore_cap": false, "usage": null, "reply": null}
+                           "writes": null, "ignore_cap": false, "usage": null, "reply": null,
+                           "stream_chunks": null, "chunk_bytes": null}
     GET  /_mock/calls     → {"m": 3, ...}
     GET  /_mock/peak      → {"m": 2, ...}: the most calls of a model in flight at once
+    GET  /_mock/last      → the last model call's path, headers and body, and the stream it sent
+    GET  /_mock/sent      → {"m": bytes of stream events sent so far, ...}
+    POST /_mock/reset
 
 On `/v1/messages` it caches prompts as Anthropic does: a request's prefix up to each `cache_control`
 breakpoint is written to its cache the first time and read from it afterwards, and the usage says so
 (`cache_creation_input_tokens`, `cache_read_input_tokens`).
-    GET  /_mock/last      → the last model call's path, headers and body
-    POST /_mock/reset
 
 With `writes`, the model writes that many tokens (four bytes each, `n` answers) unless the request's
 `max_tokens`/`max_completion_tokens` stops it first — or always, with `ignore_cap`; `usage` replaces the
 usage it reports (to play an upstream that reports nonsense).
 
-Run alone: `python -m covey.gateway.mock_upstream --port 9000`.
+With `stream_chunks` (and `chunk_bytes`), an OpenAI stream carries its text in that many content chunks
+(of that size). A stream stops when its caller leaves.
+
+Run alone: `python -m covey.gateway.mock_upstream --port 9000`; `--latency-ms`, `--stream-chunks` and
+`--chunk-delay-ms` set the behaviour of every model that was given none.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,12 +62,18 @@ class Behaviour:
     usage: Json | None = None
     # Answer with this text instead of the mock's own (streamed five characters a chunk).
     reply: str | None = None
+    # OpenAI streams only: the answer's text in this many content chunks (its words repeated as needed),
+    # each padded to `chunk_bytes`.
+    stream_chunks: int | None = None
+    chunk_bytes: int | None = None
 
 
 class MockUpstream:
-    def __init__(self) -> None:
+    def __init__(self, default: Behaviour | None = None) -> None:
+        self.default = default
         self.behaviours: dict[str, Behaviour] = {}
         self.calls: Counter[str] = Counter()
+        self.sent: Counter[str] = Counter()
         self.in_flight: Counter[str] = Counter()
         self.peak: Counter[str] = Counter()
         self.prompt_cache: set[bytes] = set()
@@ -93,6 +107,8 @@ class MockUpstream:
                 ignore_cap=data.get("ignore_cap", False),
                 usage=data.get("usage"),
                 reply=data.get("reply"),
+                stream_chunks=data.get("stream_chunks"),
+                chunk_bytes=data.get("chunk_bytes"),
             )
             await send_json(send, 200, b"{}")
         elif path == "/_mock/reset":
@@ -100,9 +116,12 @@ class MockUpstream:
             self.calls.clear()
             self.peak.clear()
             self.prompt_cache.clear()
+            self.sent.clear()
             await send_json(send, 200, b"{}")
         elif path == "/_mock/calls":
             await send_json(send, 200, orjson.dumps(dict(self.calls)))
+        elif path == "/_mock/sent":
+            await send_json(send, 200, orjson.dumps(dict(self.sent)))
         elif path == "/_mock/peak":
             await send_json(send, 200, orjson.dumps(dict(self.peak)))
         elif path == "/_mock/last":
@@ -116,16 +135,16 @@ class MockUpstream:
             self.in_flight[model] += 1
             self.peak[model] = max(self.peak[model], self.in_flight[model])
             try:
-                await self._model_call(path, data, send)
+                await self._model_call(path, data, receive, send)
             finally:
                 self.in_flight[model] -= 1
         else:
             await send_json(send, 404, b'{"error":{"message":"not found"}}')
 
-    async def _model_call(self, path: str, data: Json, send: Send) -> None:
+    async def _model_call(self, path: str, data: Json, receive: Receive, send: Send) -> None:
         model = str(data.get("model"))
         self.calls[model] += 1
-        behaviour = self.behaviours.get(model)
+        behaviour = self.behaviours.get(model, self.default)
         if behaviour is not None:
             if behaviour.delay_ms:
                 await asyncio.sleep(behaviour.delay_ms / 1000)
@@ -141,20 +160,13 @@ class MockUpstream:
         elif path.endswith("/embeddings"):
             await send_json(send, 200, orjson.dumps(mock.embeddings(data)))
         elif path.endswith("/messages"):
-            await self._anthropic(data, send, reply)
+            await self._anthropic(data, receive, send, behaviour)
         elif data.get("stream"):
-            await start_sse(send)
-            for n, chunk in enumerate(_chunks(data, reply)):
-                if behaviour is not None and behaviour.break_after is not None and n >= behaviour.break_after:
-                    error = {"error": {"message": "mock upstream broke the stream", "type": "mock"}}
-                    await send_chunk(send, b"data: " + orjson.dumps(error) + b"\n\n")
-                    await end_body(send)
-                    return
-                if behaviour is not None and behaviour.chunk_delay_ms:
-                    await asyncio.sleep(behaviour.chunk_delay_ms / 1000)
-                await send_chunk(send, b"data: " + orjson.dumps(chunk) + b"\n\n")
-            await send_chunk(send, b"data: [DONE]\n\n")
-            await end_body(send)
+            chunks: Iterable[Json] = _chunks(data, reply)
+            if behaviour is not None and (behaviour.stream_chunks or behaviour.chunk_bytes):
+                chunks = _stretched(_chunks(data, reply), behaviour.stream_chunks, behaviour.chunk_bytes)
+            frames = (b"data: " + orjson.dumps(c) + b"\n\n" for c in chunks)
+            await self._send_stream(model, itertools.chain(frames, [b"data: [DONE]\n\n"]), receive, send, behaviour)
         else:
             await send_json(send, 200, orjson.dumps(_completion(data, reply)))
 
@@ -171,7 +183,34 @@ class MockUpstream:
         usage["cache_creation_input_tokens"] = longest - read
         usage["input_tokens"] = total - longest
 
-    async def _anthropic(self, data: Json, send: Send, reply: str | None) -> None:
+    async def _send_stream(
+        self, model: str, frames: Iterable[bytes], receive: Receive, send: Send, behaviour: Behaviour | None
+    ) -> None:
+        """Each frame in a write of its own, as an upstream generating them would, until the caller leaves."""
+        sent: list[str] = []
+        self.last["stream"] = sent
+        gone = asyncio.get_running_loop().create_task(_disconnected(receive))
+        try:
+            await start_sse(send)
+            for n, frame in enumerate(frames):
+                if behaviour is not None and behaviour.break_after is not None and n >= behaviour.break_after:
+                    error = {"error": {"message": "mock upstream broke the stream", "type": "mock"}}
+                    await send_chunk(send, b"data: " + orjson.dumps(error) + b"\n\n")
+                    break
+                if behaviour is not None and behaviour.chunk_delay_ms:
+                    await asyncio.sleep(behaviour.chunk_delay_ms / 1000)
+                if gone.done():
+                    return
+                await send_chunk(send, frame)
+                self.sent[model] += len(frame)
+                if len(sent) < 1000:
+                    sent.append(frame.decode())
+            await end_body(send)
+        finally:
+            gone.cancel()
+
+    async def _anthropic(self, data: Json, receive: Receive, send: Send, behaviour: Behaviour | None) -> None:
+        reply = behaviour.reply if behaviour is not None else None
         chat = translation.messages_request_to_chat(data)
         if not data.get("stream"):
             answer = translation.chat_response_to_messages(_completion(chat, reply))
@@ -187,10 +226,34 @@ class MockUpstream:
         usage = events[-2]["usage"]
         events[0]["message"]["usage"] = {"input_tokens": usage["input_tokens"], "output_tokens": 1}
         self._cache(data, events[0]["message"]["usage"])
-        await start_sse(send)
-        for event in events:
-            await send_chunk(send, f"event: {event['type']}\ndata: ".encode() + orjson.dumps(event) + b"\n\n")
-        await end_body(send)
+        frames = [f"event: {event['type']}\ndata: ".encode() + orjson.dumps(event) + b"\n\n" for event in events]
+        await self._send_stream(str(data.get("model")), frames, receive, send, behaviour)
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _stretched(chunks: list[Json], count: int | None, size: int | None) -> Iterator[Json]:
+    """The stream with its text in `count` content chunks of about `size` bytes each; usage to match."""
+    head, *content, finish = [c for c in chunks if c["choices"]]
+    usage = [c for c in chunks if not c["choices"]]
+    words = [c["choices"][0]["delta"].get("content") or "" for c in content] or [" mock"]
+    yield head
+    text = 0
+    for n in range(count or len(words)):
+        piece = words[n % len(words)]
+        if size:
+            piece = (piece * (size // max(len(piece), 1) + 1))[:size]
+        text += len(piece)
+        yield {**head, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+    yield finish
+    for chunk in usage:
+        prompt = chunk["usage"]["prompt_tokens"]
+        output = mock.count_tokens("x" * text)
+        totals = {"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output}
+        yield {**chunk, "usage": totals}
 
 
 def _cache_prefixes(data: Json) -> list[tuple[bytes, int]]:
@@ -315,9 +378,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
+    parser.add_argument("--latency-ms", type=float, default=0, help="wait this long before answering")
+    parser.add_argument("--stream-chunks", type=int, help="stream answers in this many content chunks")
+    parser.add_argument("--chunk-delay-ms", type=float, default=0, help="wait this long before each chunk")
     args = parser.parse_args()
+    default = Behaviour(delay_ms=args.latency_ms, chunk_delay_ms=args.chunk_delay_ms, stream_chunks=args.stream_chunks)
     uvicorn.run(
-        MockUpstream(),
+        MockUpstream(default),
         host=args.host,
         port=args.port,
         log_level="warning",
