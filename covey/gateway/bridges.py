@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from covey.gateway import token_count, translation
+from covey.gateway.relay import AnthropicRelay, OpenAIRelay, Relay
 from covey.pricing.tokens import Tokens
 
 Json = dict[str, Any]
@@ -111,6 +112,9 @@ class Bridge:
     ask_stream_usage: bool
     # Caller and provider speak the same dialect: the caller's dialect headers mean the same upstream.
     passthrough: bool = False
+    # The same dialect: a relay that passes the provider's event bytes on (model id → relay), used when
+    # nothing rewrites the stream's text.
+    relay: Callable[[str], Relay] | None = None
 
 
 def _openai_tokens(resp: Json) -> Tokens:
@@ -123,7 +127,7 @@ def _anthropic_tokens(resp: Json) -> Tokens:
 
 BRIDGES: dict[tuple[str, str], Bridge] = {
     ("openai", "openai"): Bridge(
-        _same, _same, _openai_tokens, OpenAIPassthrough, ask_stream_usage=True, passthrough=True
+        _same, _same, _openai_tokens, OpenAIPassthrough, ask_stream_usage=True, passthrough=True, relay=OpenAIRelay
     ),
     ("openai", "anthropic"): Bridge(
         translation.chat_request_to_messages,
@@ -133,7 +137,13 @@ BRIDGES: dict[tuple[str, str], Bridge] = {
         ask_stream_usage=False,
     ),
     ("anthropic", "anthropic"): Bridge(
-        _same, _same, _anthropic_tokens, AnthropicPassthrough, ask_stream_usage=False, passthrough=True
+        _same,
+        _same,
+        _anthropic_tokens,
+        AnthropicPassthrough,
+        ask_stream_usage=False,
+        passthrough=True,
+        relay=AnthropicRelay,
     ),
     ("anthropic", "openai"): Bridge(
         translation.messages_request_to_chat,

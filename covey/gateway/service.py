@@ -39,6 +39,8 @@ from covey.gateway.errors import (
 )
 from covey.gateway.models_list import list_models, one_model
 from covey.gateway.providers.base import ProviderError
+from covey.gateway.relay import Converted, Relay, anthropic_frame, openai_frame
+from covey.gateway.sse import Event
 from covey.gateway.validation import basics, validate
 from covey.guardrails.masking import Blocked, MaskedStream, Screen, counts
 from covey.kit.errors import CoveyError
@@ -402,7 +404,7 @@ class Gateway:
         send: Send,
         watch: asgi.DisconnectWatch,
     ) -> None:
-        async def open_stream(model: CatalogModel) -> tuple[Bridge, AsyncIterator[Json], Json]:
+        async def open_stream(model: CatalogModel) -> tuple[Bridge, AsyncIterator[list[Event]], list[Event]]:
             way = bridge(_WIRE[dialect], model.provider.dialect)
             native = _native(way, ad, model)
             native["stream"] = True
@@ -424,31 +426,27 @@ class Gateway:
             )
             return
         assert outcome.model is not None
-        converter: StreamConverter = way.stream(outcome.model.id, ad.body)
-        if outcome.guard is not None:  # masked in the chat dialect, before a Responses caller's events are made
-            converter = MaskedStream(converter, outcome.guard, _WIRE[dialect])
-        if ad.front is not None:
-            converter = responses.ChatToResponsesStream(converter, model=outcome.model.id, front=ad.front)
-        frame = _openai_frame if dialect == "openai" else _anthropic_frame
+        relay = self._relay(way, ad, outcome, dialect)
+        frame = openai_frame if dialect == "openai" else anthropic_frame
         logged: list[bytes] | None = [] if ad.grant.logging else None
         await asgi.start_sse(send, outcome.headers)
         outcome.started = True
         cut = _StreamCut()
         try:
-            last = await self._pump(first, events, converter, frame, send, outcome, ad, logged, cut)
+            await self._pump(first, events, relay, send, outcome, ad, logged, cut)
         except ProviderError as exc:
-            outcome.tokens = _cut_short(converter.tokens, ad.body, outcome.streamed, outcome.cap)
+            outcome.tokens = _cut_short(relay.tokens, ad.body, outcome.streamed, outcome.cap)
             outcome.status, outcome.error = 502, f"{STREAM_BROKEN}: {exc.message}"
             await asgi.send_chunk(send, _STREAM_ERRORS[dialect](502, STREAM_BROKEN, "router"))
             await asgi.end_body(send)
             return
         except asyncio.CancelledError:  # the caller left (or the server stops): charged for what was sent
-            outcome.tokens = _cut_short(converter.tokens, ad.body, outcome.streamed, outcome.cap)
+            outcome.tokens = _cut_short(relay.tokens, ad.body, outcome.streamed, outcome.cap)
             raise
         finally:
             if logged is not None:
-                outcome.response_body = b"".join(logged).decode()
-        outcome.tokens = converter.tokens
+                outcome.response_body = b"".join(logged).decode(errors="replace")
+        outcome.tokens = relay.tokens
         if cut.reached and outcome.cap is not None:
             # Ended at its paid cap: billed the cap (or what the upstream said, when it said more).
             outcome.tokens = _cut_short(outcome.tokens, ad.body, outcome.streamed, outcome.cap)
@@ -460,9 +458,9 @@ class Gateway:
             self._check_overrun(ad, outcome)
         outcome.cost = outcome.model.price.cost_nanos(outcome.tokens)
         if cut.reached and ad.front is None:
-            closing = cut.ending(dialect, last, outcome.model.id, choices(ad.body), outcome.tokens)
+            closing = cut.ending(dialect, relay, outcome.model.id, choices(ad.body), outcome.tokens)
         else:
-            closing = converter.finish()
+            closing = relay.finish()
         if ad.front is not None:
             responses.settle(closing, outcome.tokens, _dollars(outcome.cost), cut_at_cap=cut.reached)
         tail = [frame(e) for e in closing]
@@ -470,56 +468,74 @@ class Gateway:
             options = ad.body.get("stream_options")
             if isinstance(options, dict) and options.get("include_usage"):
                 usage = {**outcome.tokens.to_openai(), "cost": _dollars(outcome.cost)}
-                tail.append(frame(_usage_chunk(last, outcome.model.id, usage)))
+                tail.append(frame(_usage_chunk(relay.last_id, outcome.model.id, usage)))
             tail.append(b"data: [DONE]\n\n")
         # The answer is complete: from here on a disconnect is no reason to cancel anything.
         watch.stop()
+        data = b"".join(tail)
         if logged is not None:
-            outcome.response_body = (outcome.response_body or "") + b"".join(tail).decode()
-        await asgi.send_chunk(send, b"".join(tail))
+            outcome.response_body = (outcome.response_body or "") + data.decode(errors="replace")
+        await asgi.send_chunk(send, data)
         await asgi.end_body(send)
+
+    def _relay(self, way: Bridge, ad: Admitted, outcome: Outcome, dialect: str) -> Relay:
+        """The provider's bytes passed through when the caller speaks its dialect and nothing rewrites
+        the text; otherwise the bridge's converter, masked and turned into Responses events as asked."""
+        assert outcome.model is not None
+        if way.relay is not None and outcome.guard is None and ad.front is None:
+            return way.relay(outcome.model.id)
+        converter: StreamConverter = way.stream(outcome.model.id, ad.body)
+        if outcome.guard is not None:  # masked in the chat dialect, before a Responses caller's events are made
+            converter = MaskedStream(converter, outcome.guard, _WIRE[dialect])
+        frame = openai_frame if dialect == "openai" else anthropic_frame
+        if ad.front is not None:
+            converter = responses.ChatToResponsesStream(converter, model=outcome.model.id, front=ad.front)
+            return Converted(converter, frame, responses.generated_bytes)
+        return Converted(converter, frame)
 
     async def _pump(
         self,
-        first: Json,
-        events: AsyncIterator[Json],
-        converter: StreamConverter,
-        frame: Callable[[Json], bytes],
+        first: list[Event],
+        events: AsyncIterator[list[Event]],
+        relay: Relay,
         send: Send,
         outcome: Outcome,
         ad: Admitted,
         logged: list[bytes] | None,
         cut: _StreamCut,
-    ) -> Json | None:
-        """Relays the stream, ending it once its text reaches the paid cap; returns the last event sent."""
-        last: Json | None = None
+    ) -> None:
+        """Relays the stream at the provider's pace, ending it once its text reaches the paid cap. The
+        events that arrived together go out in one write, as soon as they arrived; each write waits until
+        the caller's socket takes it, and nothing more is read from the provider meanwhile, so a slow
+        caller slows only its own upstream."""
         allowance = outcome.cap * STREAM_BYTES_PER_TOKEN if outcome.cap is not None else None
-
-        async def each() -> AsyncIterator[Json]:
-            yield first
-            async for event in events:
-                yield event
-
-        async for event in each():
-            out = converter.feed(event)
-            if not out:
-                continue
-            outcome.streamed += responses.generated_bytes(out) if ad.front is not None else _text_bytes(out)
-            last = out[-1]
-            data = b"".join(frame(e) for e in out)
-            if outcome.ttft is None:
-                outcome.ttft = time.perf_counter() - ad.started
-            if logged is not None:
-                logged.append(data)
-            cut.saw(out)
-            await asgi.send_chunk(send, data)
-            if allowance is not None and outcome.streamed >= allowance:
-                cut.reached = True
+        batch = first
+        while True:
+            out: list[bytes] = []
+            for event in batch:
+                data = relay.feed(event)
+                if data:
+                    out.append(data)
+                if allowance is not None and relay.streamed >= allowance:
+                    cut.reached = True
+                    break
+            outcome.streamed = relay.streamed
+            if out:
+                if outcome.ttft is None:
+                    outcome.ttft = time.perf_counter() - ad.started
+                data = out[0] if len(out) == 1 else b"".join(out)
+                if logged is not None:
+                    logged.append(data)
+                await asgi.send_chunk(send, data)
+            if cut.reached:
                 close = getattr(events, "aclose", None)
                 if close is not None:  # hang up on the upstream: it stops writing, and billing
                     await close()
-                break
-        return last
+                return
+            try:
+                batch = await anext(events)
+            except StopAsyncIteration:
+                return
 
     # ---- metering -------------------------------------------------------------------------------------
 
@@ -608,10 +624,6 @@ class Gateway:
         return cost
 
 
-# Fields of a streamed delta (OpenAI's and Anthropic's shapes) that carry generated text.
-_TEXT_FIELDS = frozenset(("content", "text", "arguments", "partial_json", "thinking", "reasoning_content", "refusal"))
-
-
 def _native(way: Bridge, ad: Admitted, model: CatalogModel) -> Json:
     """The request in the provider's dialect. What that dialect cannot carry fails this route as a 400
     (not retried; a fallback in another dialect may still carry it)."""
@@ -636,17 +648,6 @@ def _logged_request(ad: Admitted, outcome: Outcome) -> str:
     return ad.raw.decode(errors="replace")
 
 
-def _text_bytes(value: Any) -> int:
-    """Bytes of generated text in events sent to the caller."""
-    if isinstance(value, dict):
-        return sum(
-            len(v.encode()) if isinstance(v, str) and k in _TEXT_FIELDS else _text_bytes(v) for k, v in value.items()
-        )
-    if isinstance(value, list):
-        return sum(_text_bytes(v) for v in value)
-    return 0
-
-
 def _cut_short(tokens: Tokens, body: Json, streamed: int, cap: int | None) -> Tokens:
     """A stream that relayed text but ended without the provider's final usage is charged the most it
     can have cost, as budgets reserve: the prompt's bytes bound its tokens (unless the provider said),
@@ -662,26 +663,16 @@ class _StreamCut:
     """Follows what a stream sent, to end it cleanly at its paid cap: the finish reason is `length`
     (OpenAI) or `max_tokens` (Anthropic)."""
 
-    __slots__ = ("open_block", "reached")
+    __slots__ = ("reached",)
 
     def __init__(self) -> None:
         self.reached = False
-        self.open_block: int | None = None  # Anthropic: the content block still open
 
-    def saw(self, events: list[Json]) -> None:
-        for e in events:
-            kind = e.get("type")
-            if kind == "content_block_start":
-                index = e.get("index")
-                self.open_block = index if isinstance(index, int) else 0
-            elif kind == "content_block_stop":
-                self.open_block = None
-
-    def ending(self, dialect: str, last: Json | None, model: str, n: int, tokens: Tokens) -> list[Json]:
+    def ending(self, dialect: str, relay: Relay, model: str, n: int, tokens: Tokens) -> list[Json]:
         if dialect == "anthropic":
             out: list[Json] = []
-            if self.open_block is not None:
-                out.append({"type": "content_block_stop", "index": self.open_block})
+            if relay.open_block is not None:
+                out.append({"type": "content_block_stop", "index": relay.open_block})
             out.append(
                 {
                     "type": "message_delta",
@@ -693,7 +684,7 @@ class _StreamCut:
             return out
         return [
             {
-                "id": (last or {}).get("id", "chatcmpl-cut"),
+                "id": relay.last_id or "chatcmpl-cut",
                 "object": "chat.completion.chunk",
                 "created": int(time.time()),
                 "model": model,
@@ -708,17 +699,9 @@ def _dollars(nanos: int) -> float:
     return nanos / NANOS_PER_DOLLAR
 
 
-def _openai_frame(event: Json) -> bytes:
-    return b"data: " + orjson.dumps(event) + b"\n\n"
-
-
-def _anthropic_frame(event: Json) -> bytes:
-    return b"event: " + str(event.get("type", "message")).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
-
-
-def _usage_chunk(last: Json | None, model: str, usage: Json) -> Json:
+def _usage_chunk(last_id: Any, model: str, usage: Json) -> Json:
     return {
-        "id": (last or {}).get("id", "chatcmpl-usage"),
+        "id": last_id or "chatcmpl-usage",
         "object": "chat.completion.chunk",
         "created": int(time.time()),
         "model": model,

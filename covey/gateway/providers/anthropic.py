@@ -8,6 +8,7 @@ from typing import ClassVar
 from covey.config import ProviderConfig
 from covey.gateway.providers.base import Json, ProviderContext, ProviderError
 from covey.gateway.providers.http import HttpUpstream
+from covey.gateway.sse import Event
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com/v1"
 ANTHROPIC_VERSION = "2023-06-01"
@@ -29,7 +30,7 @@ class AnthropicProvider:
     async def complete(self, body: Json, headers: Mapping[str, str] | None = None) -> Json:
         return await self.upstream.post("/messages", body, _headers(headers))
 
-    def stream(self, body: Json, headers: Mapping[str, str] | None = None) -> AsyncIterator[Json]:
+    def stream(self, body: Json, headers: Mapping[str, str] | None = None) -> AsyncIterator[list[Event]]:
         return self.upstream.stream("/messages", body, _headers(headers))
 
     async def embed(self, body: Json) -> Json:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Protocol
 
 from covey.config import ProviderConfig
 from covey.gateway.providers.httpclient import Endpoint
+from covey.gateway.sse import Event
 
 Json = dict[str, Any]
 
@@ -61,8 +62,9 @@ class Provider(Protocol):
 
     async def complete(self, body: Json, headers: Mapping[str, str] | None = None) -> Json: ...
 
-    def stream(self, body: Json, headers: Mapping[str, str] | None = None) -> AsyncIterator[Json]:
-        """Parsed stream events (OpenAI chunks, or Anthropic events with their `type`)."""
+    def stream(self, body: Json, headers: Mapping[str, str] | None = None) -> AsyncIterator[list[Event]]:
+        """The stream's events (OpenAI chunks, or Anthropic events with their `type`), each with the
+        bytes it arrived as; a batch is what arrived together, so the relay can send it in one write."""
         ...
 
     async def embed(self, body: Json) -> Json: ...

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import aclosing
 
 import orjson
 
 from covey.gateway.providers.base import Json, ProviderContext, ProviderError
 from covey.gateway.providers.httpclient import UpstreamConnectionError
+from covey.gateway.sse import Event, MalformedEvent, Parser
 
 
 def _detail(raw: bytes) -> str:
@@ -51,9 +52,11 @@ class HttpUpstream:
             raise _bad_format()
         return data
 
-    async def stream(self, path: str, body: Json, headers: Mapping[str, str] | None = None) -> AsyncIterator[Json]:
-        """Each SSE `data:` payload, parsed, until `[DONE]` or the end of the answer. A silence longer
-        than the timeout ends it."""
+    async def stream(
+        self, path: str, body: Json, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[list[Event]]:
+        """The stream's events, in batches of those that arrived together, until `[DONE]` or the end of
+        the answer. A silence longer than the timeout ends it."""
         try:
             status, chunks = await self.endpoint.stream(
                 path, orjson.dumps(body), read_timeout=self.timeout, headers=headers
@@ -61,34 +64,31 @@ class HttpUpstream:
             async with aclosing(chunks):
                 if status >= 400:
                     raise ProviderError.from_upstream(status, _detail(b"".join([c async for c in chunks])))
-                buffer = b""
-                finished = False
+                parser = Parser()
                 async for chunk in chunks:
-                    buffer += chunk
-                    *lines, buffer = buffer.split(b"\n")
-                    for line in lines:
-                        if finished or not line.startswith(b"data:"):
-                            continue
-                        payload = line[5:].strip()
-                        if payload == b"[DONE]":
-                            finished = True  # read on to the end of the answer, so the connection is reused
-                        elif payload:
-                            yield _event(payload)
+                    # After `[DONE]` it reads on to the end of the answer, so the connection is reused.
+                    for events in _split_at_error(parser.feed(chunk)):
+                        yield events
+                for events in _split_at_error(parser.close()):
+                    yield events
+        except MalformedEvent:
+            raise _bad_format() from None
         except TimeoutError:
             raise ProviderError.timeout() from None
         except UpstreamConnectionError as exc:
             raise ProviderError.unreachable(str(exc)) from None
 
 
-def _event(payload: bytes) -> Json:
-    try:
-        event = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        raise _bad_format() from None
-    if not isinstance(event, dict):
-        raise _bad_format()
-    if event.get("type") == "error" or event.get("error"):
-        error = event.get("error") or {}
-        message = error.get("message") if isinstance(error, dict) else str(error)
-        raise ProviderError(502, str(message or "provider stream error"), retryable=True)
-    return event
+def _split_at_error(events: list[Event]) -> Iterator[list[Event]]:
+    """The events; if the upstream sent its error event, those before it, then its failure raised
+    when the next batch is asked for (what came first is still relayed)."""
+    for n, event in enumerate(events):
+        data = event.data
+        if data.get("type") == "error" or data.get("error"):
+            if n:
+                yield events[:n]
+            error = data.get("error") or {}
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            raise ProviderError(502, str(message or "provider stream error"), retryable=True)
+    if events:
+        yield events

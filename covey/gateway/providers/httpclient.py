@@ -22,17 +22,25 @@ class UpstreamConnectionError(Exception):
     """The connection failed or closed before a complete answer arrived."""
 
 
+# A streamed answer's bytes held for a reader that has not taken them yet, past which the connection
+# stops reading: a slow caller slows its own upstream (TCP backpressure), never the process.
+STREAM_BUFFER_BYTES = 64 * 1024
+
+
 class _Connection(asyncio.Protocol):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        self.paused = False
         self._reset()
 
     def _reset(self) -> None:
         self.parser = httptools.HttpResponseParser(self)
         self.status = 0
         self.chunks: deque[bytes] = deque()
+        self.buffered = 0
+        self.limit: int | None = None  # bytes held before reading pauses; None while answers are read whole
         self.headers_done = False
         self.keep_alive = False
         self.complete = False
@@ -70,6 +78,10 @@ class _Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         self.chunks.append(body)
+        self.buffered += len(body)
+        if self.limit is not None and self.buffered > self.limit and not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
         self._wake()
 
     def on_message_complete(self) -> None:
@@ -105,6 +117,16 @@ class _Connection(asyncio.Protocol):
             await self.waiter
         finally:
             self.waiter = None
+
+    def take(self) -> bytes:
+        """Everything received and not yet taken, as one piece; reading resumes if it had paused."""
+        data = self.chunks.popleft() if len(self.chunks) == 1 else b"".join(self.chunks)
+        self.chunks.clear()
+        self.buffered = 0
+        if self.paused and not self.closed and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+        return data
 
     def send(self, data: bytes) -> None:
         self._reset()
@@ -238,15 +260,19 @@ class Endpoint:
     async def stream(
         self, path: str, body: bytes, *, read_timeout: float, headers: Mapping[str, str] | None = None
     ) -> tuple[int, AsyncGenerator[bytes, None]]:
-        """The status, then the body as it arrives; a silence longer than `read_timeout` fails it."""
+        """The status, then the body as it arrives: each piece is all that arrived since the last one was
+        taken. A silence longer than `read_timeout` fails it; a reader that falls behind by more than
+        `STREAM_BUFFER_BYTES` stops the connection reading until it catches up."""
         conn = await self._start(path, body, read_timeout, headers)
+        conn.limit = STREAM_BUFFER_BYTES
 
         async def chunks() -> AsyncGenerator[bytes, None]:
             done = False
             try:
                 while True:
-                    while conn.chunks:
-                        yield conn.chunks.popleft()
+                    if conn.chunks:
+                        yield conn.take()
+                        continue
                     if conn.complete:
                         done = True
                         return

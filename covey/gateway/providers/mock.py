@@ -16,6 +16,7 @@ import orjson
 
 from covey.config import ProviderConfig
 from covey.gateway.providers.base import Json, ProviderContext, ProviderError
+from covey.gateway.sse import Event
 
 
 def count_tokens(text: str) -> int:
@@ -160,10 +161,10 @@ class MockProvider:
         await self._before_call()
         return chat_completion(body)
 
-    async def stream(self, body: Json, headers: Mapping[str, str] | None = None) -> AsyncIterator[Json]:
+    async def stream(self, body: Json, headers: Mapping[str, str] | None = None) -> AsyncIterator[list[Event]]:
         await self._before_call()
         for chunk in chat_chunks(body):
-            yield chunk
+            yield [Event.of(chunk)]
 
     async def embed(self, body: Json) -> Json:
         await self._before_call()

@@ -8,6 +8,7 @@ from typing import ClassVar
 from covey.config import ProviderConfig
 from covey.gateway.providers.base import Json, ProviderContext
 from covey.gateway.providers.http import HttpUpstream
+from covey.gateway.sse import Event
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 
@@ -28,7 +29,7 @@ class OpenAIProvider:
     async def complete(self, body: Json, headers: Mapping[str, str] | None = None) -> Json:
         return await self.upstream.post("/chat/completions", body)
 
-    def stream(self, body: Json, headers: Mapping[str, str] | None = None) -> AsyncIterator[Json]:
+    def stream(self, body: Json, headers: Mapping[str, str] | None = None) -> AsyncIterator[list[Event]]:
         return self.upstream.stream("/chat/completions", body)
 
     async def embed(self, body: Json) -> Json:
