@@ -25,6 +25,9 @@ class UpstreamConnectionError(Exception):
 # A streamed answer's bytes held for a reader that has not taken them yet, past which the connection
 # stops reading: a slow caller slows its own upstream (TCP backpressure), never the process.
 STREAM_BUFFER_BYTES = 64 * 1024
+# Idle connections kept per upstream: as many as there can be streams open at once, so thousands of
+# concurrent streams reuse their connections rather than open (and leave in TIME_WAIT) one each.
+MAX_IDLE = 8192
 
 
 class _Connection(asyncio.Protocol):
@@ -153,7 +156,7 @@ class Response:
 class Endpoint:
     """One upstream base URL: a pool of idle connections to it and the request head it always sends."""
 
-    def __init__(self, base_url: str, headers: dict[str, str], *, max_idle: int = 512) -> None:
+    def __init__(self, base_url: str, headers: dict[str, str], *, max_idle: int = MAX_IDLE) -> None:
         parts = urlsplit(base_url.rstrip("/"))
         self.host = parts.hostname or "localhost"
         self.tls = parts.scheme == "https"
