@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 HOST    ?= 127.0.0.1
 PORT    ?= 8080
 
-.PHONY: run test lint bench bench-analytics bench-plane install dev clean screenshots
+.PHONY: run test lint bench bench-streams bench-analytics bench-plane install dev clean screenshots
 
 $(BIN)/covey: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench: dev
 PEOPLE ?= 1000 10000 100000
 bench-plane: dev
 	$(BIN)/python bench/plane.py --people $(PEOPLE)
+
+## Thousands of long streams at once (mock: 300 ms, 20 chunks), direct and through Covey.
+bench-streams: dev
+	$(BIN)/python bench/streams.py
 
 ## Spend reports against raw usage records, on SQLite and PostgreSQL (RECORDS=200000 for a quick run).
 RECORDS ?= 10000000

@@ -123,15 +123,15 @@ def profiled(pid: int, output: Path | None) -> Iterator[None]:
         recorder.wait(timeout=60)
 
 
-def seed(db: Database) -> str:
-    """An org, its owner in "Backend" under "Engineering", an access list on Backend, a hard line on
-    everything a request is charged to, and the owner's key in Backend."""
+def seed(db: Database, models: list[str] | None = None) -> str:
+    """An org, its owner in "Backend" under "Engineering", an access list on Backend (`models`, else
+    up/gpt-4o-mini), a hard line on everything a request is charged to, and the owner's key in Backend."""
     with db.transaction() as session:
         made = create_org(session, name="Bench", owner_email="owner@bench.example")
         org_id, owner = made.org.id, made.owner.id
         session.get_one(Organization, org_id).monthly_cap = ROOMY
         session.get_one(User, owner).monthly_limit = ROOMY
-        allowed = AccessList(org_id=org_id, name="bench", chat=[f"up/{MODEL}"])
+        allowed = AccessList(org_id=org_id, name="bench", chat=models or [f"up/{MODEL}"])
         session.add(allowed)
         session.flush()
         eng = Group(org_id=org_id, name="Engineering", monthly_budget=ROOMY)

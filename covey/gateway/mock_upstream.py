@@ -20,7 +20,7 @@ With `writes`, the model writes that many tokens (four bytes each, `n` answers) 
 `max_tokens`/`max_completion_tokens` stops it first — or always, with `ignore_cap`; `usage` replaces the
 usage it reports (to play an upstream that reports nonsense).
 
-With `stream_chunks` (and `chunk_bytes`), an OpenAI stream carries its text in that many content chunks
+With `stream_chunks` (and `chunk_bytes`), a stream carries its text in that many content chunks
 (of that size). A stream stops when its caller leaves.
 
 Run alone: `python -m covey.gateway.mock_upstream --port 9000`; `--latency-ms`, `--stream-chunks` and
@@ -62,7 +62,7 @@ class Behaviour:
     usage: Json | None = None
     # Answer with this text instead of the mock's own (streamed five characters a chunk).
     reply: str | None = None
-    # OpenAI streams only: the answer's text in this many content chunks (its words repeated as needed),
+    # Streams only: the answer's text in this many content chunks (its words repeated as needed),
     # each padded to `chunk_bytes`.
     stream_chunks: int | None = None
     chunk_bytes: int | None = None
@@ -219,7 +219,10 @@ class MockUpstream:
             return
         converter = translation.ChatToMessagesStream(str(data.get("model")))
         events: list[Json] = []
-        for chunk in _chunks({**chat, "stream_options": {"include_usage": True}}, reply):
+        chunks: Iterable[Json] = _chunks({**chat, "stream_options": {"include_usage": True}}, reply)
+        if behaviour is not None and (behaviour.stream_chunks or behaviour.chunk_bytes):
+            chunks = _stretched(list(chunks), behaviour.stream_chunks, behaviour.chunk_bytes)
+        for chunk in chunks:
             events += converter.feed(chunk)
         events += converter.finish()
         # Anthropic reports input tokens at the start and output tokens at the end.
@@ -387,6 +390,7 @@ def main() -> None:
         MockUpstream(default),
         host=args.host,
         port=args.port,
+        backlog=8192,  # the stream benchmark opens thousands of connections at once
         log_level="warning",
         loop="uvloop",
         http="httptools",
