@@ -164,3 +164,35 @@ def test_a_stop_writes_everything_left(org: Org, db: Database) -> None:
     writer.add(record(str(uuid.uuid4()), key, trace_id="poison"))
     asyncio.run(writer.stop())
     assert len(rows(db, key)) == 250 and len(quarantined(db, key)) == 1 and writer.pending == 0
+
+
+def test_a_record_reads_back_as_written_every_column(org: Org, db: Database) -> None:
+    """PostgreSQL takes batches by COPY, SQLite by inserts: either way each column reads back as given,
+    JSON, text with quotes, tabs, newlines and backslashes, times and NULLs."""
+    key = f"k-{uuid.uuid4().hex[:8]}"
+    odd = 'quote " tab \t newline \n backslash \\ comma , NUL-free \u00e9\u4e2d\U0001f600'
+    given = record(
+        org.id,
+        key,
+        charged_groups=["g-1", "g-2"],
+        features=["streaming", "tools"],
+        tags=["a", odd],
+        extra={"nested": {"list": [1, 2.5, None, True], "huge": 2**70, "text": odd}},
+        dimensions={"team": odd},
+        trace_id="t-1",
+        ttft_ms=12,
+        error=odd,
+        request_body=odd,
+        stream=True,
+    )
+    writer = UsageWriter(db, flush_seconds=60, metrics=Metrics())
+    writer.add(dict(given))
+    asyncio.run(writer.flush())
+
+    (row,) = rows(db, key)
+    assert row.created_at == given["created_at"]
+    assert (row.charged_groups, row.features, row.tags) == (["g-1", "g-2"], ["streaming", "tools"], ["a", odd])
+    assert row.extra == given["extra"] and row.dimensions == {"team": odd}
+    assert (row.error, row.request_body, row.response_body, row.end_user_id) == (odd, odd, None, None)
+    assert (row.stream, row.ttft_ms, row.attempts, row.trace_id) == (True, 12, 1, "t-1")
+    assert (row.input_tokens, row.output_tokens, row.cost_nanos, row.status) == (3, 5, 100, 200)
