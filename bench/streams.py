@@ -29,6 +29,9 @@ import orjson
 import uvloop
 from gateway import covey_command, cpu_seconds, free_port, process, seed
 
+from covey.gateway.bridges import AnthropicToOpenAI, OpenAIPassthrough
+from covey.gateway.relay import Converted, OpenAIRelay, openai_frame
+from covey.gateway.sse import Parser
 from covey.kit.db import Database, make_engine
 from covey.migrations import runner
 
@@ -213,6 +216,46 @@ def measure(
     )
 
 
+def relay_costs(rounds: int = 2000) -> list[tuple[str, float]]:
+    """CPU per event of the relay alone, in this process (no sockets): µs to parse and relay one event."""
+    chunk = {"id": "chatcmpl-0123456789abcdef01234567", "object": "chat.completion.chunk", "created": 1733000000}
+    chunk["model"] = OPENAI_MODEL
+    openai = b"".join(
+        b"data: " + orjson.dumps({**chunk, "choices": [{"index": 0, "delta": {"content": f" word{i}"}}]}) + b"\n\n"
+        for i in range(20)
+    )
+    anthropic = b"".join(
+        b"event: content_block_delta\ndata: "
+        + orjson.dumps(
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": f" word{i}"}}
+        )
+        + b"\n\n"
+        for i in range(20)
+    )
+    ways = [
+        ("pass-through: event bytes relayed", openai, lambda: OpenAIRelay(f"up/{OPENAI_MODEL}")),
+        (
+            "pass-through, parsed and re-serialized (as with guardrails on)",
+            openai,
+            lambda: Converted(OpenAIPassthrough(f"up/{OPENAI_MODEL}", {}), openai_frame),
+        ),
+        (
+            "translated: Anthropic events to OpenAI chunks",
+            anthropic,
+            lambda: Converted(AnthropicToOpenAI("c", {}), openai_frame),
+        ),
+    ]
+    out = []
+    for name, stream, make in ways:
+        started = time.process_time()
+        for _ in range(rounds):
+            relay = make()
+            for event in Parser().feed(stream):
+                relay.feed(event)
+        out.append((name, (time.process_time() - started) / (rounds * 20) * 1e6))
+    return out
+
+
 def raise_file_limit() -> int:
     """Thousands of streams, each two sockets in Covey: lift the soft limit on open files to the hard one."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -232,7 +275,12 @@ def main() -> None:
     parser.add_argument(
         "--kinds", choices=["pass-through", "translated"], nargs="+", default=["pass-through", "translated"]
     )
+    parser.add_argument("--relay-only", action="store_true", help="only the relay's own CPU per event")
     args = parser.parse_args()
+    for name, micros in relay_costs():
+        print(f"relay alone, {name}: {micros:.1f} µs of CPU per event", flush=True)
+    if args.relay_only:
+        return
     limit = raise_file_limit()
     if limit < 2 * max(args.concurrency) + 1000:
         sys.exit(f"open files limited to {limit}: too few for {max(args.concurrency)} streams")
