@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from covey.kit.db import Database
+from tests.alerts.conftest import RECEIVER_HOSTS
 from tests.alerts.receiver import receiver
 from tests.budgets.conftest import GATEWAY_CONFIG
 from tests.budgets.traffic import hammer, recorded, wait_served
@@ -122,31 +124,33 @@ def test_64_clients_two_processes_sharing_postgresql_and_redis(
         "COVEY_SNAPSHOT_POLL_SECONDS": "60",
         "COVEY_USAGE_FLUSH_SECONDS": "0.05",
         "COVEY_WEBHOOK_RETRY_SECONDS": "0.01",
+        # Webhooks go only to allowed hosts: the receiver is on this machine.
+        "COVEY_WEBHOOK_ALLOWED_HOSTS": orjson.dumps(RECEIVER_HOSTS).decode(),
     }
     key_id, secret = stress_key(org, "Stress Two")
-    with receiver() as hook:
-        made = org.admin.post("/v1/manage/webhook", json={"url": hook.url})
+    with receiver() as hook, covey_serve(env, 2) as (one, two):
+        made = httpx.post(f"{one}/v1/manage/webhook", json={"url": hook.url}, headers=org.admin.headers)
+        assert made.status_code == 200, made.text
         hook.secret = made.json()["secret"]
-        with covey_serve(env, 2) as (one, two):
-            wait_served(one, secret)
-            wait_served(two, secret)
-            started = time.perf_counter()
-            results = hammer([one, two], secret)
-            elapsed = time.perf_counter() - started
-            served = check_outcome(results, "Stress Two")
-            records, spend = recorded(db, key_id, count=served)
-            assert records == served
-            assert spend <= DOLLAR
-            assert spend > DOLLAR * 0.8
-            for url in (one, two):
-                report = doctor(url, org)
-                assert report["drifts"] == [] and report["healthy"], report
-            for _ in range(200):
-                if len(hook.received) >= 3:
-                    break
-                time.sleep(0.025)
-            time.sleep(0.2)  # a duplicate, if any, would arrive now
-            propagation = key_reaches(one, two, org)
+        wait_served(one, secret)
+        wait_served(two, secret)
+        started = time.perf_counter()
+        results = hammer([one, two], secret)
+        elapsed = time.perf_counter() - started
+        served = check_outcome(results, "Stress Two")
+        records, spend = recorded(db, key_id, count=served)
+        assert records == served
+        assert spend <= DOLLAR
+        assert spend > DOLLAR * 0.8
+        for url in (one, two):
+            report = doctor(url, org)
+            assert report["drifts"] == [] and report["healthy"], report
+        for _ in range(200):
+            if len(hook.received) >= 3:
+                break
+            time.sleep(0.025)
+        time.sleep(0.2)  # a duplicate, if any, would arrive now
+        propagation = key_reaches(one, two, org)
     fired = Counter((r["type"], r["threshold"]["value"]) for r in hook.received)
     assert fired == Counter({("group.budget.exceeded_percent", t): 1 for t in (50, 80, 100)}), fired
     assert hook.rejected == 0
