@@ -35,6 +35,7 @@ class KeyRow:
     name: str = ""
     rate_limits: Mapping[str, object] | None = None
     guardrails: Mapping[str, object] | None = None
+    enabled: frozenset[str] = frozenset()  # features this key turned on (`auto_caching`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ class GroupRow:
     rate_limits: Mapping[str, object] | None = None
     rate_limits_per_member: Mapping[str, object] | None = None
     guardrails: Mapping[str, object] | None = None
+    enabled: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,7 @@ class Chain:
     groups: tuple[GroupRow, ...]  # the chain's rows, nearest first: per-member settings are read per owner
     group_limits: tuple[ratelimits.Owner, ...]
     guardrails: Mapping[str, str]  # the strongest mode per category along the org and the groups
+    enabled_features: frozenset[str] = frozenset()  # turned on somewhere on the chain
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ def compile_chain(view: OrgView, *, catalog: frozenset[str], group_id: str | Non
         groups=tuple(groups),
         group_limits=tuple(ratelimits.Owner("group", g.id, g.name, g.rate_limits) for g in groups),
         guardrails=strongest([view.org.guardrails, *(g.guardrails for g in groups)]),
+        enabled_features=frozenset().union(*(g.enabled for g in groups)),
     )
 
 
@@ -180,6 +184,9 @@ def compile_grant(
         group_expires_at=chain.group_expires_at,
         rate_limits=rate_limits(key, owner=owner, member_limits=member_limits, org=org, chain=chain),
         guardrails=strongest([chain.guardrails, key.guardrails]) if key.guardrails else chain.guardrails,
+        # A feature that acts is on when a switch on the chain turned it on and none turned it off.
+        auto_cache="auto_caching" in (chain.enabled_features | key.enabled)
+        and "auto_caching" not in (chain.disabled_features | key.disabled),
     )
 
 
@@ -203,6 +210,11 @@ def rate_limits(
         ratelimits.Owner("org", org.id, org.name, org.rate_limits),
     ]
     return ratelimits.compile_limits(owners)
+
+
+def enabled(features: Mapping[str, object] | None) -> frozenset[str]:
+    """The features a switch map turns on."""
+    return frozenset(name for name, on in (features or {}).items() if on is True)
 
 
 def disabled(features: Mapping[str, object] | None) -> frozenset[str]:

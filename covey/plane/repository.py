@@ -29,7 +29,7 @@ from covey.models import (
     User,
 )
 from covey.models.access_list import MODALITIES
-from covey.plane.compiler import GroupRow, KeyRow, ListRow, OrgRow, PolicyRow, UserRow, disabled, policy_of
+from covey.plane.compiler import GroupRow, KeyRow, ListRow, OrgRow, PolicyRow, UserRow, disabled, enabled, policy_of
 
 _CHUNK = 500
 _EMPTY_JSON = frozenset({"{}", "null", ""})
@@ -107,6 +107,12 @@ def _disabled(features: str | None) -> frozenset[str]:
     return disabled(orjson.loads(features))
 
 
+def _enabled(features: str | None) -> frozenset[str]:
+    if features is None or features in _EMPTY_JSON:
+        return _NONE
+    return enabled(orjson.loads(features))
+
+
 def _key(row: Any) -> KeyRow:
     (
         kid,
@@ -135,6 +141,7 @@ def _key(row: Any) -> KeyRow:
         expires_at=_epoch(expires_at),
         access_list_id=list_id,
         disabled=_disabled(features),
+        enabled=_enabled(features),
         logging=bool(logging),
         name=name,
         rate_limits=limits,
@@ -172,6 +179,7 @@ def _group(row: Any) -> GroupRow:
         parent_id=parent,
         access_list_id=list_id,
         disabled=disabled(features),
+        enabled=enabled(features),
         expires_at=_epoch(expires_at),
         name=name,
         rate_limits=limits,
