@@ -7,8 +7,10 @@ processes, raw HTTP/1.1 on kept-alive connections) holds each level of concurren
 `--seconds`, first straight to the mock, then through Covey, for a pass-through stream (OpenAI caller,
 OpenAI upstream) and a translated one (OpenAI caller, Anthropic upstream). It prints streams/s, p50/p99
 of the whole stream, p50 time to first event, events/s, Covey's CPU per relayed event and its RSS.
+First it times the relay alone, in process: CPU per event passed through, re-serialized, translated.
 
     python bench/streams.py [--concurrency 256 1024 4096] [--seconds 8] [--latency-ms 300] [--stream-chunks 20]
+    python bench/streams.py --relay-only
 """
 
 from __future__ import annotations
