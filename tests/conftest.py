@@ -176,7 +176,7 @@ def make_org(client: TestClient, db: Database, name: str = "Test Org") -> Org:
     return Org(
         id=made.org.id,
         owner_id=made.owner.id,
-        owner_email=made.owner.email,
+        owner_email=made.owner.label,
         password=made.password,
         admin=Api(client, made.api_key),
     )

@@ -54,7 +54,7 @@ def audit_log(
         session, panel.caller, q=None, role=None, status=None, group_id=None, page=Page(limit=MAX_LIMIT, offset=0)
     )
     # Targets by name where they still exist; deleted ones keep their id.
-    names = {u.id: u.email for u in people}
+    names = {u.id: u.label for u in people}
     names |= {g.id: g.name for g in groups.list_visible(session, panel.caller)}
     names |= {k.id: k.name for k in keys.list_visible(session, panel.caller, include_revoked=True)}
     filters = {

@@ -95,7 +95,7 @@ def move(
         groups.add_member(session, caller, target.id, user_id=user_id, role=current.role if current else "member")
         verb = "Added"
     user = users.get_visible(session, caller, user_id)
-    return _done(request, f"{PREFIX}/groups/{group_id}", f'{verb} {user.name or user.email} to "{target.name}".')
+    return _done(request, f"{PREFIX}/groups/{group_id}", f'{verb} {user.label} to "{target.name}".')
 
 
 @router.get("/api/users", include_in_schema=False)

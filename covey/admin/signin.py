@@ -109,5 +109,5 @@ def caller_for(session: Session, user: User) -> Caller:
     """The same `Caller` a management key of this user's would give: the panel can do nothing the API
     does not allow, and the audit log names the user."""
     return Caller(
-        org_id=user.org_id, actor=Actor(kind="user", id=user.id, label=user.email), scope=scope_of(session, user)
+        org_id=user.org_id, actor=Actor(kind="user", id=user.id, label=user.label), scope=scope_of(session, user)
     )

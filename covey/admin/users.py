@@ -82,7 +82,7 @@ def create(
 ) -> Response:
     data = UserCreate.model_validate({"email": email, "name": name.strip() or None, "role": role})
     user = users.create(session, panel.caller, data)
-    return redirect(request, f"{PREFIX}/users?q={user.email}", f"Created {user.email}.")
+    return redirect(request, f"{PREFIX}/users?q={user.label}", f"Created {user.label}.")
 
 
 @router.post("/users/assign", include_in_schema=False)
@@ -112,7 +112,7 @@ def set_limit(
     """Empty or 0 removes the limit."""
     data = UserUpdate.model_validate({"monthly_limit": monthly_limit.strip() or "0"})
     user = users.update(session, panel.caller, user_id, data)
-    return redirect(request, f"{PREFIX}/users", f"Saved the monthly limit of {user.email}.")
+    return redirect(request, f"{PREFIX}/users", f"Saved the monthly limit of {user.label}.")
 
 
 @router.post("/users/{user_id}/status", include_in_schema=False)
@@ -124,7 +124,7 @@ def set_status(
     active: Annotated[bool, Form()] = False,
 ) -> Response:
     user = users.set_status(session, panel.caller, user_id, active=active)
-    return redirect(request, f"{PREFIX}/users", f"{user.email} is {'active' if active else 'deactivated'}.")
+    return redirect(request, f"{PREFIX}/users", f"{user.label} is {'active' if active else 'deactivated'}.")
 
 
 @router.post("/users/{user_id}/password", include_in_schema=False)

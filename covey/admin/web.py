@@ -46,6 +46,8 @@ _PROCESS_SECRET = secrets.token_hex(32)
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters.update(FILTERS)
+# A value that is not there (a person without an email, …) shows as nothing, not as "None".
+templates.env.finalize = lambda value: "" if value is None else value
 
 
 def secret_of(settings: Settings) -> str:

@@ -22,6 +22,7 @@ from covey.models import (
     User,
     Webhook,
     in_org,
+    user_label,
 )
 
 
@@ -79,7 +80,7 @@ def owner_name(session: Session, *, org_id: str, owner_type: str, owner_id: str)
     if owner_type in ("group", "member"):
         found = session.scalar(in_org(Group, org_id, Group.name).where(Group.id == owner_id))
     elif owner_type == "user":
-        found = session.scalar(in_org(User, org_id, User.email).where(User.id == owner_id))
+        found = session.scalar(in_org(User, org_id, user_label()).where(User.id == owner_id))
     elif owner_type == "key":
         found = session.scalar(in_org(ApiKey, org_id, ApiKey.name).where(ApiKey.id == owner_id))
     else:

@@ -29,12 +29,12 @@ def key_caller(session: Session, key: ApiKey, owner: User) -> Caller:
     creator covers its owner, checked on every request, so either one changing role re-decides it.
     The audit log names the owner and, for such a key, the person who made it."""
     scope = scope_of(session, owner)
-    manage, label = key.manage, owner.email
+    manage, label = key.manage, owner.label
     if key.created_by is not None and key.created_by != owner.id:
         creator = users_repo.get(session, org_id=owner.org_id, user_id=key.created_by)
         if creator is None or not creator.active or not scope_of(session, creator).covers(scope):
             manage = "none"
-        label = f"{owner.email} (key made by {creator.email if creator else key.created_by})"
+        label = f"{owner.label} (key made by {creator.label if creator else key.created_by})"
     return Caller(
         org_id=owner.org_id,
         actor=Actor(kind="user", id=owner.id, label=label[:320], via_key_id=key.id),
@@ -54,7 +54,7 @@ def covers_setter(session: Session, caller: Caller, setter_id: str | None) -> tu
     setter = users_repo.get(session, org_id=caller.org_id, user_id=setter_id) if setter_id else None
     if setter is None:
         return caller.scope.is_org_admin, "an org admin"
-    return caller.scope.covers(scope_of(session, setter)), setter.email
+    return caller.scope.covers(scope_of(session, setter)), setter.label
 
 
 def require_may_loosen(session: Session, caller: Caller, *, field: str, setter_id: str | None) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from covey.budgets.lines import Line, member_scope
-from covey.models import ApiKey, BudgetLine, Group, Organization, UsageCharge, UsageRecord, User, in_org
+from covey.models import ApiKey, BudgetLine, Group, Organization, UsageCharge, UsageRecord, User, in_org, user_label
 
 
 def owner(
@@ -39,7 +39,7 @@ def column_lines(session: Session, *, org_id: str | None = None) -> list[Line]:
         Organization.monthly_cap.is_not(None)
     )
     keys = select(ApiKey.id, ApiKey.org_id, ApiKey.name, ApiKey.monthly_limit).where(ApiKey.monthly_limit.is_not(None))
-    users = select(User.id, User.org_id, User.email, User.monthly_limit).where(User.monthly_limit.is_not(None))
+    users = select(User.id, User.org_id, user_label(), User.monthly_limit).where(User.monthly_limit.is_not(None))
     groups = select(Group.id, Group.org_id, Group.name, Group.monthly_budget, Group.monthly_budget_per_user)
     if org_id:
         orgs = orgs.where(Organization.id == org_id)
@@ -119,7 +119,7 @@ def lines_of_owners(session: Session, owners: Collection[tuple[str, str]]) -> di
             names[("key", kid)] = name
             found += _limit_lines("key", kid, oid, name, limit)
     for chunk in _chunks(ids["user"]):
-        stmt = select(User.id, User.org_id, User.email, User.monthly_limit).where(User.id.in_(chunk))
+        stmt = select(User.id, User.org_id, user_label(), User.monthly_limit).where(User.id.in_(chunk))
         for uid, oid, email, limit in session.execute(stmt):
             names[("user", uid)] = email
             found += _limit_lines("user", uid, oid, email, limit)
@@ -147,7 +147,7 @@ def _chunks(ids: Collection[str], size: int = 500) -> list[list[str]]:
 def owner_names(session: Session, *, org_id: str | None = None) -> dict[tuple[str, str], str]:
     # cross-org: without `org_id`, every organization's names, for the budget book.
     groups = select(Group.id, Group.name)
-    users = select(User.id, User.email)
+    users = select(User.id, user_label())
     keys = select(ApiKey.id, ApiKey.name)
     orgs = select(Organization.id, Organization.name)
     if org_id:
@@ -202,7 +202,7 @@ def names_of(session: Session, owners: Collection[tuple[str, str]]) -> dict[tupl
     names: dict[tuple[str, str], str] = {}
     for owner_type, column_id, column_name in (
         ("key", ApiKey.id, ApiKey.name),
-        ("user", User.id, User.email),
+        ("user", User.id, user_label()),
         ("group", Group.id, Group.name),
         ("org", Organization.id, Organization.name),
     ):

@@ -50,7 +50,7 @@ def init(
         made = create_org(session, name=org_name, owner_email=email)
         creds = _credentials(
             org_id=made.org.id,
-            email=made.owner.email,
+            email=made.owner.label,
             password=made.password,
             api_key=made.api_key,
             api_key_id=made.api_key_id,
@@ -67,7 +67,7 @@ def demo(as_json: JsonOption = False) -> None:
         seeded = seed(session)
         creds = _credentials(
             org_id=seeded.org.id,
-            email=seeded.owner.email,
+            email=seeded.owner.label,
             password=seeded.password,
             api_key=seeded.api_key,
             api_key_id=seeded.api_key_id,

@@ -130,7 +130,7 @@ def add_member(
         found = find_group(session, caller, group)
         person = find_user(session, caller, user)
         service.add_member(session, caller, found.id, user_id=person.id, role=role)
-    typer.echo(f"Added {person.email} to {found.name} as {role}.")
+    typer.echo(f"Added {person.label} to {found.name} as {role}.")
 
 
 @app.command("move")
@@ -146,7 +146,7 @@ def move(
         target = find_group(session, caller, to)
         person = find_user(session, caller, user)
         service.move_member(session, caller, source.id, user_id=person.id, to_group_id=target.id)
-    typer.echo(f"Moved {person.email} from {source.name} to {target.name}.")
+    typer.echo(f"Moved {person.label} from {source.name} to {target.name}.")
 
 
 @app.command("remove-member")
@@ -156,4 +156,4 @@ def remove_member(group: GroupArg, user: UserArg, org: OrgOption = None) -> None
         found = find_group(session, caller, group)
         person = find_user(session, caller, user)
         service.remove_member(session, caller, found.id, user_id=person.id)
-    typer.echo(f"Removed {person.email} from {found.name}.")
+    typer.echo(f"Removed {person.label} from {found.name}.")

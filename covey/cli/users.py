@@ -70,7 +70,7 @@ def create(
     if as_json:
         emit_json({"user_id": user.id, "user": user.model_dump(mode="json")})
     else:
-        typer.echo(f"Created user {user.email} ({user.id}).")
+        typer.echo(f"Created user {user.email or user.user_name} ({user.id}).")
 
 
 @app.command("deactivate")
@@ -78,7 +78,7 @@ def deactivate(user: UserArg, org: OrgOption = None) -> None:
     """Deactivate a user: all their keys stop working."""
     with acting(org) as (session, caller):
         done = service.set_status(session, caller, find_user(session, caller, user).id, active=False)
-    typer.echo(f"Deactivated {done.email}.")
+    typer.echo(f"Deactivated {done.label}.")
 
 
 @app.command("activate")
@@ -86,7 +86,7 @@ def activate(user: UserArg, org: OrgOption = None) -> None:
     """Reactivate a deactivated user."""
     with acting(org) as (session, caller):
         done = service.set_status(session, caller, find_user(session, caller, user).id, active=True)
-    typer.echo(f"Activated {done.email}.")
+    typer.echo(f"Activated {done.label}.")
 
 
 @app.command("password")
@@ -97,7 +97,7 @@ def password(user: UserArg, org: OrgOption = None, as_json: JsonOption = False) 
     if as_json:
         emit_json({"user_id": done.id, "email": done.email, "password": secret})
     else:
-        typer.echo(f"New admin panel password for {done.email}: {secret}")
+        typer.echo(f"New admin panel password for {done.label}: {secret}")
         typer.echo("(shown once; they sign in at /admin/)")
 
 

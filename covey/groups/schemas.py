@@ -134,7 +134,7 @@ class MemberOut(BaseModel):
     """Requesty's member fields (`monthly_limit` is the user's own cap), plus Covey's."""
 
     id: str
-    email: str
+    email: str | None
     name: str
     role: GroupRole
     monthly_limit: float | None

@@ -45,7 +45,7 @@ def search(
     return session.scalars(stmt.order_by(ApiKey.created_at, ApiKey.id)).all()
 
 
-def emails(session: Session, *, org_id: str, user_ids: Collection[str]) -> dict[str, str]:
+def emails(session: Session, *, org_id: str, user_ids: Collection[str]) -> dict[str, str | None]:
     if not user_ids:
         return {}
     rows = session.execute(in_org(User, org_id, User.id, User.email).where(User.id.in_(list(user_ids))))

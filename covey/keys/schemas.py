@@ -94,7 +94,7 @@ class KeyCreated(BaseModel):
 
 class UserRef(BaseModel):
     id: str
-    email: str
+    email: str | None
 
 
 class GroupRef(BaseModel):
@@ -129,7 +129,7 @@ class KeyOut(BaseModel):
     guardrails: dict[str, str]
 
     @classmethod
-    def of(cls, key: ApiKey, *, emails: dict[str, str], spend: str = "0") -> KeyOut:
+    def of(cls, key: ApiKey, *, emails: dict[str, str | None], spend: str = "0") -> KeyOut:
         now = utcnow()
         status: KeyStatus = "revoked" if key.revoked_at else "expired" if key.is_expired(now) else "active"
         creator = key.created_by

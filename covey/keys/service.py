@@ -231,7 +231,7 @@ def create(session: Session, caller: Caller, data: KeyCreate) -> tuple[ApiKey, s
     if access_list is not None:
         _check_may_attach(caller, access_list)
     if not owner.active:
-        raise Conflict(f"owner_id: user {owner.email} is deactivated")
+        raise Conflict(f"owner_id: user {owner.label} is deactivated")
     if group is not None:
         _check_group_usable(session, caller, group=group, owner_id=owner_id)
     issued = issue()

@@ -31,6 +31,8 @@ Money = Annotated[Decimal, BeforeValidator(_money)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=2000)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320), AfterValidator(_email)]
+# RFC 7643's userName: any non-empty string, unique in the org (compared without case).
+UserName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 

@@ -17,7 +17,7 @@ from covey.models.routing_policy import POLICY_TYPES, RoutingPolicy
 from covey.models.scim_token import ScimToken
 from covey.models.usage_quarantine import QuarantinedUsage
 from covey.models.usage_record import UsageCharge, UsageRecord
-from covey.models.user import ORG_ROLES, USER_STATUSES, User
+from covey.models.user import ORG_ROLES, USER_STATUSES, User, user_label
 
 __all__ = [
     "BUDGET_OWNERS",
@@ -55,4 +55,5 @@ __all__ = [
     "User",
     "Webhook",
     "in_org",
+    "user_label",
 ]

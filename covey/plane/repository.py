@@ -27,6 +27,7 @@ from covey.models import (
     Revision,
     RoutingPolicy,
     User,
+    user_label,
 )
 from covey.models.access_list import MODALITIES
 from covey.plane.compiler import GroupRow, KeyRow, ListRow, OrgRow, PolicyRow, UserRow, disabled, enabled, policy_of
@@ -149,7 +150,7 @@ def _key(row: Any) -> KeyRow:
     )
 
 
-_USER_COLUMNS = (User.id, User.org_id, User.status, User.email, User.rate_limits)
+_USER_COLUMNS = (User.id, User.org_id, User.status, user_label(), User.rate_limits)
 
 
 def _user(row: Any) -> UserRow:

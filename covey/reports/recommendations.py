@@ -72,7 +72,7 @@ def _inactive_members(
         out.append(
             Recommendation(
                 kind="inactive_member",
-                message=f'{person.email} has made no request in {INACTIVE_DAYS} days: review their membership of "'
+                message=f'{person.label} has made no request in {INACTIVE_DAYS} days: review their membership of "'
                 f'{groups[m.group_id].name}"',
                 group_id=m.group_id,
                 user_id=m.user_id,
@@ -92,7 +92,7 @@ def _users_in_no_group(session: Session, caller: Caller) -> list[Recommendation]
     return [
         Recommendation(
             kind="no_group",
-            message=f"{u.email} belongs to no group: their spend is not governed by any group budget or access list",
+            message=f"{u.label} belongs to no group: their spend is not governed by any group budget or access list",
             user_id=u.id,
             figures={"role": u.role, "created_at": u.created_at.date().isoformat()},
         )
@@ -228,7 +228,7 @@ def _better_groups(
     direct: dict[str, set[str]] = {}
     for m in repository.memberships(session, org_id=caller.org_id):
         direct.setdefault(m.user_id, set()).add(m.group_id)
-    emails = {u.id: u.email for u in repository.users(session, org_id=caller.org_id, user_ids=list(user_mix))}
+    emails = {u.id: u.label for u in repository.users(session, org_id=caller.org_id, user_ids=list(user_mix))}
     parent_of = {gid: g.parent_id for gid, g in groups.items()}
     out = []
     for uid, vector in sorted(user_mix.items()):

@@ -88,7 +88,7 @@ class GroupReport(BaseModel):
 class UserReport(BaseModel):
     month: str
     user_id: str
-    email: str
+    email: str | None
     totals: Efficiency
     groups: list[Breakdown]
     models: list[Breakdown]

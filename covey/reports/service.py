@@ -287,7 +287,7 @@ def allocation(session: Session, caller: Caller, *, month: date) -> AllocationRe
         where=[UserMonthRollup.group_id == ""],
         counters=("requests", "cost_nanos"),
     )
-    emails = {u.id: u.email for u in repository.users(session, org_id=caller.org_id, user_ids=[r[0] for r in personal])}
+    emails = {u.id: u.label for u in repository.users(session, org_id=caller.org_id, user_ids=[r[0] for r in personal])}
 
     def path(gid: str) -> str:
         return " / ".join(all_groups[g].name for g in reversed(tree.chain(parent_of, gid)))

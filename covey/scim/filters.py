@@ -122,7 +122,7 @@ def membership(outer: InstrumentedAttribute[str], own: Any, other: Any) -> Targe
 
 USER_ATTRIBUTES: Mapping[str, Target] = {
     "id": string(User.id, case_exact=True),
-    "username": string(User.email),
+    "username": string(func.coalesce(User.user_name, User.email)),
     "emails": string(User.email),
     "emails.value": string(User.email),
     "displayname": string(User.name),

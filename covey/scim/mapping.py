@@ -14,6 +14,9 @@ from covey.scim import resources
 from covey.scim.resources import InputGroup, InputUser
 
 _MAX_NAME = 200
+_MAX_USER_NAME = 320
+# Covey keeps one address a person; it is their work address, so `emails[type eq "work"]` finds it.
+EMAIL_TYPE = "work"
 _EMAIL_ADAPTER: TypeAdapter[str] = TypeAdapter(Email)
 
 
@@ -25,10 +28,10 @@ def user_resource(user: User, groups: Sequence[Group], *, base_url: str) -> reso
     return resources.User(
         id=user.id,
         external_id=user.external_id,
-        user_name=user.email,
+        user_name=user.scim_user_name,
         display_name=user.name,
         active=user.active,
-        emails=[resources.UserEmail(value=user.email, primary=True)],
+        emails=[resources.UserEmail(value=user.email)] if user.email else None,
         groups=[
             resources.UserGroupRef(value=g.id, ref=_location(base_url, "Groups", g.id), display=g.name) for g in groups
         ]
@@ -67,9 +70,10 @@ def user_as_input(user: User) -> InputUser:
     return InputUser(
         id=user.id,
         external_id=user.external_id,
-        user_name=user.email,
+        user_name=user.scim_user_name,
         display_name=user.name,
         name=_name_parts(user.name),
+        emails=[resources.InputEmail(value=user.email, type=EMAIL_TYPE, primary=True)] if user.email else None,
         active=user.active,
     )
 
@@ -93,7 +97,8 @@ def group_as_input(group: Group, member_ids: Sequence[str]) -> InputGroup:
 
 @dataclass(frozen=True)
 class UserFields:
-    email: str
+    user_name: str
+    email: str | None  # None: the person has no email (they own keys; no panel password)
     name: str | None
     external_id: str | None
     active: bool | None  # None: not given (a PUT without it leaves the status alone)
@@ -129,13 +134,33 @@ def _changed_name(before: InputUser, after: InputUser) -> str | None:
     return None
 
 
-def _email(user_name: str | None) -> str:
-    if not user_name:
+def _user_name(value: str | None) -> str:
+    """RFC 7643: any non-empty string, unique in the org without regard to case."""
+    if value is None or not value.strip():
         raise InvalidValueException(detail="userName is required")
+    if len(value) > _MAX_USER_NAME:
+        raise InvalidValueException(detail=f"userName is longer than {_MAX_USER_NAME} characters")
+    return value.strip()
+
+
+def _as_email(value: str) -> str | None:
     try:
-        return str(_EMAIL_ADAPTER.validate_python(user_name))
+        return str(_EMAIL_ADAPTER.validate_python(value))
     except ValueError:
-        raise InvalidValueException(detail=f"userName {user_name!r} is not an email address") from None
+        return None
+
+
+def _email(user: InputUser, user_name: str) -> str | None:
+    """The primary address of `emails`, else the first; without any, userName when it is an address."""
+    listed = [e for e in user.emails or [] if e.value and e.value.strip()]
+    chosen = next((e for e in listed if e.primary), listed[0] if listed else None)
+    if chosen is None:
+        return _as_email(user_name)
+    assert chosen.value is not None
+    email = _as_email(chosen.value)
+    if email is None:
+        raise InvalidValueException(detail=f"emails: {chosen.value!r} is not an email address")
+    return email
 
 
 def _external_id(value: str | None) -> str | None:
@@ -147,8 +172,10 @@ def _external_id(value: str | None) -> str | None:
 def user_fields(user: InputUser, *, before: InputUser | None = None) -> UserFields:
     """What a created, replaced (no `before`) or patched (with `before`) user should look like."""
     name = _changed_name(before, user) if before is not None else _name_of(user)
+    user_name = _user_name(user.user_name)
     return UserFields(
-        email=_email(user.user_name),
+        user_name=user_name,
+        email=_email(user, user_name),
         name=name,
         external_id=_external_id(user.external_id),
         active=user.active,

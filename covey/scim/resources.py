@@ -1,7 +1,8 @@
 """The SCIM resources Covey publishes, and the wider standard ones it reads.
 
-What is published (and returned) is only what Covey stores: a user's `userName` (their email),
-`displayName`, `active`, `externalId`, their email and groups (read-only), and a group's
+What is published (and returned) is only what Covey stores: a user's `userName` (any unique string,
+RFC 7643), `displayName`, `active`, `externalId`, their one email (the primary of `emails`, else the
+first, else `userName` when it is an address) and groups (read-only), and a group's
 `displayName`, `externalId` and user `members`. Requests are read with the library's full standard
 models, so identity providers may send `name.givenName`, `emails`, the enterprise extension and the
 like without being refused; what Covey does not keep is ignored.
@@ -42,8 +43,10 @@ POLICY = ScimPolicy(
 
 
 class UserEmail(ComplexAttribute):
-    value: Annotated[str | None, Mutability.read_only] = None
-    primary: Annotated[bool | None, Mutability.read_only] = None
+    """Covey keeps one address a person: of what it is sent, the primary, else the first (`type` and
+    `primary` choose; they are not kept), and it answers with that address alone."""
+
+    value: str | None = None
 
 
 class UserGroupRef(ComplexAttribute):
@@ -55,7 +58,7 @@ class UserGroupRef(ComplexAttribute):
 
 
 class User(Resource[Any]):
-    """A person of the organization. userName is their email address."""
+    """A person of the organization. userName identifies them; Covey keeps one of their emails."""
 
     __schema__ = URN(USER_SCHEMA)
 
@@ -63,7 +66,7 @@ class User(Resource[Any]):
     # Covey keeps one name per user; it is what every other view shows, so it is always there.
     display_name: Annotated[str | None, Required.true] = None
     active: Annotated[bool | None, Required.true] = None
-    emails: Annotated[list[UserEmail] | None, Mutability.read_only] = None
+    emails: list[UserEmail] | None = None
     groups: Annotated[list[UserGroupRef] | None, Mutability.read_only] = None
 
 
@@ -90,14 +93,13 @@ UserGroupRef.model_rebuild()
 User.model_rebuild()
 
 
-class _InputEmail(Email):
-    # Covey ignores `emails` (userName is the address); an intranet domain such as `corp.local` there
-    # must not refuse the whole user.
+class InputEmail(Email):
+    # Read as text, so that a bad address is refused by Covey with its name, not by the library.
     value: str | None = None
 
 
 class _InputUser(StandardUser[Any]):
-    emails: list[_InputEmail] | None = None  # type: ignore[assignment]
+    emails: list[InputEmail] | None = None  # type: ignore[assignment]
 
 
 # What requests are read with: every standard attribute, so nothing an identity provider sends is an error.

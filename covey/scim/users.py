@@ -54,15 +54,18 @@ def parse(payload: Mapping[str, Any]) -> InputUser:
 
 def create(session: Session, caller: Caller, payload: Mapping[str, Any]) -> User:
     fields = user_fields(parse(payload))
-    existing = users_repo.get_by_email(session, org_id=caller.org_id, email=fields.email)
+    existing = users_repo.get_by_user_name(session, org_id=caller.org_id, user_name=fields.user_name)
     if existing is not None:
         if not repository.is_deleted(session, existing):
-            raise UniquenessException(detail=f"userName {fields.email} already exists")
+            raise UniquenessException(detail=f"userName {fields.user_name} already exists")
         # Provisioned again after a delete: the same person, with their history.
         return _apply(session, caller, existing, dataclasses.replace(fields, active=fields.active is not False))
     _check_external_id(session, caller, None, fields.external_id)
+    _check_email(session, caller, None, fields.email)
     user = users_service.create(
-        session, caller, UserCreate(email=fields.email, name=fields.name, external_id=fields.external_id)
+        session,
+        caller,
+        UserCreate(email=fields.email, user_name=fields.user_name, name=fields.name, external_id=fields.external_id),
     )
     if fields.active is False:
         user = users_service.set_status(session, caller, user.id, active=False)
@@ -107,12 +110,21 @@ def _check_external_id(session: Session, caller: Caller, user: User | None, exte
         raise UniquenessException(detail=f"externalId {external_id} already exists")
 
 
+def _check_email(session: Session, caller: Caller, user: User | None, email: str | None) -> None:
+    other = users_repo.get_by_email(session, org_id=caller.org_id, email=email) if email else None
+    if other is not None and (user is None or other.id != user.id):
+        raise UniquenessException(detail=f"email {email} belongs to another user")
+
+
 def _apply(session: Session, caller: Caller, user: User, fields: UserFields) -> User:
     """Bring a stored user to what SCIM asked for, one audited service call per kind of change."""
     _check_external_id(session, caller, user, fields.external_id)
+    _check_email(session, caller, user, fields.email)
+    other = users_repo.get_by_user_name(session, org_id=caller.org_id, user_name=fields.user_name)
+    if other is not None and other.id != user.id:
+        raise UniquenessException(detail=f"userName {fields.user_name} already exists")
+    user = users_service.set_identity(session, caller, user.id, email=fields.email, user_name=fields.user_name)
     changes: dict[str, Any] = {}
-    if fields.email != user.email:
-        changes["email"] = fields.email
     if fields.name is not None and fields.name != user.name:
         changes["name"] = fields.name
     if fields.external_id is not None and fields.external_id != user.external_id:

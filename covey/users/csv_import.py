@@ -211,7 +211,7 @@ def _existing_users(session: Session, caller: Caller, emails: list[str]) -> dict
     for start in range(0, len(emails), _LOOKUP_BATCH):
         chunk = emails[start : start + _LOOKUP_BATCH]
         for user in users_repo.with_emails(session, org_id=caller.org_id, emails=chunk):
-            found[user.email] = user
+            found[user.label] = user
     return found
 
 
@@ -356,7 +356,7 @@ def _apply_users(
     for start in range(0, len(new_rows), _CREATE_BATCH):
         batch = new_rows[start : start + _CREATE_BATCH]
         for user in users_service.create_many(session, caller, [_user_create(row) for row in batch]):
-            ids[user.email] = user.id
+            ids[user.label] = user.id
         done += len(batch)
         if progress is not None:
             progress(done, len(rows))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from covey.models import AdminSession, Membership, User, in_org
@@ -37,6 +37,24 @@ def taken_emails(session: Session, *, org_id: str, emails: Collection[str]) -> l
     for start in range(0, len(wanted), _BATCH):
         chunk = wanted[start : start + _BATCH]
         found += session.scalars(in_org(User, org_id, User.email).where(User.email.in_(chunk))).all()
+    return sorted(found)
+
+
+def user_name_column() -> ColumnElement[str]:
+    """A person's userName: their own, else their email (lowercase for comparing)."""
+    return func.lower(func.coalesce(User.user_name, User.email))
+
+
+def get_by_user_name(session: Session, *, org_id: str, user_name: str) -> User | None:
+    return session.scalar(in_org(User, org_id).where(user_name_column() == user_name.lower()))
+
+
+def taken_user_names(session: Session, *, org_id: str, user_names: Collection[str]) -> list[str]:
+    found: list[str] = []
+    wanted = sorted({n.lower() for n in user_names})
+    for start in range(0, len(wanted), _BATCH):
+        chunk = wanted[start : start + _BATCH]
+        found += session.scalars(in_org(User, org_id, user_name_column()).where(user_name_column().in_(chunk))).all()
     return sorted(found)
 
 
@@ -81,7 +99,13 @@ def search(
     stmt = in_org(User, org_id)
     if q:
         like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(User.email).like(like), func.lower(User.name).like(like)))
+        stmt = stmt.where(
+            or_(
+                func.lower(User.email).like(like),
+                func.lower(User.user_name).like(like),
+                func.lower(User.name).like(like),
+            )
+        )
     if role:
         stmt = stmt.where(User.role == role)
     if status:

@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from covey.kit.fields import Email, ExternalId, Money, Name, Strict
+from covey.kit.fields import Email, ExternalId, Money, Name, Strict, UserName
 from covey.kit.money import nanos_to_number
 from covey.models import User
 from covey.ratelimits.schemas import RateLimitsIn, RateLimitsOut
@@ -15,12 +15,22 @@ GroupRole = Literal["admin", "member"]
 
 
 class UserCreate(Strict):
-    email: Email
+    """A person has an email, a user_name (the identity provider's identifier), or both. Without an
+    email they own keys and are charged as anyone, but cannot get a panel password."""
+
+    email: Email | None = None
+    user_name: UserName | None = None
     name: Name | None = None
     role: OrgRole = "member"
     monthly_limit: Money | None = None
     external_id: ExternalId | None = None
     rate_limits: RateLimitsIn | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> UserCreate:
+        if self.email is None and self.user_name is None:
+            raise ValueError("email is required (or user_name, for a person without an email)")
+        return self
 
 
 class UserUpdate(Strict):
@@ -41,7 +51,8 @@ class UserGroupRef(BaseModel):
 
 class UserOut(BaseModel):
     id: str
-    email: str
+    email: str | None
+    user_name: str | None
     name: str
     role: OrgRole
     status: Literal["active", "deactivated"]
@@ -58,6 +69,7 @@ class UserOut(BaseModel):
         return cls(
             id=user.id,
             email=user.email,
+            user_name=user.user_name,
             name=user.name,
             role=user.role,
             status=user.status,

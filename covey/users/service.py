@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -42,7 +42,7 @@ def get_visible(session: Session, caller: Caller, user_id: str) -> User:
 
 
 def create(session: Session, caller: Caller, data: UserCreate, *, password_hash: str | None = None) -> User:
-    return create_many(session, caller, [data], password_hashes={data.email: password_hash})[0]
+    return create_many(session, caller, [data], password_hashes=[password_hash])[0]
 
 
 def create_many(
@@ -50,30 +50,36 @@ def create_many(
     caller: Caller,
     items: Sequence[UserCreate],
     *,
-    password_hashes: Mapping[str, str | None] | None = None,
+    password_hashes: Sequence[str | None] | None = None,
 ) -> list[User]:
     """Create users, each joining every default group, in a few batched statements whatever their number.
     All or nothing: one refused item refuses them all."""
     caller.require_org_admin("Creating users")
-    emails = [d.email for d in items]
+    emails = [d.email for d in items if d.email]
+    user_names = [name for d in items if (name := _own_user_name(d) or d.email)]
     external_ids = [d.external_id for d in items if d.external_id]
     for data in items:
         if not caller.scope.can_assign_org_role(data.role):
             raise Forbidden(f"Only an owner may make a user {data.role}")
     for taken in _duplicates(emails) + repository.taken_emails(session, org_id=caller.org_id, emails=emails):
         raise Conflict(f"a user with email {taken} already exists")
+    for taken in _duplicates([n.lower() for n in user_names]) + repository.taken_user_names(
+        session, org_id=caller.org_id, user_names=user_names
+    ):
+        raise Conflict(f"a user with user_name {taken} already exists")
     for taken in _duplicates(external_ids) + repository.taken_external_ids(
         session, org_id=caller.org_id, external_ids=external_ids
     ):
         raise Conflict(f"a user with external_id {taken} already exists")
     org = orgs_repo.get(session, caller.org_id)
     assert org is not None
-    hashes = password_hashes or {}
+    hashes = list(password_hashes or [None] * len(items))
     users = [
         User(
             org_id=caller.org_id,
             email=data.email,
-            name=data.name or data.email.split("@")[0],
+            user_name=_own_user_name(data),
+            name=data.name or (data.email.split("@")[0] if data.email else data.user_name or ""),
             role=data.role,
             monthly_limit=(
                 limit_nanos(data.monthly_limit)
@@ -83,9 +89,9 @@ def create_many(
             limit_set_by=(caller.user_id or None) if "monthly_limit" in data.model_fields_set else None,
             external_id=data.external_id,
             rate_limits=merged(None, data.rate_limits) if data.rate_limits is not None else None,
-            password_hash=hashes.get(data.email),
+            password_hash=password_hash,
         )
-        for data in items
+        for data, password_hash in zip(items, hashes, strict=True)
     ]
     repository.add_all(session, users)
     for user in users:
@@ -100,6 +106,13 @@ def create_many(
         )
     _join_default_groups(session, caller, users)
     return users
+
+
+def _own_user_name(data: UserCreate) -> str | None:
+    """A user_name that is the email itself is not kept twice: the email answers for it."""
+    if data.user_name is None or (data.email is not None and data.user_name.lower() == data.email):
+        return None
+    return data.user_name
 
 
 def _duplicates(values: Sequence[str]) -> list[str]:
@@ -143,12 +156,8 @@ def update(session: Session, caller: Caller, user_id: str, data: UserUpdate) -> 
         raise Forbidden("Only an owner may change an owner")
     if "role" in fields and fields["role"] is not None and not caller.scope.can_assign_org_role(fields["role"]):
         raise Forbidden(f"Only an owner may make a user {fields['role']}")
-    if (
-        fields.get("email")
-        and fields["email"] != user.email
-        and repository.get_by_email(session, org_id=caller.org_id, email=fields["email"])
-    ):
-        raise Conflict(f"a user with email {fields['email']} already exists")
+    if fields.get("email") and fields["email"] != user.email:
+        _check_identity_free(session, caller, user, email=fields["email"], user_name=user.user_name or fields["email"])
     if "monthly_limit" in fields:
         new_limit = limit_nanos(fields["monthly_limit"])
         loosened = loosens(user.monthly_limit, new_limit)
@@ -176,6 +185,46 @@ def update(session: Session, caller: Caller, user_id: str, data: UserUpdate) -> 
         after=snapshot(user),
     )
     return user
+
+
+def set_identity(session: Session, caller: Caller, user_id: str, *, email: str | None, user_name: str) -> User:
+    """Give a user exactly this email (None: none) and userName, as SCIM replaces them."""
+    user = get_visible(session, caller, user_id)
+    if not caller.scope.is_org_admin:
+        raise Forbidden("Changing a user's email needs the org admin role")
+    own = None if email is not None and user_name.lower() == email else user_name
+    if email == user.email and own == user.user_name:
+        return user
+    _check_identity_free(session, caller, user, email=email, user_name=own or email)
+    before = snapshot(user)
+    user.email, user.user_name = email, own
+    session.flush()
+    audit.record(
+        session,
+        org_id=caller.org_id,
+        actor=caller.actor,
+        action="user.update",
+        target_type="user",
+        target_id=user.id,
+        before=before,
+        after=snapshot(user),
+    )
+    return user
+
+
+def _check_identity_free(
+    session: Session, caller: Caller, user: User, *, email: str | None, user_name: str | None
+) -> None:
+    for other, what, value in (
+        (email and repository.get_by_email(session, org_id=caller.org_id, email=email), "email", email),
+        (
+            user_name and repository.get_by_user_name(session, org_id=caller.org_id, user_name=user_name),
+            "user_name",
+            user_name,
+        ),
+    ):
+        if other and other.id != user.id:
+            raise Conflict(f"a user with {what} {value} already exists")
 
 
 def set_status(session: Session, caller: Caller, user_id: str, *, active: bool) -> User:
@@ -212,6 +261,8 @@ def reset_password(session: Session, caller: Caller, user_id: str) -> tuple[User
     caller.require_org_admin("Setting passwords")
     if user.role == "owner" and not caller.scope.is_owner:
         raise Forbidden("Only an owner may reset an owner's password")
+    if user.email is None:
+        raise Conflict(f"{user.label} has no email to sign in with: a password is of no use to them")
     password = new_password()
     user.password_hash = PasswordHasher().hash(password)
     repository.end_panel_sessions(session, org_id=caller.org_id, user_id=user.id)

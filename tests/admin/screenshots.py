@@ -31,7 +31,7 @@ def main(out: Path) -> None:
         db = Database.connect(url)
         with db.transaction() as session:
             seeded = seed(session)
-            email, password = seeded.owner.email, seeded.password
+            email, password = seeded.owner.label, seeded.password
             groups = {g.name: g.id for g in session.scalars(in_org(Group, seeded.org.id))}
         db.dispose()
         settings = Settings(database_url=url, config=Path(tmp) / "covey.toml")

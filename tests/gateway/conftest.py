@@ -214,7 +214,7 @@ def make_world(client: TestClient, db: Database) -> World:
     org = Org(
         id=made.org.id,
         owner_id=made.owner.id,
-        owner_email=made.owner.email,
+        owner_email=made.owner.label,
         password=made.password,
         admin=Api(client, made.api_key),
     )

@@ -36,7 +36,7 @@ def test_create_maps_to_a_covey_user_in_every_default_group(org: Org, scim: Scim
     assert response.headers["location"] == body["meta"]["location"]
     assert body["userName"] == "ada.lovelace@example.com"
     assert body["displayName"] == "Ada Lovelace"
-    assert body["emails"] == [{"value": "ada.lovelace@example.com", "primary": True}]
+    assert body["emails"] == [{"value": "ada.lovelace@example.com"}]
     assert body["groups"][0]["value"] == everyone
 
     user = _covey_user(org, body["id"])
@@ -65,8 +65,11 @@ def test_changes_are_audited_with_the_token_as_actor(org: Org) -> None:
 
 
 def test_bad_input_is_a_scim_400_and_changes_nothing(org: Org, scim: Scim) -> None:
-    assert_scim_error(scim.post("/Users", json={"schemas": [USER], "userName": "not-an-email"}), 400, "invalidValue")
+    bad_email = {"schemas": [USER], "userName": "x@example.com", "emails": [{"value": "not-an-email"}]}
+    assert "not-an-email" in assert_scim_error(scim.post("/Users", json=bad_email), 400, "invalidValue")["detail"]
     assert_scim_error(scim.post("/Users", json={"schemas": [USER]}), 400, "invalidValue")
+    assert_scim_error(scim.post("/Users", json={"schemas": [USER], "userName": "  "}), 400, "invalidValue")
+    assert_scim_error(scim.post("/Users", json={"schemas": [USER], "userName": "u" * 321}), 400, "invalidValue")
     assert_scim_error(scim.post("/Users", content=b"{not json"), 400, "invalidSyntax")
     assert_scim_error(scim.post("/Users", json=["a list"]), 400, "invalidSyntax")
     assert_scim_error(
@@ -157,3 +160,58 @@ def test_unknown_paths_and_methods_answer_in_scim_errors(scim: Scim) -> None:
     assert_scim_error(scim.get("/Nothing"), 404)
     assert_scim_error(scim.delete("/ServiceProviderConfig"), 405)
     assert_scim_error(scim.get("/Users/not-an-id"), 404)
+
+
+def test_user_name_is_any_unique_string_and_the_email_comes_from_emails(org: Org, scim: Scim) -> None:
+    ada = new_user(
+        scim,
+        "00u1ada",
+        displayName="Ada",
+        emails=[{"value": "ada@home.example", "type": "home"}, {"value": "Ada@Work.example", "primary": True}],
+    )
+    assert ada["userName"] == "00u1ada" and ada["emails"] == [{"value": "ada@work.example"}]
+    first = new_user(scim, "DOMAIN\\bob", emails=[{"value": "bob@one.example"}, {"value": "bob@two.example"}])
+    assert first["emails"] == [{"value": "bob@one.example"}]
+    # The userName compares without case, as RFC 7643 says; so does a filter on it.
+    assert_scim_error(scim.post("/Users", json={"schemas": [USER], "userName": "00U1ADA"}), 409, "uniqueness")
+    found = scim.get("/Users", params={"filter": 'userName eq "00U1Ada"'}).json()
+    assert [r["id"] for r in found["Resources"]] == [ada["id"]]
+    # An address that is another person's is refused, naming it, and nothing is made.
+    taken = {"schemas": [USER], "userName": "ada2", "emails": [{"value": "ada@work.example"}]}
+    assert "ada@work.example" in assert_scim_error(scim.post("/Users", json=taken), 409, "uniqueness")["detail"]
+    assert org.admin.get("/v1/manage/user", params={"q": "ada2"}).json()["total"] == 0
+    # Another person's email is a userName too: nobody else may take it as theirs.
+    assert_scim_error(scim.post("/Users", json={"schemas": [USER], "userName": "ADA@work.example"}), 409)
+    listed = org.admin.get(f"/v1/manage/user/{ada['id']}").json()["user"]
+    assert listed["email"] == "ada@work.example" and listed["user_name"] == "00u1ada"
+
+
+def test_a_person_without_email_owns_keys(org: Org, scim: Scim) -> None:
+    svc = new_user(scim, "svc-batch-7", displayName="Batch jobs")
+    assert "emails" not in svc
+    person = org.admin.get(f"/v1/manage/user/{svc['id']}").json()["user"]
+    assert person["email"] is None and person["user_name"] == "svc-batch-7" and person["name"] == "Batch jobs"
+    key = org.admin.post("/v1/manage/apikey", json={"name": "batch", "owner_id": svc["id"]})
+    assert key.status_code == 200, key.text
+    # An address given later, and removed again: the userName stays theirs throughout.
+    added = scim.patch(
+        f"/Users/{svc['id']}",
+        json=patch_ops({"op": "add", "path": "emails", "value": [{"value": "batch@example.com"}]}),
+    )
+    assert added.status_code == 200, added.text
+    assert added.json()["emails"] == [{"value": "batch@example.com"}] and added.json()["userName"] == "svc-batch-7"
+    removed = scim.patch(f"/Users/{svc['id']}", json=patch_ops({"op": "remove", "path": "emails"}))
+    assert removed.status_code == 200, removed.text
+    assert "emails" not in removed.json() and removed.json()["userName"] == "svc-batch-7"
+    assert org.admin.get(f"/v1/manage/user/{svc['id']}").json()["user"]["email"] is None
+
+
+def test_a_user_name_that_is_an_address_is_the_email(scim: Scim) -> None:
+    user = new_user(scim, "Carol@Example.com")
+    assert user["userName"] == "carol@example.com" and user["emails"] == [{"value": "carol@example.com"}]
+    renamed = scim.put(
+        f"/Users/{user['id']}",
+        json={"schemas": [USER], "userName": "carol", "emails": [{"value": "carol@example.com"}]},
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["userName"] == "carol" and renamed.json()["emails"] == [{"value": "carol@example.com"}]
