@@ -46,8 +46,9 @@ def current_revision(session: Session) -> int:
 def bump_revision(session: Session) -> int:
     """Moves the counter and answers its new value. On PostgreSQL the row stays locked until commit,
     so revisions commit in order: a reader that sees revision N sees every change up to N."""
-    session.execute(update(Revision).where(Revision.id == 1).values(value=Revision.value + 1))
-    return current_revision(session)
+    # One statement that moves and reads the counter: the value read is the one this transaction wrote.
+    bumped = update(Revision).where(Revision.id == 1).values(value=Revision.value + 1).returning(Revision.value)
+    return int(session.execute(bumped).scalar_one())
 
 
 def record_change(session: Session, *, revision: int, touched: dict[str, Any]) -> None:
