@@ -258,7 +258,7 @@ class Gateway:
         stream = endpoint != "embeddings" and bool(ad.body.get("stream"))
         if ticket is not None and ticket.plan.checks:
             # Under a hard line the reservation is a bound the upstream is held to (docs/design.md §4).
-            outcome.cap = cap_output(ad.body, endpoint=endpoint, default=self.settings.budget_default_max_tokens)
+            outcome.cap = cap_output(ad.body, endpoint=endpoint, default=self._default_cap(steps))
         else:
             outcome.cap = given_cap(ad.body)
         if outcome.cap is not None:
@@ -313,6 +313,17 @@ class Gateway:
         if passed is not None and self.limiter is not None:
             await self.limiter.finish(passed, tokens=tokens, cancel=cancel)
 
+    def _default_cap(self, steps: list[routing.Step]) -> int:
+        """The output cap of a request that set none: the configured default, within the output window
+        of every model its route may use (docs/design.md §4)."""
+        windows = [
+            window
+            for step in steps
+            if step.model in self.catalog.models
+            and (window := self.catalog.models[step.model].max_output_tokens) is not None
+        ]
+        return min([self.settings.budget_default_max_tokens, *windows])
+
     async def _reserve(self, ad: Admitted, steps: list[routing.Step], endpoint: str) -> Ticket | None:
         """Hold the most the request can cost (its dearest route) on its hard budget lines, or refuse it."""
         if self.budgets is None:
@@ -321,7 +332,7 @@ class Gateway:
             ad.body,
             endpoint=endpoint,
             models=[self.catalog.models[s.model].price for s in steps if s.model in self.catalog.models],
-            default_max_tokens=self.settings.budget_default_max_tokens,
+            default_max_tokens=self._default_cap(steps),
         )
         grant = ad.grant
         return await self.budgets.reserve(

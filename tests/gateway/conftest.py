@@ -65,6 +65,7 @@ output = 2
 [prices."up/steady"]
 input = 3
 output = 4
+max_output_tokens = 1000
 
 [prices."up/verbose"]
 input = 2.5

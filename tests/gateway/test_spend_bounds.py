@@ -113,6 +113,20 @@ def test_24_concurrent_uncapped_requests_stay_within_a_half_dollar_line(
     assert all(r.output_tokens <= 4 * 200_000 for r in records)
 
 
+def test_without_a_cap_of_its_own_a_request_gets_the_models_output_window(
+    world: World, gateway: str, upstream_control: httpx.Client
+) -> None:
+    """`up/steady` writes at most 1,000 tokens (covey.toml): the cap Covey sets and reserves is that,
+    not the 4,096 default, so the model is never asked for more than it can write."""
+    key_id, secret = hard_line_key(world, gateway)
+    status, _ = call(gateway, secret, {"model": "up/steady", "messages": ASK})
+    assert status == 200
+    assert upstream_control.get("/_mock/last").json()["body"]["max_tokens"] == 1000
+    status, _ = call(gateway, secret, {"model": "up/gpt-4o-mini", "messages": ASK})
+    assert status == 200
+    assert upstream_control.get("/_mock/last").json()["body"]["max_tokens"] == 4096
+
+
 def test_streams_from_an_upstream_that_ignores_its_cap_are_ended_at_it(
     gateway: str, world: World, upstream_control: httpx.Client
 ) -> None:
