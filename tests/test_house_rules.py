@@ -162,6 +162,17 @@ def test_every_setting_says_what_it_is_for() -> None:
     assert not silent, f"Settings fields without a docstring under them: {', '.join(silent)}"
 
 
+def test_code_cites_the_design_in_the_repository() -> None:
+    """Rules are cited as `docs/design.md §N`, the design that ships with the code."""
+    found = [
+        f"covey/{name}:{number}"
+        for name, _, source in _modules()
+        for number, line in enumerate(source.splitlines(), 1)
+        if "DESIGN §" in line
+    ]
+    assert not found, "Cite docs/design.md §N, not DESIGN:\n" + "\n".join(found)
+
+
 # The checks themselves: each one catches what it is for, so a green run means something.
 
 

@@ -568,7 +568,7 @@ def test_attack_is_refused(attack: Callable[[World], None], client: Any, db: Any
     attack(world)
 
 
-# --- Who may make which key for whom, and the management rights the key ends up with (DESIGN §2).
+# --- Who may make which key for whom, and the management rights the key ends up with (docs/design.md §2).
 # Each maker asks for `manage: write`; the key lands with "write", or the request is refused (403).
 
 

@@ -1,4 +1,4 @@
-"""Authority that cannot be borrowed (DESIGN §2): whose rights a key carries, and who may loosen a
+"""Authority that cannot be borrowed (docs/design.md §2): whose rights a key carries, and who may loosen a
 limit someone else set. The rules are `Scope.covers` and `loosens_*`; this module loads the people
 they compare."""
 

@@ -1,4 +1,4 @@
-"""The control plane's door, in plain ASGI ahead of FastAPI (DESIGN §7: every body is bounded before
+"""The control plane's door, in plain ASGI ahead of FastAPI (docs/design.md §7: every body is bounded before
 it is parsed). A management or SCIM request whose bearer credential Covey does not know is refused
 from its headers, before a byte of its body is read; then every control-plane body (management API,
 SCIM, admin panel forms) is read up to `max_control_body_bytes` and refused with 413 past it. The

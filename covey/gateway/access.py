@@ -44,7 +44,7 @@ class Grant:
 
     def refusal_at(self, now: float) -> tuple[int, str] | None:
         """(status, message) when the key may do nothing now: 401 when the key is not (or no longer) a
-        valid credential, 403 when a rule stops a valid one (DESIGN §7)."""
+        valid credential, 403 when a rule stops a valid one (docs/design.md §7)."""
         if self.revoked or (self.key_expires_at is not None and now >= self.key_expires_at):
             return 401, INVALID_TOKEN
         if self.refusal is not None:

@@ -278,7 +278,7 @@ _LIMITS = (
 
 
 def _setters(session: Session, caller: Caller, group: Group, fields: dict[str, Any]) -> dict[str, str | None]:
-    """DESIGN §2, §4: a budget or expiry set by someone whose rights the caller's do not include may
+    """docs/design.md §2, §4: a budget or expiry set by someone whose rights the caller's do not include may
     be lowered or shortened, never raised, removed or extended. Answers who has set each afterwards."""
     out: dict[str, str | None] = {}
     for name, column, set_by in _LIMITS:

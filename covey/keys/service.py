@@ -129,7 +129,7 @@ def _check_manage_level(caller: Caller, level: str) -> None:
 
 
 def _check_may_empower(session: Session, caller: Caller, owner: User, level: str) -> None:
-    """DESIGN §2: a key for someone else carries management rights only if its maker covers them;
+    """docs/design.md §2: a key for someone else carries management rights only if its maker covers them;
     nobody makes keys for a person who outranks them in the org."""
     if not caller.user_id or owner.id == caller.user_id:
         return
@@ -144,7 +144,7 @@ def _check_may_empower(session: Session, caller: Caller, owner: User, level: str
 
 def _bounds(session: Session, caller: Caller, data: KeyCreate) -> tuple[str | None, str | None]:
     """A key made with a key is bounded by it: no higher limit and no later expiry than the limit and
-    expiry someone above the caller set on the making key (DESIGN §2). Answers who has set the new
+    expiry someone above the caller set on the making key (docs/design.md §2). Answers who has set the new
     key's limit and expiry."""
     me = caller.user_id or None
     limit_by = me if data.monthly_limit else None

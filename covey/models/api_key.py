@@ -37,7 +37,7 @@ class ApiKey(IdMixin, OrgScoped, Timestamps, Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_by: Mapped[str | None] = mapped_column(String(36), default=None)
     # Who set the limit and the expiry (null: the command line or no one known, i.e. the org's): only
-    # a caller whose rights include theirs may raise, remove or extend them (DESIGN §2).
+    # a caller whose rights include theirs may raise, remove or extend them (docs/design.md §2).
     limit_set_by: Mapped[str | None] = mapped_column(String(36), default=None)
     expiry_set_by: Mapped[str | None] = mapped_column(String(36), default=None)
 

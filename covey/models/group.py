@@ -32,7 +32,7 @@ class Group(IdMixin, OrgScoped, Timestamps, Base):
     # Requesty's budget fields, in nano-dollars; null = unlimited.
     monthly_budget: Mapped[int | None] = mapped_column(BigInteger, default=None)
     monthly_budget_per_user: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    # Who set each budget (null: the command line or no one known): see DESIGN §2 and §4.
+    # Who set each budget (null: the command line or no one known): see docs/design.md §2 and §4.
     budget_set_by: Mapped[str | None] = mapped_column(String(36), default=None)
     budget_per_user_set_by: Mapped[str | None] = mapped_column(String(36), default=None)
     expiry_set_by: Mapped[str | None] = mapped_column(String(36), default=None)

@@ -29,7 +29,7 @@ class User(IdMixin, OrgScoped, Timestamps, Base):
     role: Mapped[str] = mapped_column(String(16), default="member")
     status: Mapped[str] = mapped_column(String(16), default="active")
     monthly_limit: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    # Who set the monthly limit (null: the org default, the command line or SCIM): see DESIGN §2.
+    # Who set the monthly limit (null: the org default, the command line or SCIM): see docs/design.md §2.
     limit_set_by: Mapped[str | None] = mapped_column(String(36), default=None)
     rate_limits: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
     external_id: Mapped[str | None] = mapped_column(String(255), default=None)

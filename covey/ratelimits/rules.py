@@ -1,4 +1,4 @@
-"""Rate limits and which of them apply to a request (DESIGN §4), as pure functions, compiled into each
+"""Rate limits and which of them apply to a request (docs/design.md §4), as pure functions, compiled into each
 key's grant so the hot path only counts.
 
 Limits sit on the same owners as budget lines: the key, its owner, the owner's traffic through each

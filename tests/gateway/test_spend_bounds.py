@@ -118,7 +118,7 @@ def test_without_a_cap_of_its_own_a_request_gets_the_models_output_window(
 ) -> None:
     """`up/steady` writes at most 1,000 tokens (covey.toml): the cap Covey sets and reserves is that,
     not the 4,096 default, so the model is never asked for more than it can write."""
-    key_id, secret = hard_line_key(world, gateway)
+    _, secret = hard_line_key(world, gateway)
     status, _ = call(gateway, secret, {"model": "up/steady", "messages": ASK})
     assert status == 200
     assert upstream_control.get("/_mock/last").json()["body"]["max_tokens"] == 1000
