@@ -173,6 +173,11 @@ def update(session: Session, caller: Caller, user_id: str, data: UserUpdate) -> 
                 user.rate_limits = merged(user.rate_limits, data.rate_limits)
         elif value is not None:
             setattr(user, name, value)
+    _record_update(session, caller, user, before)
+    return user
+
+
+def _record_update(session: Session, caller: Caller, user: User, before: dict[str, Any]) -> None:
     session.flush()
     audit.record(
         session,
@@ -184,31 +189,19 @@ def update(session: Session, caller: Caller, user_id: str, data: UserUpdate) -> 
         before=before,
         after=snapshot(user),
     )
-    return user
 
 
 def set_identity(session: Session, caller: Caller, user_id: str, *, email: str | None, user_name: str) -> User:
     """Give a user exactly this email (None: none) and userName, as SCIM replaces them."""
     user = get_visible(session, caller, user_id)
-    if not caller.scope.is_org_admin:
-        raise Forbidden("Changing a user's email needs the org admin role")
+    caller.require_org_admin("Changing a user's email")
     own = None if email is not None and user_name.lower() == email else user_name
     if email == user.email and own == user.user_name:
         return user
     _check_identity_free(session, caller, user, email=email, user_name=own or email)
     before = snapshot(user)
     user.email, user.user_name = email, own
-    session.flush()
-    audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action="user.update",
-        target_type="user",
-        target_id=user.id,
-        before=before,
-        after=snapshot(user),
-    )
+    _record_update(session, caller, user, before)
     return user
 
 
