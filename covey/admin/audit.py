@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from covey.admin.keys import parse_day
+from covey.admin.forms import parse_day
 from covey.admin.web import OrgAdminDep, PanelRoute, page
 from covey.audit import repository as audit_repo
 from covey.auth.deps import SessionDep
@@ -36,8 +36,8 @@ def audit_log(
     until: str = "",
     offset: int = 0,
 ) -> Response:
-    start = parse_day(since, "since")
-    end = parse_day(until, "until")
+    start = parse_day(since, "From")
+    end = parse_day(until, "To")
     rows, total = audit_repo.list_events(
         session,
         org_id=panel.caller.org_id,

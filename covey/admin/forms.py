@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from covey.groups.schemas import MAX_BULK
 from covey.kit.errors import BadRequest
 
@@ -22,3 +24,15 @@ def people(n: int) -> str:
 
 def blank_to_none(value: str | None) -> str | None:
     return (value.strip() or None) if value is not None else None
+
+
+def parse_day(text: str, field: str) -> datetime | None:
+    """A date from the form's date picker: the key expires at the start of that day, UTC."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise BadRequest(f"{field}: {text!r} is not a date like 2027-01-31") from None
+    return day.replace(tzinfo=UTC)

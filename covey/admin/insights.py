@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from covey.admin import repository, spend
-from covey.admin.web import PREFIX, AdminDep, OrgAdminDep, Panel, PanelRoute, page, redirect
+from covey.admin.web import PREFIX, AdminDep, OrgAdminDep, Panel, PanelRoute, page, redirect, show_once
 from covey.alerts import service as alerts
 from covey.alerts.schemas import WebhookCreate, WebhookUpdate
 from covey.auth.deps import SessionDep
@@ -83,7 +83,6 @@ def alerts_page(request: Request, panel: OrgAdminDep, session: SessionDep, offse
         alerts=rows,
         total=total,
         webhooks=alerts.list_all(session, panel.caller),
-        created=None,
     )
 
 
@@ -98,17 +97,8 @@ def create_webhook(
 ) -> Response:
     data = WebhookCreate.model_validate({"url": url, "format": format})
     hook, secret = alerts.create(session, panel.caller, data, allowed_hosts=settings.webhook_allowed_hosts)
-    rows, total = alerts.alerts(session, panel.caller, since=None, page=Page(limit=50, offset=0))
-    # The signing secret is shown once, on this answer.
-    return page(
-        request,
-        panel,
-        "alerts.html",
-        alerts=rows,
-        total=total,
-        webhooks=alerts.list_all(session, panel.caller),
-        created={"url": hook.url, "secret": secret},
-    )
+    to = f"{PREFIX}/alerts"
+    return show_once(request, redirect(request, to), panel, to=to, kind="webhook", url=hook.url, secret=secret)
 
 
 @router.post("/webhooks/{webhook_id}/enabled", include_in_schema=False)

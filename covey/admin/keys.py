@@ -1,17 +1,18 @@
-"""API keys: list, create (the secret is shown once, on the page that answers the creation), change
-the limit, labels and expiry, revoke. Members see and make only their own keys (the service decides)."""
+"""API keys: list, create (the secret is shown once, on the page the creation redirects to), change
+the limit, labels and expiry, revoke. Members see and make only their own keys (the service decides).
+An expired key keeps its menu: its expiry can be moved on, or it can be revoked."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from covey.admin import repository, spend
-from covey.admin.forms import blank_to_none
-from covey.admin.web import PREFIX, Panel, PanelDep, PanelRoute, page, redirect
+from covey.admin.forms import blank_to_none, parse_day
+from covey.admin.web import PREFIX, Panel, PanelDep, PanelRoute, page, redirect, show_once
 from covey.auth.deps import SessionDep
 from covey.groups import service as groups
 from covey.keys import service as keys
@@ -38,21 +39,16 @@ def parse_labels(text: str) -> dict[str, str]:
     return labels
 
 
-def parse_day(text: str, field: str) -> datetime | None:
-    """A date from the form's date picker: the key expires at the start of that day, UTC."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        day = datetime.strptime(text, "%Y-%m-%d")
-    except ValueError:
-        raise BadRequest(f"{field}: {text!r} is not a date like 2027-01-31") from None
-    return day.replace(tzinfo=UTC)
+def parse_expiry(text: str) -> datetime | None:
+    """A key's expiry from the create or the edit form: a day after today (UTC), or none. A past day
+    would stop the key at once; revoking says that plainly."""
+    expires = parse_day(text, "Expires on")
+    if expires is not None and expires <= utcnow():
+        raise BadRequest("Expires on: pick a day after today (UTC). To stop a key now, revoke it.")
+    return expires
 
 
-def _keys_page(
-    request: Request, panel: Panel, session: Any, *, show_revoked: bool = False, created: dict[str, str] | None = None
-) -> Response:
+def _keys_page(request: Request, panel: Panel, session: Any, *, show_revoked: bool = False) -> Response:
     caller = panel.caller
     rows = keys.list_visible(session, caller, include_revoked=show_revoked)
     month = spend.current_month(panel.org.timezone, utcnow())
@@ -72,8 +68,8 @@ def _keys_page(
         groups=sorted(visible, key=lambda g: g.name.lower()),
         owners=owners,
         show_revoked=show_revoked,
-        created=created,
         month=month,
+        tomorrow=(utcnow().date() + timedelta(days=1)).isoformat(),
     )
 
 
@@ -102,13 +98,13 @@ def create(
             "owner_id": blank_to_none(owner_id),
             "monthly_limit": monthly_limit.strip() or None,
             "labels": parse_labels(labels) or None,
-            "expires_at": parse_day(expires_on, "expires_on"),
+            "expires_at": parse_expiry(expires_on),
             "permissions": {"manage": manage, "completions": "write"},
         }
     )
     key, secret = keys.create(session, panel.caller, data)
-    # The secret exists only in this answer: no redirect, no cache.
-    return _keys_page(request, panel, session, created={"id": key.id, "name": key.name, "secret": secret})
+    to = f"{PREFIX}/keys"
+    return show_once(request, redirect(request, to), panel, to=to, kind="key", name=key.name, secret=secret)
 
 
 @router.post("/keys/{key_id}/limit", include_in_schema=False)
@@ -133,7 +129,7 @@ def set_labels(
 def set_expiry(
     request: Request, key_id: str, panel: PanelDep, session: SessionDep, expires_on: Annotated[str, Form()] = ""
 ) -> Response:
-    data = KeyExpiry.model_validate({"expires_at": parse_day(expires_on, "expires_on")})
+    data = KeyExpiry.model_validate({"expires_at": parse_expiry(expires_on)})
     key = keys.set_expiry(session, panel.caller, key_id, expires_at=data.expires_at)
     return redirect(request, f"{PREFIX}/keys", f'Saved the expiry of "{key.name}".')
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from covey.admin import repository, spend
 from covey.admin.forms import people, picked
-from covey.admin.web import PREFIX, AdminDep, PanelRoute, page, redirect
+from covey.admin.web import PREFIX, AdminDep, PanelRoute, page, redirect, show_once
 from covey.auth.deps import SessionDep
 from covey.groups import repository as groups_repo
 from covey.groups import service as groups
@@ -129,6 +129,14 @@ def set_status(
 
 @router.post("/users/{user_id}/password", include_in_schema=False)
 def reset_password(request: Request, user_id: str, panel: AdminDep, session: SessionDep) -> Response:
-    """A new sign-in password, shown on this answer only."""
+    """A new sign-in password, shown once on the page this redirects to."""
     user, password = users.reset_password(session, panel.caller, user_id)
-    return page(request, panel, "password.html", person=user, password=password)
+    to = f"{PREFIX}/users/{user.id}/password"
+    return show_once(request, redirect(request, to), panel, to=to, kind="password", secret=password)
+
+
+@router.get("/users/{user_id}/password", include_in_schema=False)
+def new_password(request: Request, user_id: str, panel: AdminDep, session: SessionDep) -> Response:
+    """The new password, the first time this page opens after the reset; afterwards only how to get one."""
+    user = users.get_visible(session, panel.caller, user_id)
+    return page(request, panel, "password.html", person=user)

@@ -1,8 +1,15 @@
 """The panel's plumbing: the signed session cookie, CSRF checks, the signed-in `Panel` a route receives,
-page rendering with one-shot notices, and one place that turns refusals into pages or JSON."""
+page rendering with one-shot notices and secrets shown once, and one place that turns refusals into
+pages or JSON.
+
+Every change answers with a redirect (post/redirect/get), so reloading the page it lands on repeats
+nothing. A secret made by a change (a key, a password, a webhook's signing secret) travels to that page
+in a short-lived cookie signed for the session and addressed to that page, which shows it and drops it:
+never in a URL, never shown twice."""
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import secrets
@@ -37,6 +44,8 @@ from covey.state import SettingsDep
 SESSION_COOKIE = "covey_session"
 SIGNIN_CSRF_COOKIE = "covey_signin_csrf"
 NOTICE_COOKIE = "covey_notice"
+ONCE_COOKIE = "covey_once"
+ONCE_MAX_AGE = 300
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 PREFIX = "/admin"
@@ -95,6 +104,8 @@ class Panel:
     user: User
     org: Organization
     csrf: str
+    # Signs what is shown once (see `show_once`): bound to this session, unknown to the page.
+    once_key: str
 
     @property
     def is_org_admin(self) -> bool:
@@ -136,7 +147,13 @@ def current_panel(
         raise CsrfRefused("Missing or wrong CSRF token: reload the page and try again.")
     org = orgs_repo.get(session, user.org_id)
     assert org is not None  # users cascade with their organization
-    return Panel(caller=signin.caller_for(session, user), user=user, org=org, csrf=csrf)
+    return Panel(
+        caller=signin.caller_for(session, user),
+        user=user,
+        org=org,
+        csrf=csrf,
+        once_key=sign(secret, b"once:" + token.encode()),
+    )
 
 
 PanelDep = Annotated[Panel, Depends(current_panel)]
@@ -188,13 +205,44 @@ _PAGE_HEADERS = {
 }
 
 
+def _once_mac(panel: Panel, body: str) -> str:
+    return sign(panel.once_key, body.encode())
+
+
+def show_once(request: Request, response: Response, panel: Panel, *, to: str, **fields: str) -> Response:
+    """Hands `fields` (a new secret and what names it) to the page at `to`, which shows them once."""
+    body = base64.urlsafe_b64encode(json.dumps({"to": to, **fields}).encode()).decode().rstrip("=")
+    set_cookie(request, response, ONCE_COOKIE, f"{body}.{_once_mac(panel, body)}", max_age=ONCE_MAX_AGE)
+    return response
+
+
+def _take_once(request: Request, panel: Panel | None) -> dict[str, str] | None:
+    """What `show_once` left for this page and this session, if anything."""
+    body, _, mac = request.cookies.get(ONCE_COOKIE, "").rpartition(".")
+    if panel is None or not body or not hmac.compare_digest(mac, _once_mac(panel, body)):
+        return None
+    try:
+        fields = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (ValueError, json.JSONDecodeError):
+        return None
+    if not isinstance(fields, dict) or fields.pop("to", None) != request.url.path:
+        return None
+    return {str(k): str(v) for k, v in fields.items()}
+
+
 def page(request: Request, panel: Panel | None, name: str, *, status: int = 200, **context: Any) -> Response:
     notice = _take_notice(request)
+    once = _take_once(request, panel)
     response = templates.TemplateResponse(
-        request, name, {"panel": panel, "notice": notice, "path": request.url.path, **context}, status_code=status
+        request,
+        name,
+        {"panel": panel, "notice": notice, "path": request.url.path, "once": once, **context},
+        status_code=status,
     )
     if notice:
         response.delete_cookie(NOTICE_COOKIE, path=PREFIX)
+    if once is not None:
+        response.delete_cookie(ONCE_COOKIE, path=PREFIX)
     response.headers.update(_PAGE_HEADERS)
     return response
 

@@ -196,12 +196,12 @@ def _check_group_usable(session: Session, caller: Caller, *, group: Group, owner
         raise Conflict(f"group_id: the key's owner is not a member of group {group.name}")
 
 
-def _editable(session: Session, caller: Caller, key_id: str) -> ApiKey:
+def _editable(session: Session, caller: Caller, key_id: str, *, expired_ok: bool = False) -> ApiKey:
     key = get_visible(session, caller, key_id)
     if key.revoked_at is not None:
         raise Conflict("api key is revoked and cannot be changed")
-    if key.is_expired(utcnow()):
-        raise Conflict("api key has expired and cannot be changed")
+    if key.is_expired(utcnow()) and not expired_ok:
+        raise Conflict("api key has expired: only its expiry can be changed (to extend it), or it can be revoked")
     return key
 
 
@@ -299,7 +299,9 @@ def set_labels(session: Session, caller: Caller, key_id: str, *, labels: dict[st
 
 
 def set_expiry(session: Session, caller: Caller, key_id: str, *, expires_at: datetime | None) -> ApiKey:
-    key = _editable(session, caller, key_id)
+    """An expired key may be given a later expiry (or none): that is how it is extended, subject to who
+    set the old one, like any other extension."""
+    key = _editable(session, caller, key_id, expired_ok=True)
     loosened = loosens(key.expires_at, expires_at)
     setter = authority.setter_after(session, caller, field="expires_at", setter_id=key.expiry_set_by, loosens=loosened)
     before = snapshot(key)

@@ -27,6 +27,26 @@ PAGES = (
 )
 
 
+_SECRET = re.compile(r'id="new-secret" class="secret" readonly value="([^"]+)"')
+
+
+def _shown_once(panel: PanelSession, answer: Any) -> str:
+    """A change that makes a secret redirects; the page it lands on shows the secret, a reload does not."""
+    assert answer.status_code == 303, answer.text
+    target = answer.headers["location"]
+    landed = panel.get(target)
+    assert landed.status_code == 200
+    assert landed.headers["cache-control"] == "no-store"
+    found = _SECRET.search(landed.text)
+    assert found is not None
+    secret = found.group(1)
+    assert secret not in target
+    again = panel.get(target)
+    assert again.status_code == 200
+    assert secret not in again.text
+    return secret
+
+
 def _members(org: Org, group_id: str) -> dict[str, str]:
     group = org.admin.get(f"/v1/manage/group/{group_id}").json()["group"]
     return {m["id"]: m["role"] for m in group["members"]}
@@ -120,16 +140,13 @@ def test_a_password_reset_signs_the_person_out_everywhere(
     assert phone.sign_in(email, old_password).status_code == 303
     assert laptop.get("/admin/keys").status_code == 200
 
-    reset = owner_panel.post(f"/admin/users/{colleague}/password")
-    assert reset.status_code == 200
-    new_password = re.search(r'id="new-secret"[^>]*value="([^"]+)"', reset.text)
-    assert new_password is not None
+    new_password = _shown_once(owner_panel, owner_panel.post(f"/admin/users/{colleague}/password"))
 
     assert laptop.get("/admin/keys").status_code == 303  # back to the sign-in page
     assert phone.get("/admin/keys").status_code == 303
     assert owner_panel.get("/admin/keys").status_code == 200  # the one who reset it stays in
     assert browser_for().sign_in(email, old_password).status_code == 401
-    assert browser_for().sign_in(email, new_password.group(1)).status_code == 303
+    assert browser_for().sign_in(email, new_password).status_code == 303
 
 
 def test_sign_in_form_needs_its_token(browser_for: Any, org: Org) -> None:
@@ -268,9 +285,7 @@ def test_user_limit_is_set_exactly(owner_panel: PanelSession, org: Org) -> None:
 
 def test_key_secret_is_shown_once_and_works(owner_panel: PanelSession, org: Org) -> None:
     response = owner_panel.post("/admin/keys", {"name": "panel-key", "monthly_limit": "5", "labels": "team=search"})
-    assert response.status_code == 200
-    assert response.headers["cache-control"] == "no-store"
-    secret = response.text.split('id="new-secret" class="secret" readonly value="', 1)[1].split('"', 1)[0]
+    secret = _shown_once(owner_panel, response)
     assert secret.startswith("cvy_")
     listing = owner_panel.get("/admin/keys")
     assert "panel-key" in listing.text
@@ -307,7 +322,7 @@ def test_a_member_cannot_open_admin_pages(browser_for: Any, org: Org, db: Any) -
     assert panel.get("/admin/me").status_code == 200
     # Their own keys page works, and shows only their keys.
     mine = panel.post("/admin/keys", {"name": "my-own"})
-    assert mine.status_code == 200
+    assert mine.status_code == 303
     listing = panel.get("/admin/keys")
     assert listing.text.count('data-key-id="') == 1
     # And a change they may not make is refused by the same rules as the API.
@@ -364,9 +379,7 @@ def test_budget_line_with_alert_thresholds(owner_panel: PanelSession, org: Org) 
 
 def test_webhook_secret_shown_once_and_allocation_csv(owner_panel: PanelSession, org: Org) -> None:
     created = owner_panel.post("/admin/webhooks", {"url": "https://hooks.example.com/covey", "format": "slack"})
-    assert created.status_code == 200
-    secret = created.text.split('id="new-secret" class="secret" readonly value="', 1)[1].split('"', 1)[0]
-    assert secret
+    secret = _shown_once(owner_panel, created)
     listing = owner_panel.get("/admin/alerts")
     assert "https://hooks.example.com/covey" in listing.text
     assert secret not in listing.text
@@ -426,10 +439,7 @@ def test_a_new_password_from_the_users_page_signs_them_in(
 ) -> None:
     person = org.user(role="admin")
     email = org.admin.get(f"/v1/manage/user/{person}").json()["user"]["email"]
-    answer = owner_panel.post(f"/admin/users/{person}/password")
-    assert answer.status_code == 200
-    assert answer.headers["cache-control"] == "no-store"
-    password = answer.text.split('id="new-secret" class="secret" readonly value="', 1)[1].split('"', 1)[0]
+    password = _shown_once(owner_panel, owner_panel.post(f"/admin/users/{person}/password"))
     assert browser_for().sign_in(email, password).status_code == 303
     events = org.admin.get("/v1/manage/audit", params={"action": "user.password.reset", "target_id": person}).json()
     assert events["total"] == 1
@@ -530,3 +540,54 @@ def test_key_page_edits_rate_limits_guardrails_and_caching(owner_panel: PanelSes
     )
     key = org.admin.get(f"/v1/manage/apikey/{made['api_key_id']}").json()
     assert key["features"] == {} and key["rate_limits"]["requests_per_minute"] is None
+
+
+def test_a_secret_shown_once_belongs_to_its_session_and_its_page(
+    owner_panel: PanelSession, browser_for: Any, org: Org, db: Any
+) -> None:
+    created = owner_panel.post("/admin/keys", {"name": "once-key"})
+    assert created.status_code == 303
+    handed = owner_panel.jar["covey_once"]
+    # Another page does not take it, and another session cannot read it.
+    assert "new-secret" not in owner_panel.get("/admin/alerts").text
+    colleague = org.user(role="admin")
+    other = browser_for()
+    email = org.admin.get(f"/v1/manage/user/{colleague}").json()["user"]["email"]
+    assert other.sign_in(email, give_password(db, colleague)).status_code == 303
+    other.jar["covey_once"] = handed
+    assert "new-secret" not in other.get("/admin/keys").text
+    tampered = handed.replace(handed[-4:], "0000")
+    owner_panel.jar["covey_once"] = tampered
+    assert "new-secret" not in owner_panel.get("/admin/keys").text
+    owner_panel.jar["covey_once"] = handed
+    assert "new-secret" in owner_panel.get("/admin/keys").text
+    assert "new-secret" not in owner_panel.get("/admin/keys").text
+
+
+def test_an_expired_key_keeps_its_menu_and_can_be_extended(owner_panel: PanelSession, org: Org) -> None:
+    key = org.key(org.owner_id, manage="read")
+    key_id = key.get("/v1/manage/apikey/self").json()["id"]
+    past = {"expires_at": "2001-01-01T00:00:00Z"}
+    assert org.admin.post(f"/v1/manage/apikey/{key_id}/expiry", json=past).status_code == 204
+    listing = owner_panel.get("/admin/keys").text
+    row = listing.split(f'data-key-id="{key_id}"', 1)[1].split("</tr>", 1)[0]
+    assert f"/admin/keys/{key_id}/revoke" in row
+    assert f"/admin/keys/{key_id}/expiry" in row
+    # The edit form, like the create form, refuses a day that is not after today, in plain words.
+    refused = owner_panel.post(
+        f"/admin/keys/{key_id}/expiry",
+        {"expires_on": "2020-01-01"},
+        headers={"Referer": "http://testserver/admin/keys"},
+    )
+    assert refused.status_code == 303
+    assert "Expires on: pick a day after today" in owner_panel.get("/admin/keys").text
+    made = owner_panel.post(
+        "/admin/keys",
+        {"name": "past-key", "expires_on": "2020-01-01"},
+        headers={"Referer": "http://testserver/admin/keys"},
+    )
+    assert made.status_code == 303
+    assert "Expires on: pick a day after today" in owner_panel.get("/admin/keys").text
+    assert owner_panel.post(f"/admin/keys/{key_id}/expiry", {"expires_on": "2090-01-01"}).status_code == 303
+    assert org.admin.get(f"/v1/manage/apikey/{key_id}").json()["status"] == "active"
+    assert key.get("/v1/manage/apikey/self").status_code == 200

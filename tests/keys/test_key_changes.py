@@ -82,18 +82,21 @@ def test_expiry_set_clear_and_expired_key_is_frozen(org: Org) -> None:
         assert response.status_code == 400, (bad, response.text)
         assert "expires_at" in response.json()["error"]["message"]
 
-    # A time already past expires the key at once; from then on it cannot be changed.
+    # A time already past expires the key at once; from then on only its expiry can be changed.
     assert (
         org.admin.post(f"/v1/manage/apikey/{key_id}/expiry", json={"expires_at": "2001-01-01T00:00:00Z"}).status_code
         == 204
     )
     assert key.get("/v1/manage/apikey/self").status_code == 401
     assert org.admin.get(f"/v1/manage/apikey/{key_id}").json()["status"] == "expired"
-    refused = org.admin.post(f"/v1/manage/apikey/{key_id}/expiry", json={"expires_at": None})
+    refused = org.admin.post(f"/v1/manage/apikey/{key_id}/limit", json={"monthly_limit": 1})
     assert refused.status_code == 409
     assert "expired" in refused.json()["error"]["message"]
-    assert org.admin.post(f"/v1/manage/apikey/{key_id}/limit", json={"monthly_limit": 1}).status_code == 409
     assert org.admin.get(f"/v1/manage/apikey/{key_id}").json()["expires_at"].startswith("2001-01-01")
+    # Extended, it works again.
+    assert org.admin.post(f"/v1/manage/apikey/{key_id}/expiry", json={"expires_at": None}).status_code == 204
+    assert org.admin.get(f"/v1/manage/apikey/{key_id}").json()["status"] == "active"
+    assert key.get("/v1/manage/apikey/self").status_code == 200
 
 
 def test_patch_changes_only_what_is_given(org: Org) -> None:
