@@ -9,24 +9,21 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from covey.budgets.estimate import STREAM_BYTES_PER_TOKEN, choices, estimate_nanos, given_cap, prompt_tokens
+from covey.budgets.estimate import STREAM_BYTES_PER_TOKEN, choices, estimate_nanos, given_cap
 from covey.budgets.guard import Guard, Ticket
 from covey.config import GatewayConfig, Settings
-from covey.gateway import asgi, caching, responses, routing, token_count, vectors
+from covey.gateway import asgi, caching, lookups, responses, routing, vectors
 from covey.gateway.admission import (
     Admitted,
     admit,
-    authenticate,
     cap_output,
     check_features,
     features_used,
-    read_headers,
 )
 from covey.gateway.bridges import Bridge, StreamConverter, bridge
 from covey.gateway.catalog import Catalog, CatalogModel
@@ -37,14 +34,14 @@ from covey.gateway.errors import (
     openai_error,
     openai_stream_error,
 )
-from covey.gateway.models_list import list_models, one_model
+from covey.gateway.outcome import Outcome, cut_short, dollars, usage_record
 from covey.gateway.providers.base import ProviderError
 from covey.gateway.relay import Converted, Relay, anthropic_frame, openai_frame
 from covey.gateway.sse import Event
+from covey.gateway.stream_endings import StreamCut, usage_chunk
 from covey.gateway.validation import basics, validate
-from covey.guardrails.masking import Blocked, MaskedStream, Screen, counts
+from covey.guardrails.masking import Blocked, MaskedStream, Screen
 from covey.kit.errors import CoveyError
-from covey.kit.money import NANOS_PER_DOLLAR
 from covey.ops.metrics import Metrics
 from covey.plane.runtime import ControlPlane
 from covey.pricing.tokens import Tokens, count
@@ -64,44 +61,6 @@ _STREAM_ERRORS = {
 }
 # The dialect each caller's requests are bridged from: a Responses request is a chat request by then.
 _WIRE = {"openai": "openai", "anthropic": "anthropic", "responses": "openai"}
-
-
-class Outcome:
-    """What one request ended as, for its usage record."""
-
-    __slots__ = (
-        "attempts",
-        "cap",
-        "cost",
-        "error",
-        "guard",
-        "headers",
-        "model",
-        "origin",
-        "response_body",
-        "started",
-        "status",
-        "streamed",
-        "tokens",
-        "ttft",
-    )
-
-    def __init__(self) -> None:
-        self.model: CatalogModel | None = None
-        self.tokens = Tokens()
-        self.status = 200
-        self.error: str | None = None
-        self.origin = "provider"
-        self.cost: int | None = None
-        self.attempts = 0
-        self.ttft: float | None = None
-        self.response_body: str | None = None
-        self.streamed = 0  # bytes of generated text relayed to the caller
-        self.headers: list[tuple[bytes, bytes]] = []  # rate-limit headers every answer carries
-        self.started = False  # the answer's first bytes went out: an error now ends the stream instead
-        # Output tokens the request may be billed for (its cap times its choices); None: no cap was set.
-        self.cap: int | None = None
-        self.guard: Screen | None = None  # the request's guardrails, when on
 
 
 class Gateway:
@@ -128,6 +87,20 @@ class Gateway:
 
     # ---- entry points ---------------------------------------------------------------------------------
 
+    async def models(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await lookups.models(scope, send, plane=self.plane.current, catalog=self.catalog, metrics=self.metrics)
+
+    async def count_tokens(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await lookups.count_tokens(
+            scope,
+            receive,
+            send,
+            plane=self.plane.current,
+            catalog=self.catalog,
+            metrics=self.metrics,
+            max_body_bytes=self.settings.max_body_bytes,
+        )
+
     async def chat(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._serve(scope, receive, send, dialect="openai", endpoint="chat")
 
@@ -151,57 +124,6 @@ class Gateway:
             await asgi.end_body(send)
         else:
             await asgi.send_json(send, 500, _ERRORS[dialect](500, INTERNAL, "router"), outcome.headers)
-
-    async def models(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """`GET /v1/models`, and `GET /v1/models/{id}` for one of them."""
-        plane = self.plane.current
-        headers = read_headers(scope)
-        errors = anthropic_error if headers.anthropic else openai_error
-        try:
-            grant = authenticate(plane, headers.token)
-            policies = plane.policies.get(grant.org_id, {})
-            wanted = scope["path"].removeprefix("/v1/models").removeprefix("/")
-            if not wanted:
-                answer = list_models(self.catalog, grant, policies)
-            else:
-                found = one_model(self.catalog, grant, policies, wanted)
-                if found is None:
-                    raise GatewayError(404, f"Model {wanted!r} not found")
-                answer = found
-        except GatewayError as exc:
-            self.metrics.answered("models", exc.status)
-            await asgi.send_json(send, exc.status, errors(exc.status, exc.message))
-            return
-        self.metrics.answered("models", 200)
-        await asgi.send_json(send, 200, orjson.dumps(answer))
-
-    async def count_tokens(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """`POST /v1/messages/count_tokens`: an estimate (`token_count`) for a model the key may use.
-        Nothing is sent upstream, charged or recorded."""
-        plane = self.plane.current
-        try:
-            ad = await admit(scope, receive, plane, max_body_bytes=self.settings.max_body_bytes)
-            validate(ad.body, endpoint="count_tokens", dialect="anthropic")
-            model: str = ad.body["model"]
-            routing.plan(
-                model,
-                catalog=self.catalog.models,
-                allowed=ad.grant.allowed_models,
-                policies=plane.policies.get(ad.grant.org_id, {}),
-                trace_id=None,
-            )
-        except GatewayError as exc:
-            self.metrics.answered("count_tokens", exc.status)
-            await asgi.send_json(send, exc.status, anthropic_error(exc.status, exc.message, exc.origin))
-            return
-        except CoveyError as exc:
-            self.metrics.answered("count_tokens", exc.status_code)
-            await asgi.send_json(send, exc.status_code, anthropic_error(exc.status_code, exc.message))
-            return
-        except asgi.ClientGone:
-            return
-        self.metrics.answered("count_tokens", 200)
-        await asgi.send_json(send, 200, orjson.dumps({"input_tokens": token_count.input_tokens(ad.body)}))
 
     # ---- the flow -------------------------------------------------------------------------------------
 
@@ -398,7 +320,7 @@ class Gateway:
         usage = resp.get("usage")
         if not isinstance(usage, dict):
             usage = resp["usage"] = {}
-        usage["cost"] = _dollars(cost)
+        usage["cost"] = dollars(cost)
         if outcome.guard is not None:
             outcome.guard.walk(resp)
         body = orjson.dumps(resp)
@@ -442,17 +364,17 @@ class Gateway:
         logged: list[bytes] | None = [] if ad.grant.logging else None
         await asgi.start_sse(send, outcome.headers)
         outcome.started = True
-        cut = _StreamCut()
+        cut = StreamCut()
         try:
             await self._pump(first, events, relay, send, outcome, ad, logged, cut)
         except ProviderError as exc:
-            outcome.tokens = _cut_short(relay.tokens, ad.body, outcome.streamed, outcome.cap)
+            outcome.tokens = cut_short(relay.tokens, ad.body, outcome.streamed, outcome.cap)
             outcome.status, outcome.error = 502, f"{STREAM_BROKEN}: {exc.message}"
             await asgi.send_chunk(send, _STREAM_ERRORS[dialect](502, STREAM_BROKEN, "router"))
             await asgi.end_body(send)
             return
         except asyncio.CancelledError:  # the caller left (or the server stops): charged for what was sent
-            outcome.tokens = _cut_short(relay.tokens, ad.body, outcome.streamed, outcome.cap)
+            outcome.tokens = cut_short(relay.tokens, ad.body, outcome.streamed, outcome.cap)
             raise
         finally:
             if logged is not None:
@@ -460,11 +382,11 @@ class Gateway:
         outcome.tokens = relay.tokens
         if cut.reached and outcome.cap is not None:
             # Ended at its paid cap: billed the cap (or what the upstream said, when it said more).
-            outcome.tokens = _cut_short(outcome.tokens, ad.body, outcome.streamed, outcome.cap)
+            outcome.tokens = cut_short(outcome.tokens, ad.body, outcome.streamed, outcome.cap)
             outcome.tokens = dataclasses.replace(outcome.tokens, output=max(outcome.tokens.output, outcome.cap))
             self._overran(ad, outcome, reported=None)
         elif not outcome.tokens.output:  # an upstream that never reported usage
-            outcome.tokens = _cut_short(outcome.tokens, ad.body, outcome.streamed, outcome.cap)
+            outcome.tokens = cut_short(outcome.tokens, ad.body, outcome.streamed, outcome.cap)
         else:
             self._check_overrun(ad, outcome)
         outcome.cost = outcome.model.price.cost_nanos(outcome.tokens)
@@ -473,13 +395,13 @@ class Gateway:
         else:
             closing = relay.finish()
         if ad.front is not None:
-            responses.settle(closing, outcome.tokens, _dollars(outcome.cost), cut_at_cap=cut.reached)
+            responses.settle(closing, outcome.tokens, dollars(outcome.cost), cut_at_cap=cut.reached)
         tail = [frame(e) for e in closing]
         if dialect == "openai":
             options = ad.body.get("stream_options")
             if isinstance(options, dict) and options.get("include_usage"):
-                usage = {**outcome.tokens.to_openai(), "cost": _dollars(outcome.cost)}
-                tail.append(frame(_usage_chunk(relay.last_id, outcome.model.id, usage)))
+                usage = {**outcome.tokens.to_openai(), "cost": dollars(outcome.cost)}
+                tail.append(frame(usage_chunk(relay.last_id, outcome.model.id, usage)))
             tail.append(b"data: [DONE]\n\n")
         # The answer is complete: from here on a disconnect is no reason to cancel anything.
         watch.stop()
@@ -513,7 +435,7 @@ class Gateway:
         outcome: Outcome,
         ad: Admitted,
         logged: list[bytes] | None,
-        cut: _StreamCut,
+        cut: StreamCut,
     ) -> None:
         """Relays the stream at the provider's pace, ending it once its text reaches the paid cap. The
         events that arrived together go out in one write, as soon as they arrived; each write waits until
@@ -550,6 +472,24 @@ class Gateway:
 
     # ---- metering -------------------------------------------------------------------------------------
 
+    def _record(
+        self,
+        ad: Admitted,
+        model_requested: str,
+        outcome: Outcome,
+        *,
+        endpoint: str,
+        stream: bool,
+        features: list[str],
+        ticket: Ticket | None = None,
+    ) -> int:
+        """Queues the usage record; returns the cost charged."""
+        record, cost = usage_record(
+            ad, model_requested, outcome, endpoint=endpoint, stream=stream, features=features, ticket=ticket
+        )
+        self.writer.add(record)
+        return cost
+
     def _check_overrun(self, ad: Admitted, outcome: Outcome) -> None:
         if outcome.cap is not None and outcome.tokens.output > outcome.cap:
             self._overran(ad, outcome, reported=outcome.tokens.output)
@@ -576,64 +516,6 @@ class Gateway:
                 key_id=ad.grant.key_id,
             )
 
-    def _record(
-        self,
-        ad: Admitted,
-        model_requested: str,
-        outcome: Outcome,
-        *,
-        endpoint: str,
-        stream: bool,
-        features: list[str],
-        ticket: Ticket | None = None,
-    ) -> int:
-        """Queues the usage record; returns the cost charged. A request is recorded at the time its budget
-        was reserved, so the record and the counters agree on its period."""
-        grant = ad.grant
-        used = outcome.model
-        cost = outcome.cost
-        if cost is None:
-            # A stream cut short still used what it used; a failed call used nothing.
-            has_tokens = outcome.tokens.input + outcome.tokens.output > 0
-            cost = used.price.cost_nanos(outcome.tokens) if used is not None and has_tokens else 0
-        now = ticket.at if ticket is not None else datetime.now(UTC)
-        tokens = outcome.tokens
-        record = {
-            "org_id": grant.org_id,
-            "created_at": now,
-            "key_id": grant.key_id,
-            "user_id": grant.owner_id,
-            "group_id": grant.group_id,
-            "charged_groups": list(grant.charged_groups),
-            "endpoint": endpoint,
-            "model_requested": model_requested,
-            "model_used": used.id if used is not None else None,
-            "provider_used": used.provider_name if used is not None else None,
-            "input_tokens": tokens.input,
-            "output_tokens": tokens.output,
-            "cached_tokens": tokens.cached,
-            "cache_write_tokens": tokens.cache_write,
-            "reasoning_tokens": tokens.reasoning,
-            "cost_nanos": cost,
-            "latency_ms": int((time.perf_counter() - ad.started) * 1000),
-            "ttft_ms": int(outcome.ttft * 1000) if outcome.ttft is not None else None,
-            "status": outcome.status,
-            "error": outcome.error,
-            "stream": stream,
-            "attempts": outcome.attempts,
-            "features": features,
-            "guardrails": counts(outcome.guard.hits) if outcome.guard is not None else None,
-            "tags": ad.tags,
-            "trace_id": ad.trace_id,
-            "end_user_id": ad.end_user_id,
-            "extra": ad.extra,
-            "dimensions": ad.dimensions,
-            "request_body": _logged_request(ad, outcome) if grant.logging else None,
-            "response_body": outcome.response_body if grant.logging else None,
-        }
-        self.writer.add(record)
-        return cost
-
 
 def _native(way: Bridge, ad: Admitted, model: CatalogModel) -> Json:
     """The request in the provider's dialect. What that dialect cannot carry fails this route as a 400
@@ -650,72 +532,3 @@ def _native(way: Bridge, ad: Admitted, model: CatalogModel) -> Json:
 def _passed(ad: Admitted, way: Bridge) -> dict[str, str] | None:
     """The caller's own dialect headers, for a provider of the same dialect only."""
     return ad.dialect_headers if way.passthrough and ad.dialect_headers else None
-
-
-def _logged_request(ad: Admitted, outcome: Outcome) -> str:
-    """The request as the caller sent it, or as it went upstream when guardrails masked it."""
-    if outcome.guard is not None:
-        return orjson.dumps(ad.body).decode()
-    return ad.raw.decode(errors="replace")
-
-
-def _cut_short(tokens: Tokens, body: Json, streamed: int, cap: int | None) -> Tokens:
-    """A stream that relayed text but ended without the provider's final usage is charged the most it
-    can have cost, as budgets reserve: the prompt's bytes bound its tokens (unless the provider said),
-    and each byte of text relayed is at most one token, up to the output cap the upstream was sent.
-    Leaving early never makes an answer free."""
-    if not streamed:
-        return tokens
-    most = streamed if cap is None else min(streamed, cap)
-    return dataclasses.replace(tokens, input=tokens.input or prompt_tokens(body), output=max(tokens.output, most))
-
-
-class _StreamCut:
-    """Follows what a stream sent, to end it cleanly at its paid cap: the finish reason is `length`
-    (OpenAI) or `max_tokens` (Anthropic)."""
-
-    __slots__ = ("reached",)
-
-    def __init__(self) -> None:
-        self.reached = False
-
-    def ending(self, dialect: str, relay: Relay, model: str, n: int, tokens: Tokens) -> list[Json]:
-        if dialect == "anthropic":
-            out: list[Json] = []
-            if relay.open_block is not None:
-                out.append({"type": "content_block_stop", "index": relay.open_block})
-            out.append(
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": "max_tokens", "stop_sequence": None},
-                    "usage": {"output_tokens": tokens.output},
-                }
-            )
-            out.append({"type": "message_stop"})
-            return out
-        return [
-            {
-                "id": relay.last_id or "chatcmpl-cut",
-                "object": "chat.completion.chunk",
-                "created": int(time.time()),
-                "model": model,
-                "choices": [{"index": i, "delta": {}, "finish_reason": "length"} for i in range(n)],
-            }
-        ]
-
-
-def _dollars(nanos: int) -> float:
-    """Requesty's `usage.cost`, a JSON number: the nearest double to the exact amount (int / int rounds
-    correctly), without a Decimal on the hot path."""
-    return nanos / NANOS_PER_DOLLAR
-
-
-def _usage_chunk(last_id: Any, model: str, usage: Json) -> Json:
-    return {
-        "id": last_id or "chatcmpl-usage",
-        "object": "chat.completion.chunk",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [],
-        "usage": usage,
-    }

@@ -1,0 +1,22 @@
+"""OpenAI's Responses API (`POST /v1/responses`).
+
+A Responses request is turned into the chat request it means as it is admitted, so access lists,
+features, budgets, policies and metering treat it exactly as chat (`request`). An upstream that
+serves the Responses API itself gets the caller's request (`native`); any other gets the chat form,
+translated by the usual bridges, and its answer is turned back into a Response (`answer`) or its
+stream into Responses events (`events`).
+"""
+
+from covey.gateway.responses.answer import chat_to_response
+from covey.gateway.responses.events import ChatToResponsesStream, generated_bytes, settle, stream_error
+from covey.gateway.responses.request import Front, request_to_chat
+
+__all__ = [
+    "ChatToResponsesStream",
+    "Front",
+    "chat_to_response",
+    "generated_bytes",
+    "request_to_chat",
+    "settle",
+    "stream_error",
+]
