@@ -5,13 +5,8 @@ PostgreSQL and Redis (each alert threshold fires once across both)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +20,7 @@ from tests.alerts.receiver import receiver
 from tests.budgets.conftest import GATEWAY_CONFIG
 from tests.budgets.traffic import hammer, recorded, wait_served
 from tests.conftest import BACKEND, Org
-from tests.gateway.servers import free_port
+from tests.gateway.servers import covey_serve
 
 DOLLAR = 1_000_000_000
 REFUSAL = 'Reached monthly budget of group "{name}" ($1.00)'
@@ -69,44 +64,6 @@ def test_64_clients_one_process(org: Org, db: Database, budget_gateway: str) -> 
     report = doctor(budget_gateway, org)
     assert report["drifts"] == [] and report["healthy"], report
     print(f"\n1 process: {len(results)} requests in {elapsed:.2f}s, {served} served, spend ${spend / DOLLAR:.4f}")
-
-
-@contextmanager
-def covey_serve(env: dict[str, str], count: int) -> Iterator[list[str]]:
-    """`count` real `covey serve` processes, started together, each on a free port."""
-    ports = [free_port() for _ in range(count)]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "covey.cli", "serve", "--port", str(port)],
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        for url, process in zip(urls, processes, strict=True):
-            for _ in range(1200):
-                assert process.poll() is None, f"covey serve exited with {process.returncode}"
-                try:
-                    if httpx.get(f"{url}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.05)
-            else:
-                raise AssertionError("covey serve did not become ready")
-        yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="two processes share PostgreSQL: runs in the PostgreSQL pass")

@@ -141,7 +141,7 @@ def test_per_member_limit_and_the_members_own_rate_limit(world: World, gateway: 
     assert "1 requests per minute per member on group" in chat(gateway, bob_key).json()["error"]["message"]
 
 
-async def _streams(url: str, secret: str, count: int) -> list[int]:
+async def streams(url: str, secret: str, count: int) -> list[int]:
     headers = {"Authorization": f"Bearer {secret}"}
     body = {**CHAT, "model": "up/gpt-4o", "stream": True}
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=count)) as http:
@@ -164,14 +164,14 @@ def test_a_concurrency_limit_of_two_under_twenty_streams(
     upstream_control.post("/_mock/behaviour", json={"model": "gpt-4o", "delay_ms": 300, "chunk_delay_ms": 5})
 
     async def both() -> list[int]:
-        halves = await asyncio.gather(*(_streams(u, secret, 20 // len(urls)) for u in urls))
+        halves = await asyncio.gather(*(streams(u, secret, 20 // len(urls)) for u in urls))
         return [s for half in halves for s in half]
 
     statuses = asyncio.run(both())
     assert set(statuses) == {200, 429} and statuses.count(200) >= 2, Counter(statuses)
     assert upstream_control.get("/_mock/peak").json()["gpt-4o"] <= 2
     # Every lease was given back: two more at once are served.
-    assert asyncio.run(_streams(urls[0], secret, 2)) == [200, 200]
+    assert asyncio.run(streams(urls[0], secret, 2)) == [200, 200]
 
 
 def test_tokens_per_minute(world: World, gateway: str) -> None:

@@ -19,9 +19,8 @@ import pytest
 from covey.app import create_app
 from covey.kit.db import Database
 from tests.budgets.conftest import GATEWAY_CONFIG
-from tests.budgets.test_stress import covey_serve
 from tests.conftest import BACKEND, make_org
-from tests.gateway.servers import serve
+from tests.gateway.servers import covey_serve, serve
 from tests.plane.conftest import SLOW_POLL, plane_settings
 
 TIMEOUT = 10.0
