@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     redis_prefix: str = "covey"
     """Every Redis key Covey writes starts with this."""
     budget_default_max_tokens: int = 4096
-    """The output tokens a request without `max_tokens` is reserved for."""
+    """The output tokens a request without `max_tokens` is reserved for (fewer when its hard line has less room)."""
     budget_reservation_seconds: float = 900.0
     """A crashed request's budget reservation is released after this long."""
     rate_limit_lease_seconds: float = 900.0

@@ -1,7 +1,8 @@
 """Spend counters behind one interface, with reservations that expire.
 
 A counter is named `<scope>@<period>` (`group:…@2026-11`) and holds settled spend in nano-dollars.
-`reserve` holds an estimate on every checked counter at once, or on none when one has no room;
+`reserve` holds an estimate on every checked counter at once — or, given `least`, as much of it as the
+tightest counter has room for, down to `least` — or on none when one has no room;
 `settle` turns a request's reservation into its real cost. A reservation left behind by a crashed
 request stops counting once it expires.
 
@@ -15,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from covey.budgets.lines import first_without_room
+from covey.budgets.lines import room_to_hold
 
 
 class CountersUnavailable(Exception):
@@ -28,14 +29,31 @@ class Check:
     limit: int
 
 
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """What a reservation got: `amount` held on every checked counter, or the index of the first check
+    without room (`failed`, nothing held)."""
+
+    failed: int | None
+    amount: int
+
+
 class CounterStore(Protocol):
     kind: str
 
     async def reserve(
-        self, *, reservation: str, checks: Sequence[Check], estimate: int, now: float, hold_seconds: float
-    ) -> int | None:
-        """Reserve `estimate` on every checked counter; the index of the first check without room
-        (nothing reserved then), or None."""
+        self,
+        *,
+        reservation: str,
+        checks: Sequence[Check],
+        estimate: int,
+        now: float,
+        hold_seconds: float,
+        least: int | None = None,
+    ) -> Hold:
+        """Reserve `estimate` on every checked counter, or, when the tightest has less room but at least
+        `least` (default: `estimate`), all the room it has (`lines.room_to_hold`); else nothing, naming
+        the first check without room."""
         ...
 
     async def settle(self, *, reservation: str, counters: Sequence[str], actual: int) -> list[int]:
@@ -92,20 +110,28 @@ class MemoryCounters:
         return sum(amount for amount, _ in held.values())
 
     async def reserve(
-        self, *, reservation: str, checks: Sequence[Check], estimate: int, now: float, hold_seconds: float
-    ) -> int | None:
+        self,
+        *,
+        reservation: str,
+        checks: Sequence[Check],
+        estimate: int,
+        now: float,
+        hold_seconds: float,
+        least: int | None = None,
+    ) -> Hold:
         with self._lock:
-            failed = first_without_room(
+            failed, amount = room_to_hold(
                 [c.limit for c in checks],
                 [self._spent.get(c.counter, 0) for c in checks],
                 [self._reserved(c.counter, now) for c in checks],
                 estimate,
+                estimate if least is None else least,
             )
             if failed is not None:
-                return failed
+                return Hold(failed, 0)
             for counter in dict.fromkeys(c.counter for c in checks):
-                self._held.setdefault(counter, {})[reservation] = (estimate, now + hold_seconds)
-            return None
+                self._held.setdefault(counter, {})[reservation] = (amount, now + hold_seconds)
+            return Hold(None, amount)
 
     async def settle(self, *, reservation: str, counters: Sequence[str], actual: int) -> list[int]:
         with self._lock:

@@ -7,6 +7,9 @@ token of a byte of text); an image counts `IMAGE_TOKENS`. Output tokens are the 
 cap upstream and ends a stream that runs past it, so the estimate is never below what the request
 can cost against an upstream that honours its cap, and concurrent requests cannot take a hard line
 past its amount (docs/design.md §4). The price is the dearest model the route may use.
+
+A request that set no cap of its own may be sent a smaller one: what the room left on its tightest
+hard line pays for (`affordable_cap`), down to `MIN_OUTPUT_TOKENS` a choice; below that it is refused.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from covey.pricing.prices import PricedModel
 from covey.pricing.tokens import Tokens
 
 IMAGE_TOKENS = 2000
+# The least output a request without a cap of its own is sent when its hard line has little room left.
+MIN_OUTPUT_TOKENS = 1
 CAP_FIELDS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
 # A stream's relayed text may reach this many bytes per paid output token before the gateway ends it:
 # tokenizers average about four bytes of text a token, so an upstream that honours its cap ends first.
@@ -77,7 +82,24 @@ def output_tokens(body: dict[str, Any], *, endpoint: str, default: int) -> int:
 def estimate_nanos(
     body: dict[str, Any], *, endpoint: str, models: Iterable[PricedModel], default_max_tokens: int
 ) -> int:
-    tokens = Tokens(
-        input=prompt_tokens(body), output=output_tokens(body, endpoint=endpoint, default=default_max_tokens)
-    )
+    output = output_tokens(body, endpoint=endpoint, default=default_max_tokens)
+    return _dearest(list(models), prompt_tokens(body), output)
+
+
+def affordable_cap(body: dict[str, Any], *, amount: int, models: Iterable[PricedModel], most: int) -> int:
+    """The largest output cap per choice, from `MIN_OUTPUT_TOKENS` to `most`, whose estimate (the
+    prompt counted, every choice writing the cap, at the dearest model) `amount` pays for."""
+    priced, prompt, n = list(models), prompt_tokens(body), choices(body)
+    low, high = MIN_OUTPUT_TOKENS, max(most, MIN_OUTPUT_TOKENS)
+    while low < high:  # the cost never falls as the cap grows: the largest that fits, by halving
+        middle = (low + high + 1) // 2
+        if _dearest(priced, prompt, middle * n) <= amount:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _dearest(models: list[PricedModel], prompt: int, output: int) -> int:
+    tokens = Tokens(input=prompt, output=output)
     return max((m.cost_nanos(tokens) for m in models), default=0)

@@ -46,7 +46,7 @@ class AlertSink(Protocol):
 class Ticket:
     reservation: str
     plan: Plan
-    estimate: int
+    estimate: int  # held on every hard line: the amount asked for, or less when `least` let it shrink
     org_id: str
     user_id: str
     charged_groups: tuple[str, ...]
@@ -80,10 +80,19 @@ class Guard:
         self._deferred: list[tuple[Ticket, int]] | None = None
 
     async def reserve(
-        self, *, org_id: str, key_id: str, user_id: str, charged_groups: Sequence[str], estimate: int
+        self,
+        *,
+        org_id: str,
+        key_id: str,
+        user_id: str,
+        charged_groups: Sequence[str],
+        estimate: int,
+        least: int | None = None,
     ) -> Ticket:
-        """Hold `estimate` on every hard line of the request, or refuse it: 412 naming the first line
-        without room, 503 when the counters cannot be reached and a hard line applies."""
+        """Hold `estimate` on every hard line of the request — or, given `least`, all the room the
+        tightest line has left when that is less but at least `least` (`ticket.estimate` says what was
+        held) — or refuse it: 412 naming the first line without room, 503 when the counters cannot be
+        reached and a hard line applies."""
         now = self.clock()
         plan = lines.plan(
             self.book, org_id=org_id, key_id=key_id, user_id=user_id, charged_groups=charged_groups, at=now
@@ -101,16 +110,18 @@ class Guard:
         if not checks:
             return ticket
         try:
-            failed = await self.store.reserve(
+            held = await self.store.reserve(
                 reservation=ticket.reservation,
                 checks=[Check(w.counter, w.line.amount) for w in checks],
                 estimate=estimate,
+                least=least,
                 now=now.timestamp(),
                 hold_seconds=self.hold_seconds,
             )
         except CountersUnavailable as exc:
             log.error("budget counters unavailable: %s", exc)
             raise ServiceUnavailable(UNAVAILABLE) from None
+        failed = held.failed
         if failed is not None:
             watched = checks[failed]
             if self.alerts is not None and 100 in watched.line.thresholds:
@@ -123,6 +134,7 @@ class Guard:
                     watched.line, period_key=watched.period_key, threshold=100, spend=spend, user_id=user_id
                 )
             raise BudgetExceeded(watched.line.refusal())
+        ticket.estimate = held.amount
         return ticket
 
     def settle_later(self, ticket: Ticket, actual: int) -> None:

@@ -137,15 +137,18 @@ def plan(book: Book, *, org_id: str, key_id: str, user_id: str, charged_groups: 
     return Plan(lines=tuple(watched), counters=tuple(counters))
 
 
-def first_without_room(
-    limits: Sequence[int], spent: Sequence[int], reserved: Sequence[int], estimate: int
-) -> int | None:
-    """The index of the first hard line whose spend, plus what is reserved, plus this request's
-    estimate, would pass its amount; None when every line has room."""
-    for i, (limit, done, held) in enumerate(zip(limits, spent, reserved, strict=True)):
-        if done + held + estimate > limit:
-            return i
-    return None
+def room_to_hold(
+    limits: Sequence[int], spent: Sequence[int], reserved: Sequence[int], estimate: int, least: int
+) -> tuple[int | None, int]:
+    """What a request may hold on every hard line at once: `estimate` where each line has that much room
+    left (its amount less its spend and what others hold), else the least room any line has, when that
+    is at least `least`. Refused — (index of the first line with less than `least` left, 0) — otherwise."""
+    least = min(least, estimate)
+    rooms = [limit - done - held for limit, done, held in zip(limits, spent, reserved, strict=True)]
+    for i, room in enumerate(rooms):
+        if room < least:
+            return i, 0
+    return None, min([estimate, *rooms])
 
 
 def crossed(line: Line, *, before: int, after: int) -> list[int]:

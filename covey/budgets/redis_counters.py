@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from covey.budgets.counters import Check, CountersUnavailable
+from covey.budgets.counters import Check, CountersUnavailable, Hold
 
 # Counters outlive their period long enough for month-end reports and `covey doctor`.
 COUNTER_TTL_SECONDS = 100 * 86400
@@ -36,11 +36,13 @@ _NAMES_KEPT = 100_000
 # a script atomically), so a batch is exactly the same operations sent one by one, in one round trip.
 #
 # KEYS: 4 per distinct counter of the batch (c, r, a, t). ARGV: the counter TTL (s), then the operations:
-#   R id estimate now(ms) expiry(ms) n  then n × (counter, limit)   reserve on every check, or none
+#   R id estimate least now(ms) expiry(ms) n  then n × (counter, limit)
+#                                       hold `estimate` on every check, or the least room of any when
+#                                       that is at least `least`, or nothing
 #   S id actual n                       then n × counter            release the hold, add the cost
 # where `counter` is the counter's position among the batch's counters (1-based). One answer per
-# operation: a reservation's is 0 when held, else the (1-based) check without room; a settle's the new
-# totals. A new kind of check (a rate-limit window) is one more handler in OPS.
+# operation: a reservation's is {0, amount held}, else {the (1-based) check without room, 0}; a settle's
+# the new totals. A new kind of check (a rate-limit window) is one more handler in OPS.
 BATCH = """
 local ttl = ARGV[1]
 local purged = {}
@@ -64,15 +66,18 @@ end
 local OPS = {}
 
 OPS.R = function(p)
-  local id, estimate = ARGV[p], tonumber(ARGV[p + 1])
-  local now, expiry, n = tonumber(ARGV[p + 2]), ARGV[p + 3], tonumber(ARGV[p + 4])
-  local first, after = p + 5, p + 5 + 2 * n
+  local id, estimate, least = ARGV[p], tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2])
+  local now, expiry, n = tonumber(ARGV[p + 3]), ARGV[p + 4], tonumber(ARGV[p + 5])
+  local first, after = p + 6, p + 6 + 2 * n
   for j = 0, n - 1 do purge(tonumber(ARGV[first + 2 * j]), now) end
+  local amount = estimate
   for j = 0, n - 1 do
     local i = tonumber(ARGV[first + 2 * j])
     local spent = tonumber(redis.call('GET', key(i, 1)) or '0')
     local held = tonumber(redis.call('GET', key(i, 4)) or '0')
-    if spent + held + estimate > tonumber(ARGV[first + 2 * j + 1]) then return j + 1, after end
+    local room = tonumber(ARGV[first + 2 * j + 1]) - spent - held
+    if room < least then return {j + 1, 0}, after end
+    if room < amount then amount = room end
   end
   local keep = math.ceil((tonumber(expiry) - now) / 1000) + 60
   local done = {}
@@ -81,12 +86,12 @@ OPS.R = function(p)
     if not done[i] then
       done[i] = true
       redis.call('ZADD', key(i, 2), expiry, id)
-      redis.call('HSET', key(i, 3), id, estimate)
-      redis.call('INCRBY', key(i, 4), estimate)
+      redis.call('HSET', key(i, 3), id, amount)
+      redis.call('INCRBY', key(i, 4), amount)
       for part = 2, 4 do redis.call('EXPIRE', key(i, part), keep) end
     end
   end
-  return 0, after
+  return {0, amount}, after
 end
 
 OPS.S = function(p)
@@ -227,20 +232,28 @@ class RedisCounters:
                 for waiter, answer, hold in zip(batch.waiters, answers, batch.holds, strict=True):
                     if not waiter.done():
                         waiter.set_result(answer)
-                    elif hold is not None and answer == 0:  # held for a request that is gone: give it back
+                    elif hold is not None and answer[0] == 0:  # held for a request that is gone: give it back
                         self._queue(["S", hold[0], 0], hold[1], None)
         finally:
             self._sending = None
 
     async def reserve(
-        self, *, reservation: str, checks: Sequence[Check], estimate: int, now: float, hold_seconds: float
-    ) -> int | None:
+        self,
+        *,
+        reservation: str,
+        checks: Sequence[Check],
+        estimate: int,
+        now: float,
+        hold_seconds: float,
+        least: int | None = None,
+    ) -> Hold:
         now_ms = int(now * 1000)
-        op: list[str | int] = ["R", reservation, estimate, now_ms, now_ms + int(hold_seconds * 1000)]
+        least = estimate if least is None else min(least, estimate)
+        op: list[str | int] = ["R", reservation, estimate, least, now_ms, now_ms + int(hold_seconds * 1000)]
         waiter = self._queue(op, [c.counter for c in checks], [c.limit for c in checks])
         self._send_now()  # a request waits on it: at once (settles waiting for company go along)
-        failed = int(await waiter)
-        return failed - 1 if failed else None
+        failed, amount = (int(v) for v in await waiter)
+        return Hold(failed - 1, 0) if failed else Hold(None, amount)
 
     async def settle(self, *, reservation: str, counters: Sequence[str], actual: int) -> list[int]:
         waiter = self._queue(["S", reservation, actual], counters, None)

@@ -14,7 +14,14 @@ from typing import Any, TypeVar
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from covey.budgets.estimate import STREAM_BYTES_PER_TOKEN, choices, estimate_nanos, given_cap
+from covey.budgets.estimate import (
+    MIN_OUTPUT_TOKENS,
+    STREAM_BYTES_PER_TOKEN,
+    affordable_cap,
+    choices,
+    estimate_nanos,
+    given_cap,
+)
 from covey.budgets.guard import Guard, Ticket
 from covey.config import GatewayConfig, Settings
 from covey.gateway import asgi, caching, lookups, responses, routing, vectors
@@ -153,7 +160,7 @@ class Gateway:
             # Last before the upstream call: a refused request holds nothing and records nothing.
             passed = await self.limiter.admit(ad.grant.rate_limits) if self.limiter is not None else None
             try:
-                ticket = await self._reserve(ad, steps, endpoint)
+                ticket, default_cap = await self._reserve(ad, steps, endpoint)
             except BaseException:
                 await self._release(passed, tokens=0, cancel=True)
                 raise
@@ -180,7 +187,7 @@ class Gateway:
         stream = endpoint != "embeddings" and bool(ad.body.get("stream"))
         if ticket is not None and ticket.plan.checks:
             # Under a hard line the reservation is a bound the upstream is held to (docs/design.md §4).
-            outcome.cap = cap_output(ad.body, endpoint=endpoint, default=self._default_cap(steps))
+            outcome.cap = cap_output(ad.body, endpoint=endpoint, default=default_cap)
         else:
             outcome.cap = given_cap(ad.body)
         if outcome.cap is not None:
@@ -246,24 +253,31 @@ class Gateway:
         ]
         return min([self.settings.budget_default_max_tokens, *windows])
 
-    async def _reserve(self, ad: Admitted, steps: list[routing.Step], endpoint: str) -> Ticket | None:
-        """Hold the most the request can cost (its dearest route) on its hard budget lines, or refuse it."""
+    async def _reserve(self, ad: Admitted, steps: list[routing.Step], endpoint: str) -> tuple[Ticket | None, int]:
+        """Hold the most the request can cost (its dearest route) on its hard budget lines, or refuse it.
+        Returns the ticket and the output cap of a request that set none: within the models' output
+        window, and shrunk to what the room left on its tightest hard line pays for, down to
+        `MIN_OUTPUT_TOKENS` a choice (docs/design.md §4). A cap the caller set is never shrunk."""
+        default = self._default_cap(steps)
         if self.budgets is None:
-            return None
-        estimate = estimate_nanos(
-            ad.body,
-            endpoint=endpoint,
-            models=[self.catalog.models[s.model].price for s in steps if s.model in self.catalog.models],
-            default_max_tokens=self._default_cap(steps),
-        )
+            return None, default
+        prices = [self.catalog.models[s.model].price for s in steps if s.model in self.catalog.models]
+        estimate = estimate_nanos(ad.body, endpoint=endpoint, models=prices, default_max_tokens=default)
+        least = None
+        if endpoint != "embeddings" and given_cap(ad.body) is None:
+            least = estimate_nanos(ad.body, endpoint=endpoint, models=prices, default_max_tokens=MIN_OUTPUT_TOKENS)
         grant = ad.grant
-        return await self.budgets.reserve(
+        ticket = await self.budgets.reserve(
             org_id=grant.org_id,
             key_id=grant.key_id,
             user_id=grant.owner_id,
             charged_groups=grant.charged_groups,
             estimate=estimate,
+            least=least,
         )
+        if ticket.estimate < estimate:
+            default = affordable_cap(ad.body, amount=ticket.estimate, models=prices, most=default)
+        return ticket, default
 
     async def _with_fallback(
         self, steps: list[routing.Step], outcome: Outcome, call: Callable[[CatalogModel], Awaitable[T]]

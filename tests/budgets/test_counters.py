@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from covey.budgets.counters import Check, CounterStore, MemoryCounters
+from covey.budgets.counters import Check, CounterStore, Hold, MemoryCounters
 from covey.budgets.redis_counters import RedisCounters
 
 Make = Callable[[], CounterStore]
@@ -40,18 +40,15 @@ def test_reserve_then_settle_charges_the_real_cost(make: Make) -> None:
     async def body(store: CounterStore) -> list[int]:
         assert (
             await store.reserve(reservation="r1", checks=[Check("g@1", 100)], estimate=60, now=NOW, hold_seconds=60)
-            is None
-        )
+        ).failed is None
         # 60 held: a second request of 60 finds no room
         assert (
             await store.reserve(reservation="r2", checks=[Check("g@1", 100)], estimate=60, now=NOW, hold_seconds=60)
-            == 0
-        )
+        ).failed == 0
         totals = await store.settle(reservation="r1", counters=["g@1", "k@1"], actual=25)
         assert (
             await store.reserve(reservation="r3", checks=[Check("g@1", 100)], estimate=60, now=NOW, hold_seconds=60)
-            is None
-        )
+        ).failed is None
         return totals + await store.spent(["g@1", "k@1", "unknown@1"])
 
     assert run(make, body) == [25, 25, 25, 25, 0]
@@ -61,9 +58,11 @@ def test_the_first_line_without_room_is_named_and_nothing_is_reserved(make: Make
     async def body(store: CounterStore) -> tuple[Any, ...]:
         await store.settle(reservation="old", counters=["b@1"], actual=90)
         checks = [Check("a@1", 1000), Check("b@1", 100), Check("c@1", 10)]
-        failed = await store.reserve(reservation="r", checks=checks, estimate=20, now=NOW, hold_seconds=60)
+        failed = (await store.reserve(reservation="r", checks=checks, estimate=20, now=NOW, hold_seconds=60)).failed
         # Had `a` been reserved, this would not fit.
-        fits = await store.reserve(reservation="r2", checks=[Check("a@1", 20)], estimate=20, now=NOW, hold_seconds=60)
+        fits = (
+            await store.reserve(reservation="r2", checks=[Check("a@1", 20)], estimate=20, now=NOW, hold_seconds=60)
+        ).failed
         return failed, fits
 
     assert run(make, body) == (1, None)
@@ -72,9 +71,13 @@ def test_the_first_line_without_room_is_named_and_nothing_is_reserved(make: Make
 def test_two_lines_on_one_counter_hold_the_request_once(make: Make) -> None:
     async def body(store: CounterStore) -> tuple[Any, ...]:
         checks = [Check("g@1", 100), Check("g@1", 50)]
-        first = await store.reserve(reservation="r1", checks=checks, estimate=30, now=NOW, hold_seconds=60)
-        second = await store.reserve(reservation="r2", checks=[Check("g@1", 60)], estimate=30, now=NOW, hold_seconds=60)
-        third = await store.reserve(reservation="r3", checks=[Check("g@1", 89)], estimate=30, now=NOW, hold_seconds=60)
+        first = (await store.reserve(reservation="r1", checks=checks, estimate=30, now=NOW, hold_seconds=60)).failed
+        second = (
+            await store.reserve(reservation="r2", checks=[Check("g@1", 60)], estimate=30, now=NOW, hold_seconds=60)
+        ).failed
+        third = (
+            await store.reserve(reservation="r3", checks=[Check("g@1", 89)], estimate=30, now=NOW, hold_seconds=60)
+        ).failed
         return first, second, third
 
     assert run(make, body) == (None, None, 0)
@@ -83,12 +86,12 @@ def test_two_lines_on_one_counter_hold_the_request_once(make: Make) -> None:
 def test_an_expired_reservation_no_longer_holds_room(make: Make) -> None:
     async def body(store: CounterStore) -> tuple[Any, ...]:
         await store.reserve(reservation="crashed", checks=[Check("g@1", 100)], estimate=80, now=NOW, hold_seconds=30)
-        during = await store.reserve(
-            reservation="r", checks=[Check("g@1", 100)], estimate=80, now=NOW + 29, hold_seconds=30
-        )
-        after = await store.reserve(
-            reservation="r", checks=[Check("g@1", 100)], estimate=80, now=NOW + 31, hold_seconds=30
-        )
+        during = (
+            await store.reserve(reservation="r", checks=[Check("g@1", 100)], estimate=80, now=NOW + 29, hold_seconds=30)
+        ).failed
+        after = (
+            await store.reserve(reservation="r", checks=[Check("g@1", 100)], estimate=80, now=NOW + 31, hold_seconds=30)
+        ).failed
         return during, after
 
     assert run(make, body) == (0, None)
@@ -98,9 +101,9 @@ def test_a_failed_call_settles_to_zero_and_frees_its_hold(make: Make) -> None:
     async def body(store: CounterStore) -> tuple[Any, ...]:
         await store.reserve(reservation="r", checks=[Check("g@1", 100)], estimate=100, now=NOW, hold_seconds=60)
         totals = await store.settle(reservation="r", counters=["g@1"], actual=0)
-        again = await store.reserve(
-            reservation="r2", checks=[Check("g@1", 100)], estimate=100, now=NOW, hold_seconds=60
-        )
+        again = (
+            await store.reserve(reservation="r2", checks=[Check("g@1", 100)], estimate=100, now=NOW, hold_seconds=60)
+        ).failed
         return totals, again
 
     assert run(make, body) == ([0], None)
@@ -132,13 +135,15 @@ def test_concurrent_reservations_never_pass_the_limit(make: Make) -> None:
 
     async def body(store: CounterStore) -> tuple[int, list[int]]:
         async def one(n: int) -> bool:
-            got = await store.reserve(
-                reservation=f"r{n}",
-                checks=[Check("o@1", 1000), Check("g@1", 100)],
-                estimate=7,
-                now=NOW,
-                hold_seconds=60,
-            )
+            got = (
+                await store.reserve(
+                    reservation=f"r{n}",
+                    checks=[Check("o@1", 1000), Check("g@1", 100)],
+                    estimate=7,
+                    now=NOW,
+                    hold_seconds=60,
+                )
+            ).failed
             if got is not None:
                 return False
             await asyncio.sleep(0)
@@ -185,7 +190,7 @@ def test_concurrent_operations_share_round_trips_and_keep_arrival_order(redis_ur
         got = await asyncio.gather(*asks)
         trips = store.round_trips
         await asyncio.gather(store.settle(reservation="r0", counters=["g@1"], actual=50))
-        return list(got), trips, await store.spent(["g@1"])
+        return [h.failed for h in got], trips, await store.spent(["g@1"])
 
     got, trips, spent = run(lambda: redis_store(redis_url, redis_prefix), body)
     assert got == [None, None] + [0] * 8
@@ -200,7 +205,9 @@ def test_a_settle_waits_for_a_reservation_to_travel_with(redis_url: str, redis_p
         settled = asyncio.ensure_future(store.settle(reservation="a", counters=["g@1"], actual=10))
         await asyncio.sleep(0)  # the settle is queued, not sent: nobody waits on it
         # The reservation that comes next finds the settled room: both went in its round trip, in order.
-        fits = await store.reserve(reservation="b", checks=[Check("g@1", 100)], estimate=90, now=NOW, hold_seconds=60)
+        fits = (
+            await store.reserve(reservation="b", checks=[Check("g@1", 100)], estimate=90, now=NOW, hold_seconds=60)
+        ).failed
         return store.round_trips - before, fits, await settled, store.round_trips
 
     # A delay no scheduler hiccup reaches: the settle goes only with the reservation.
@@ -229,6 +236,36 @@ def test_a_reservation_whose_request_is_gone_gives_its_room_back(redis_url: str,
         gone.cancel()
         await store.flush()  # its answer came back to nobody: released in the next round trip
         checks = [Check("g@1", 100)]
-        return await store.reserve(reservation="next", checks=checks, estimate=100, now=NOW, hold_seconds=60)
+        return (await store.reserve(reservation="next", checks=checks, estimate=100, now=NOW, hold_seconds=60)).failed
 
     assert run(lambda: redis_store(redis_url, redis_prefix), body) is None
+
+
+def test_a_reservation_with_a_least_takes_the_room_left_down_to_it(make: Make) -> None:
+    """Asked for 60 with at least 10: all of it while it fits, then what the tightest line has left, and
+    a refusal naming that line once less than 10 is left."""
+
+    async def body(store: CounterStore) -> list[Hold]:
+        checks = [Check("o@1", 1000), Check("g@1", 100)]
+
+        async def ask(name: str, least: int | None = 10) -> Hold:
+            return await store.reserve(
+                reservation=name, checks=checks, estimate=60, least=least, now=NOW, hold_seconds=60
+            )
+
+        got = [await ask("a"), await ask("b"), await ask("c"), await ask("d", None)]
+        await store.settle(reservation="b", counters=["o@1", "g@1"], actual=35)  # 5 of its 40 given back
+        return [
+            *got,
+            await ask("e"),
+            await store.reserve(reservation="f", checks=checks, estimate=60, least=5, now=NOW, hold_seconds=60),
+        ]
+
+    assert run(make, body) == [
+        Hold(None, 60),
+        Hold(None, 40),
+        Hold(1, 0),
+        Hold(1, 0),
+        Hold(1, 0),
+        Hold(None, 5),
+    ]

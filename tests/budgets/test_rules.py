@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from covey.budgets.lines import Line, crossed, first_without_room, make_book, plan
+from covey.budgets.lines import Line, crossed, make_book, plan, room_to_hold
 from covey.budgets.periods import bounds, period_key, zone
 
 ORG = "org"
@@ -91,10 +91,15 @@ def test_the_month_is_the_orgs_month() -> None:
     assert zone("Not/AZone") == zone("UTC")
 
 
-def test_first_without_room() -> None:
-    assert first_without_room([100, 100], [0, 50], [0, 30], 20) is None
-    assert first_without_room([100, 100], [0, 50], [0, 30], 21) == 1
-    assert first_without_room([10, 100], [0, 0], [0, 0], 11) == 0
+def test_room_to_hold() -> None:
+    assert room_to_hold([100, 100], [0, 50], [0, 30], 20, 20) == (None, 20)
+    assert room_to_hold([100, 100], [0, 50], [0, 30], 21, 21) == (1, 0)
+    assert room_to_hold([10, 100], [0, 0], [0, 0], 11, 11) == (0, 0)
+    # Given a least, the room the tightest line has left, down to it.
+    assert room_to_hold([100, 100], [0, 50], [0, 30], 50, 5) == (None, 20)
+    assert room_to_hold([100, 30], [0, 0], [0, 0], 50, 5) == (None, 30)
+    assert room_to_hold([100, 100], [0, 50], [0, 30], 50, 21) == (1, 0)
+    assert room_to_hold([100, 100], [0, 100], [0, 30], 50, 1) == (1, 0)  # overspent: no room at all
 
 
 def test_thresholds_are_crossed_once() -> None:

@@ -94,23 +94,52 @@ def hammer(gateway: str, secret: str, bodies: list[dict[str, Any]]) -> list[tupl
         return list(pool.map(lambda b: call(gateway, secret, b), bodies))
 
 
-def test_24_concurrent_uncapped_requests_stay_within_a_half_dollar_line(
-    gateway: str, world: World, upstream_control: httpx.Client
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_24_concurrent_uncapped_requests_stay_within_a_half_dollar_line_and_use_it(
+    request: pytest.FixtureRequest, store: str, world: World, upstream_control: httpx.Client
 ) -> None:
+    """The $0.50 line holds with the counters in process and in Redis, and its room is used: once it
+    has less left than a 4,096-token answer costs, the next request is sent the cap the room pays for
+    (and writes all of it) rather than refused. A cap the caller set is never shrunk: 412 when it does
+    not fit."""
+    gateway = request.getfixturevalue("gateway" if store == "memory" else "redis_gateway")
     verbose(upstream_control)
     key_id, secret = hard_line_key(world, gateway)
-    results = hammer(gateway, secret, [MIX[n % len(MIX)] for n in range(24)])
+    bodies = [MIX[n % len(MIX)] for n in range(24)]
+    results = hammer(gateway, secret, bodies)
+    assert all(status in (200, 412) for status, _ in results)
+    assert all(status == 412 for (status, _), b in zip(results, bodies, strict=True) if "max_tokens" in b)
     answered = [r for r in results if r[0] == 200]
-    assert answered and all(status in (200, 412) for status, _ in results)
     # Each answered request wrote its whole paid cap, and said so.
-    assert all(reasons and set(reasons) <= {"length", "max_tokens"} for _, reasons in answered)
+    assert answered and all(reasons and set(reasons) <= {"length", "max_tokens"} for _, reasons in answered)
     records, total = spend(world, key_id, len(answered))
-    assert total <= int(LINE.replace(".", "")) * NANOS_PER_DOLLAR // 100
-    assert total > NANOS_PER_DOLLAR // 10  # the line was really under pressure
+    line = int(LINE.replace(".", "")) * NANOS_PER_DOLLAR // 100
+    assert total <= line
+    # What is left is what the prompts' reserved bound was above their real tokens, and under a token's price.
+    assert total >= line * 98 // 100, total
+    full = {4096 * n for n in (1, 3, 4)}
+    shrunk = [r.output_tokens for r in records if r.output_tokens not in full]
+    assert shrunk and all(0 < tokens < 4 * 4096 for tokens in shrunk), shrunk
     # Without a cap of its own, a request went upstream with the one its reservation paid for.
     last = upstream_control.get("/_mock/last").json()["body"]
     assert last.get("max_tokens") or last.get("max_completion_tokens")
-    assert all(r.output_tokens <= 4 * 200_000 for r in records)
+
+
+def test_a_request_is_refused_only_when_not_one_token_fits(
+    gateway: str, world: World, upstream_control: httpx.Client
+) -> None:
+    """One after another on a $0.50 line: full answers, then one shrunk to what is left, then 412."""
+    verbose(upstream_control)
+    key_id, secret = hard_line_key(world, gateway)
+    statuses = [call(gateway, secret, {"model": "up/verbose", "messages": ASK})[0] for _ in range(14)]
+    answered = statuses.count(200)
+    assert statuses == [200] * answered + [412] * (14 - answered)
+    records = sorted(world.records(key_id, count=answered), key=lambda r: r.output_tokens)
+    assert [r.output_tokens for r in records[1:]] == [4096] * (answered - 1)
+    assert 0 < records[0].output_tokens < 4096
+    line = int(LINE.replace(".", "")) * NANOS_PER_DOLLAR // 100
+    left = line - sum(r.cost_nanos for r in records)
+    assert 0 <= left < line // 100
 
 
 def test_without_a_cap_of_its_own_a_request_gets_the_models_output_window(
