@@ -29,7 +29,7 @@ from pathlib import Path
 
 import orjson
 import uvloop
-from gateway import covey_command, cpu_seconds, free_port, process, seed
+from gateway import covey_command, cpu_seconds, free_port, process, profiled, seed
 
 from covey.gateway.bridges import AnthropicToOpenAI, OpenAIPassthrough
 from covey.gateway.relay import Converted, OpenAIRelay, openai_frame
@@ -170,6 +170,7 @@ class Level:
     ttft: float
     events: float
     cpu_event: float  # µs of the server's CPU per event relayed
+    cpu_stream: float  # µs of the server's CPU per stream served
     rss: float
     errors: int
     streams: int
@@ -203,7 +204,7 @@ def measure(
     events = sum(t.events for t in tallies)
     errors = sum(t.errors for t in tallies)
     if not latencies:
-        return Level(concurrency, 0, 0, 0, 0, 0, 0, rss, errors, 0)
+        return Level(concurrency, 0, 0, 0, 0, 0, 0, 0, rss, errors, 0)
     return Level(
         concurrency=concurrency,
         rps=len(latencies) / args.seconds,
@@ -212,6 +213,7 @@ def measure(
         ttft=statistics.median(ttfts) * 1000,
         events=events / args.seconds,
         cpu_event=(cpu_at - cpu_start) / max(events, 1) * 1e6,
+        cpu_stream=(cpu_at - cpu_start) / len(latencies) * 1e6,
         rss=rss,
         errors=errors,
         streams=len(latencies),
@@ -278,6 +280,7 @@ def main() -> None:
         "--kinds", choices=["pass-through", "translated"], nargs="+", default=["pass-through", "translated"]
     )
     parser.add_argument("--relay-only", action="store_true", help="only the relay's own CPU per event")
+    parser.add_argument("--profile", type=Path, help="record Covey's worker with py-spy into this file (folded stacks)")
     args = parser.parse_args()
     for name, micros in relay_costs():
         print(f"relay alone, {name}: {micros:.1f} µs of CPU per event", flush=True)
@@ -316,7 +319,10 @@ def run(args: argparse.Namespace, work: Path) -> None:
         for kind in chosen:
             for concurrency in args.concurrency:
                 bare = measure(mock.pid, mock_port, kind.direct_path, kind.direct_body, "", concurrency, args)
-                ours = measure(covey.pid, covey_port, "/v1/chat/completions", kind.covey_body, auth, concurrency, args)
+                with profiled(covey.pid, args.profile):
+                    ours = measure(
+                        covey.pid, covey_port, "/v1/chat/completions", kind.covey_body, auth, concurrency, args
+                    )
                 results.append((kind, bare, ours))
                 print(f"  {kind.name} at {concurrency}: mock {bare.rps:.0f}/s, covey {ours.rps:.0f}/s", flush=True)
     report(results, args)
@@ -326,17 +332,20 @@ def report(results: list[tuple[Kind, Level, Level]], args: argparse.Namespace) -
     print(f"\nmock upstream: {args.latency_ms:.0f} ms to the first byte, {args.stream_chunks} content chunks a stream; "
           f"{args.seconds:.0f} s measured per row, closed loop")  # fmt: skip
     head = f"{'conc':>5} | {'mock/s':>7} {'p50':>6} {'p99':>6} | {'covey/s':>7} {'p50':>6} {'p99':>6} {'ttft':>6} "
-    head += f"{'events/s':>8} {'µs/ev':>6} {'RSS MB':>6} {'errors':>6} | {'ratio':>5} {'+p50 ms':>7} {'+ttft':>6}"
+    head += f"{'events/s':>8} {'µs/ev':>6} {'µs/st':>6} {'RSS MB':>6} {'errors':>6} | "
+    head += f"{'ratio':>5} {'+p50 ms':>7} {'+ttft':>6}"
     for name in dict.fromkeys(k.name for k, _, _ in results):
         print(f"\n{name}\n{head}")
         for _, m, c in (r for r in results if r[0].name == name):
             print(
                 f"{c.concurrency:>5} | {m.rps:>7.0f} {m.p50:>6.0f} {m.p99:>6.0f} | "
                 f"{c.rps:>7.0f} {c.p50:>6.0f} {c.p99:>6.0f} "
-                f"{c.ttft:>6.0f} {c.events:>8.0f} {c.cpu_event:>6.1f} {c.rss:>6.0f} {c.errors + m.errors:>6} | "
+                f"{c.ttft:>6.0f} {c.events:>8.0f} {c.cpu_event:>6.1f} {c.cpu_stream:>6.0f} {c.rss:>6.0f} "
+                f"{c.errors + m.errors:>6} | "
                 f"{c.rps / m.rps if m.rps else 0:>5.2f} {c.p50 - m.p50:>+7.1f} {c.ttft - m.ttft:>+6.1f}"
             )
-    print("\nms throughout; ttft: the caller's time to the first event; µs/ev: Covey's CPU per event it relayed")
+    print("\nms throughout; ttft: the caller's time to the first event; µs/ev, µs/st: Covey's CPU per event relayed, "
+          "per stream served")  # fmt: skip
     print(f"bar: at 1,024 streams >= 0.90 of the mock's rate and <= +20 ms p50; at 4,096 no errors "
           f"(load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")  # fmt: skip
 
