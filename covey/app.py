@@ -30,6 +30,8 @@ from covey.policies.endpoints import router as policies_router
 from covey.reports import endpoints as reports
 from covey.scim.endpoints import router as scim_router
 from covey.scim.token_endpoints import router as scim_token_router
+from covey.sso.endpoints import router as sso_router
+from covey.sso.issuer import Issuers
 from covey.state import State
 from covey.users.endpoints import router as users_router
 
@@ -45,7 +47,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gateway = await GatewayRuntime.start(settings, db, metrics=metrics, budgets=budgets.guard)
         budgets.follow_ledger(gateway.gateway.writer.hold)
         try:
-            yield State(settings=settings, db=db, gateway=gateway.gateway, budgets=budgets, metrics=metrics)
+            yield State(
+                settings=settings,
+                db=db,
+                gateway=gateway.gateway,
+                budgets=budgets,
+                metrics=metrics,
+                issuers=Issuers(allowed_hosts=settings.oidc_allowed_hosts),
+            )
         finally:
             await gateway.stop()
             await budgets.stop()
@@ -64,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GatewayPaths)  # the hot path, in plain ASGI ahead of FastAPI's routing
     app.router.routes[0:0] = gateway_routes()
     app.include_router(policies_router, prefix="/v1/manage")
+    app.include_router(sso_router, prefix="/v1/manage")
     for router in (keys_router, groups_router, access_router, orgs_router, users_router, audit_router):
         app.include_router(router, prefix="/v1/manage")
     for router in (reports.usage_router, reports.router, reports.recommendations_router):

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     """Each webhook delivery attempt's timeout."""
     webhook_allowed_hosts: list[str] = Field(default_factory=list)
     """Hosts (as the URL writes them) exempt from the public-addresses-only rule for webhooks; a JSON list."""
+    oidc_allowed_hosts: list[str] = Field(default_factory=list)
+    """Hosts (as the issuer's URLs write them) exempt from the public-addresses-only rule when Covey calls
+    an OpenID Connect issuer; a JSON list."""
+    public_url: str = ""
+    """The address people open Covey at (`https://covey.example.com`): OpenID Connect sign-in returns to
+    `<public_url>/admin/sso/callback` (none: the address each request came to)."""
     unusual_factor: float = 3.0
     """Unusual usage: today's spend above this many times the 14-day median…"""
     unusual_floor_dollars: float = 10.0
@@ -86,6 +92,18 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+# An org admin names the variable that holds their issuer's client secret; only these names may be
+# named, so no other secret of the server can be sent to an issuer an admin chose.
+SSO_SECRET_PREFIX = "COVEY_SSO_SECRET_"
+
+
+def sso_client_secret(name: str) -> str | None:
+    """The client secret an org's OpenID Connect settings name by environment variable."""
+    if not name.startswith(SSO_SECRET_PREFIX):
+        return None
+    return os.environ.get(name) or None
 
 
 class ProviderConfig(BaseModel):

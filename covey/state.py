@@ -12,6 +12,7 @@ from covey.config import Settings
 from covey.gateway.service import Gateway
 from covey.kit.db import Database
 from covey.ops.metrics import Metrics
+from covey.sso.issuer import Issuers
 
 
 class State(TypedDict):
@@ -20,6 +21,7 @@ class State(TypedDict):
     gateway: Gateway
     budgets: BudgetsRuntime
     metrics: Metrics
+    issuers: Issuers
 
 
 def get_settings(request: Request) -> Settings:
@@ -47,8 +49,14 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+def get_issuers(request: Request) -> Issuers:
+    issuers: Issuers = request.state.issuers
+    return issuers
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 BudgetsDep = Annotated[BudgetsRuntime, Depends(get_budgets)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+IssuersDep = Annotated[Issuers, Depends(get_issuers)]

@@ -6,8 +6,10 @@ import hmac
 import secrets
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
+from sqlalchemy.orm import Session
 from starlette.responses import FileResponse, Response
 
 from covey.admin import repository, signin, spend
@@ -28,6 +30,7 @@ from covey.auth.deps import SessionDep
 from covey.groups import service as groups
 from covey.keys import service as keys
 from covey.kit.clock import utcnow
+from covey.sso import repository as sso_repository
 from covey.state import SettingsDep
 from covey.users import service as users
 
@@ -37,7 +40,7 @@ STATIC = Path(__file__).parent / "static"
 _STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     # Only a path of this panel: never an address elsewhere (an open redirect).
     if target and target.startswith(PREFIX + "/") and not target.startswith("//") and "\\" not in target:
         return target
@@ -52,12 +55,26 @@ def static(name: str) -> Response:
     return FileResponse(path, media_type=_STATIC_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/sign-in", include_in_schema=False)
-def sign_in_form(request: Request, next: str | None = None) -> Response:
+def sign_in_page(
+    request: Request, session: Session, *, next: str | None = None, status: int = 200, error: str | None = None
+) -> Response:
+    """The sign-in form, with a button for each organization that signs in through its identity provider."""
     form_token = secrets.token_urlsafe(24)
-    response = page(request, None, "sign_in.html", next=_safe_next(next), form_token=form_token)
+    target = safe_next(next)
+    offered = [
+        (f"{PREFIX}/sso/{org.id}?{urlencode({'next': target})}", sso.label or org.name)
+        for org, sso in sso_repository.offered(session)
+    ]
+    response = page(
+        request, None, "sign_in.html", status=status, next=target, form_token=form_token, sso=offered, error=error
+    )
     set_cookie(request, response, SIGNIN_CSRF_COOKIE, form_token, max_age=3600)
     return response
+
+
+@router.get("/sign-in", include_in_schema=False)
+def sign_in_form(request: Request, session: SessionDep, next: str | None = None) -> Response:
+    return sign_in_page(request, session, next=next)
 
 
 @router.post("/sign-in", include_in_schema=False)
@@ -78,7 +95,7 @@ def sign_in(
             None,
             "sign_in.html",
             status=403,
-            next=_safe_next(next),
+            next=safe_next(next),
             form_token=expected,
             error="This form expired or was not sent from the sign-in page. Please try again.",
             email=email,
@@ -91,12 +108,12 @@ def sign_in(
             None,
             "sign_in.html",
             status=result.status,
-            next=_safe_next(next),
+            next=safe_next(next),
             form_token=expected,
             error=result.error,
             email=email,
         )
-    response = redirect(request, _safe_next(next))
+    response = redirect(request, safe_next(next))
     set_cookie(
         request,
         response,

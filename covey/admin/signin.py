@@ -1,5 +1,6 @@
 """Signing in to the panel: email and password (argon2), a lock-out after repeated failures, and
-server-side sessions that signing out ends."""
+server-side sessions that signing out ends. Sign-in through an org's identity provider is `covey.sso`;
+it opens the same sessions (`open_session`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from covey.auth.authority import scope_of
 from covey.auth.caller import Caller
 from covey.kit.crypto import hash_secret, new_token
 from covey.models import AdminSession, User
+from covey.sso import repository as sso_repository
 
 # Failures count per (email, client address): a stranger who knows an admin's email can lock out only
 # their own address. One address guessing across many emails is stopped by the second figure.
@@ -74,7 +76,17 @@ def sign_in(session: Session, *, email: str, password: str, client: str, now: da
         return SignInResult(user=None, error="Wrong email or password.", status=401)
     if not user.active:
         return SignInResult(user=None, error="This account is deactivated.", status=403)
+    sso = sso_repository.get(session, org_id=user.org_id)
+    if sso is not None and not sso.password_sign_in:
+        return SignInResult(
+            user=None, error="Your organization signs in through its identity provider: use its button.", status=403
+        )
     repository.clear_failures(session, email=email, client=client)
+    return SignInResult(user=user, token=open_session(session, user, now=now))
+
+
+def open_session(session: Session, user: User, *, now: datetime) -> str:
+    """A new panel session for `user`; the token goes in the (sealed) cookie."""
     repository.delete_expired_sessions(session, now=now)
     token = new_token("cvs_")
     repository.add_session(
@@ -87,7 +99,7 @@ def sign_in(session: Session, *, email: str, password: str, client: str, now: da
             expires_at=now + SESSION_LIFETIME,
         ),
     )
-    return SignInResult(user=user, token=token)
+    return token
 
 
 def resolve(session: Session, *, token: str, now: datetime) -> User | None:

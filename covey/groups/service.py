@@ -375,10 +375,17 @@ def add_member(session: Session, caller: Caller, group_id: str, *, user_id: str,
 
 
 def bulk_add(
-    session: Session, caller: Caller, group_id: str, *, user_ids: Iterable[str], role: str = "member"
+    session: Session,
+    caller: Caller,
+    group_id: str,
+    *,
+    user_ids: Iterable[str],
+    role: str = "member",
+    managed_by_idp: bool = False,
 ) -> BulkAddResult:
     """All or nothing: one unknown (or another org's) user id refuses the whole request. Users already
-    in the group are reported and left as they are. One `group.member.add` event per user added."""
+    in the group are reported and left as they are. One `group.member.add` event per user added.
+    `managed_by_idp` marks memberships the identity provider added (docs/design.md §2)."""
     group = _get(session, caller, group_id)
     wanted = list(dict.fromkeys(user_ids))
     known = users_repo.existing_ids(session, org_id=caller.org_id, user_ids=wanted)
@@ -391,7 +398,14 @@ def bulk_add(
     already = repository.member_ids_among(session, org_id=caller.org_id, group_id=group.id, user_ids=wanted)
     added = [uid for uid in wanted if uid not in already]
     memberships = [
-        Membership(org_id=caller.org_id, group_id=group.id, user_id=uid, role=role, added_by=caller.actor.id)
+        Membership(
+            org_id=caller.org_id,
+            group_id=group.id,
+            user_id=uid,
+            role=role,
+            added_by=caller.actor.id,
+            managed_by_idp=managed_by_idp,
+        )
         for uid in added
     ]
     repository.add_memberships(session, memberships)

@@ -135,6 +135,8 @@ def membership_snapshot(membership: Membership) -> dict[str, Any]:
     out: dict[str, Any] = {"group_id": membership.group_id, "user_id": membership.user_id, "role": membership.role}
     if membership.rate_limit is not None:
         out["rate_limit"] = membership.rate_limit
+    if membership.managed_by_idp:
+        out["managed_by_idp"] = True
     return out
 
 

@@ -1,6 +1,6 @@
-"""Where Covey may send requests of its own (webhooks): public addresses only, unless the URL's host
-is one the operator allowed. A host is resolved as the socket library resolves it, so every spelling
-of an address (decimal `2130706433`, octal `0177.0.0.1`, hex `0x7f.1`, short `127.1`, IPv4-mapped
+"""Where Covey may send requests of its own (webhooks, OpenID Connect issuers): public addresses only,
+unless the URL's host is one the operator allowed. A host is resolved as the socket library resolves it, so
+every spelling of an address (decimal `2130706433`, octal `0177.0.0.1`, hex `0x7f.1`, short `127.1`, IPv4-mapped
 `::ffff:127.0.0.1`) ends up as the address it means; every address a name resolves to is checked, and
 the request goes to the checked address, so a DNS answer that changes after the check cannot send it
 elsewhere."""
@@ -58,8 +58,9 @@ class Destination:
         return {"sni_hostname": self.server_name} if self.server_name else {}
 
 
-def resolve(url: str, *, allowed_hosts: Collection[str]) -> Destination:
-    """The destination for `url`, or `DestinationRefused`. Blocking: it may ask DNS."""
+def resolve(url: str, *, allowed_hosts: Collection[str], purpose: str = "webhooks") -> Destination:
+    """The destination for `url`, or `DestinationRefused`. Blocking: it may ask DNS. `purpose` names
+    what is refused in the message."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if not host:
@@ -77,7 +78,7 @@ def resolve(url: str, *, allowed_hosts: Collection[str]) -> Destination:
     for address in addresses:
         reason = refusal(address)
         if reason is not None:
-            raise DestinationRefused(f"{host} is a {reason} address; webhooks go to public addresses only")
+            raise DestinationRefused(f"{host} is a {reason} address; {purpose} go to public addresses only")
     chosen = addresses[0]
     netloc = f"[{chosen}]:{port}" if chosen.version == 6 else f"{chosen}:{port}"
     original = parts.netloc.rsplit("@", 1)[-1]

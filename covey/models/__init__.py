@@ -15,6 +15,7 @@ from covey.models.plane_change import PlaneChange
 from covey.models.revision import Revision
 from covey.models.routing_policy import POLICY_TYPES, RoutingPolicy
 from covey.models.scim_token import ScimToken
+from covey.models.sso import OrgSso, SsoLogin
 from covey.models.usage_quarantine import QuarantinedUsage
 from covey.models.usage_record import UsageCharge, UsageRecord
 from covey.models.user import ORG_ROLES, USER_STATUSES, User, user_label
@@ -43,6 +44,7 @@ __all__ = [
     "BudgetLine",
     "Group",
     "Membership",
+    "OrgSso",
     "Organization",
     "PlaneChange",
     "QuarantinedUsage",
@@ -50,6 +52,7 @@ __all__ = [
     "RoutingPolicy",
     "ScimToken",
     "SignInFailure",
+    "SsoLogin",
     "UsageCharge",
     "UsageRecord",
     "User",

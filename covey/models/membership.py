@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from covey.kit.clock import utcnow
@@ -24,3 +24,6 @@ class Membership(OrgScoped, Base):
     rate_limit: Mapped[int | None] = mapped_column(Integer, default=None)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     added_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    # Added by the identity provider (a SCIM group push or an OpenID Connect groups claim): the only
+    # memberships a sign-in may take away (docs/design.md §2).
+    managed_by_idp: Mapped[bool] = mapped_column(Boolean, default=False)
