@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from covey.kit.money import format_usd
+from covey.admin.formatting import usd
 
 WIDTH = 640
 HEIGHT = 240
@@ -75,10 +75,10 @@ def bar_chart(labels: Sequence[str], values: Sequence[int], *, width: int = WIDT
                 width=slot * 0.64,
                 height=h,
                 label=month_label(label, first=i == 0) if len(label) == 7 else label,
-                value=format_usd(value),
+                value=usd(value),
             )
         )
-    ticks = [Tick(y=_TOP + plot_h * (1 - f), text=format_usd(int(top * f))) for f in (0, 0.5, 1)]
+    ticks = [Tick(y=_TOP + plot_h * (1 - f), text=usd(int(top * f))) for f in (0, 0.5, 1)]
     return Chart(
         width=width,
         height=height,

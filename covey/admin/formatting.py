@@ -1,26 +1,48 @@
-"""Jinja filters: money from nano-dollars, dates, percentages."""
+"""Jinja filters: money, dates, percentages.
+
+One money format on every page: dollars to the cent with separators ("$1,234.50"); an amount that is
+not zero but rounds to $0.00 keeps two significant digits ("$0.00077") so that it never reads as
+nothing. Amounts come in as integer nano-dollars (`usd`) or as the API's decimal dollars (`dollars`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from covey.kit.money import format_usd, from_nanos, nanos_to_text
+from covey.kit.money import from_nanos, nanos_to_text
+
+_CENT = Decimal("0.01")
+NO_AMOUNT = "—"
+
+
+def amount_text(amount: Decimal) -> str:
+    """The panel's one money format, from exact dollars."""
+    sign = "-" if amount < 0 else ""
+    amount = abs(amount)
+    cents = amount.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    if cents or not amount:
+        return f"{sign}${cents:,}"
+    shown = amount.quantize(Decimal(1).scaleb(amount.adjusted() - 1), rounding=ROUND_HALF_EVEN)
+    return f"{sign}${format(shown.normalize(), 'f')}"
 
 
 def usd(nanos: int | None) -> str:
-    """Dollars to the cent; a non-zero amount under a cent keeps enough digits not to read as $0.00."""
-    if nanos and abs(nanos) < 10_000_000:
-        digits = format(from_nanos(abs(nanos)), "f")
-        return ("-$" if nanos < 0 else "$") + digits
-    return format_usd(nanos or 0)
+    """Integer nano-dollars; none counts as nothing spent."""
+    return amount_text(from_nanos(nanos or 0))
 
 
 def limit(nanos: int | None) -> str:
-    """A budget or limit: null means none."""
-    return "—" if nanos is None else format_usd(nanos)
+    """A budget or limit in nano-dollars: none means no limit."""
+    return NO_AMOUNT if nanos is None else usd(nanos)
+
+
+def dollars(value: str | Decimal | float | int | None) -> str:
+    """Decimal dollars as the API gives them ("1234.5", 12.5): the same format; none shows a dash."""
+    if value is None or value == "":
+        return NO_AMOUNT
+    return amount_text(Decimal(str(value)))
 
 
 def money_text(nanos: int | None) -> str:
@@ -28,19 +50,12 @@ def money_text(nanos: int | None) -> str:
     return "" if nanos is None else nanos_to_text(nanos)
 
 
-def dollars(text: str | None) -> str:
-    """Decimal dollar text from the reports ("1234.5") shown to the cent with separators ("1,234.50")."""
-    if text is None:
-        return "—"
-    return f"{Decimal(text).quantize(Decimal('0.01')):,}"
-
-
 def when(value: datetime | None) -> str:
-    return "—" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+    return NO_AMOUNT if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def day(value: datetime | None) -> str:
-    return "—" if value is None else value.strftime("%Y-%m-%d")
+    return NO_AMOUNT if value is None else value.strftime("%Y-%m-%d")
 
 
 def percent(spent: int, budget: int | None) -> int:
