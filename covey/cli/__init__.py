@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from covey.cli import budgets, groups, keys, limits, orgs, users
+from covey.cli import budgets, groups, keys, limits, orgs, sso, users
 from covey.cli.bootstrap import demo, init
 from covey.cli.doctor import doctor
 from covey.cli.reports import report_app, usage_app
@@ -29,6 +29,7 @@ app.add_typer(groups.app, name="groups")
 app.add_typer(keys.app, name="keys")
 app.add_typer(budgets.app, name="budgets")
 app.add_typer(limits.app, name="limits")
+app.add_typer(sso.app, name="sso")
 app.add_typer(report_app, name="report")
 app.add_typer(usage_app, name="usage")
 

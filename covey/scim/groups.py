@@ -3,6 +3,8 @@
 A group provisioned through SCIM starts at the top level; an admin may move it under a Covey parent,
 and a later rename by the identity provider changes only its name, so it stays where it was put.
 Removing a member through SCIM removes the membership at once, and with it the group's access.
+Members SCIM adds are marked as the identity provider's (`managed_by_idp`), as are those an OpenID
+Connect groups claim adds, so both paths land a person in the same groups (`covey.sso.signin`).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def create(session: Session, caller: Caller, payload: Mapping[str, Any]) -> Grou
     except Conflict as exc:
         raise UniquenessException(detail=exc.message) from None
     if fields.member_ids:
-        groups_service.bulk_add(session, caller, group.id, user_ids=fields.member_ids)
+        groups_service.bulk_add(session, caller, group.id, user_ids=fields.member_ids, managed_by_idp=True)
     return group
 
 
@@ -126,5 +128,5 @@ def _apply(session: Session, caller: Caller, group: Group, fields: GroupFields) 
             groups_service.remove_member(session, caller, group.id, user_id=user_id)
     to_add = [uid for uid in fields.member_ids if uid not in set(current)]
     if to_add:
-        groups_service.bulk_add(session, caller, group.id, user_ids=to_add)
+        groups_service.bulk_add(session, caller, group.id, user_ids=to_add, managed_by_idp=True)
     return group

@@ -65,6 +65,11 @@ def groups_in_org(session: Session, *, org_id: str, group_ids: Sequence[str]) ->
     return {g.id: g for g in rows}
 
 
+def provisioned_groups(session: Session, *, org_id: str) -> Sequence[Group]:
+    """The groups the identity provider pushed through SCIM (they carry its externalId)."""
+    return session.scalars(in_org(Group, org_id).where(Group.external_id.is_not(None))).all()
+
+
 def memberships_of(session: Session, *, org_id: str, user_id: str) -> dict[str, Membership]:
     rows = session.scalars(in_org(Membership, org_id).where(Membership.user_id == user_id))
     return {m.group_id: m for m in rows}

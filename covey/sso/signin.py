@@ -198,18 +198,31 @@ def _provision(session: Session, row: OrgSso, claims: dict[str, Any]) -> User:
 
 
 def reconcile_groups(session: Session, caller: Caller, row: OrgSso, user: User, idp_groups: list[str]) -> None:
-    """The person's memberships in the mapped groups follow the claim, for those the identity provider
-    manages: one is added (marked IdP-managed) for each mapped group the claim names, and an
-    IdP-managed one is removed from each mapped group it no longer names. A membership made in Covey
-    is never touched, nor a group nothing maps (docs/design.md §2)."""
-    mapping = dict(row.group_mapping or {})
+    """The person's memberships follow the claim in the groups it can name, for the memberships the
+    identity provider manages (docs/design.md §2):
+
+    - a claimed IdP group names a Covey group through the admin's `group_mapping`, or else is a group
+      the identity provider pushed through SCIM, by its externalId (Entra's object ids) or its name
+      (Okta's and Keycloak's group names) — so SCIM and sign-in land a person in the same groups;
+    - a membership is added (marked IdP-managed) in each named group the person is not in;
+    - an IdP-managed membership is removed from each mapped group the claim no longer names, except in
+      the groups SCIM pushes: their members are SCIM's to change, so the two paths never undo each other.
+
+    A membership made in Covey is never touched, nor a group nothing maps."""
+    provisioned = {g.id: g for g in repository.provisioned_groups(session, org_id=row.org_id)}
+    names: dict[str, list[str]] = {}
+    for group in provisioned.values():
+        names.setdefault(group.name, []).append(group.id)
+    mapping = {name: ids[0] for name, ids in names.items() if len(ids) == 1}  # a repeated name names nothing
+    mapping.update({g.external_id: g.id for g in provisioned.values() if g.external_id})
+    mapping.update(row.group_mapping or {})
     wanted = {mapping[g] for g in idp_groups if g in mapping}
     existing = repository.groups_in_org(session, org_id=row.org_id, group_ids=sorted(set(mapping.values())))
     current = repository.memberships_of(session, org_id=row.org_id, user_id=user.id)
     for group_id in sorted(wanted):
         if group_id in existing and group_id not in current:
             groups_service.bulk_add(session, caller, group_id, user_ids=[user.id], managed_by_idp=True)
-    for group_id in sorted(set(existing) - wanted):
+    for group_id in sorted(set(existing) - wanted - set(provisioned)):
         membership = current.get(group_id)
         if membership is not None and membership.managed_by_idp:
             groups_service.remove_member(session, caller, group_id, user_id=user.id)

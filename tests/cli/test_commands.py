@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from covey.kit.db import Database
-from covey.models import ApiKey, AuditEvent, Membership, User
+from covey.models import ApiKey, AuditEvent, Group, Membership, User
 from tests.cli.conftest import Covey, ok, ok_json, refused, runner_for
 
 BACKEND = "Engineering/Backend Engineers"
@@ -199,3 +199,34 @@ def test_limits_set_on_a_key_a_group_its_members_a_member_and_the_org(covey: Cov
     refused(covey("limits", "set", "org", "--guardrail", "pii=maybe"))
     refused(covey("limits", "set", "nowhere:1", "--rpm", "1"))
     refused(covey("limits", "set", "org"))
+
+
+def test_sso_set_show_change_one_field_and_remove(covey: Covey, db: Database) -> None:
+    refused(covey("sso", "show"))
+    assert "--issuer and --client-id" in refused(covey("sso", "set", "--label", "Okta"))
+    made = ok_json(
+        covey(
+            "sso", "set", "--issuer", "https://idp.acme.example", "--client-id", "covey",
+            "--secret-env", "COVEY_SSO_SECRET_ACME", "--domain", "acme.example", "--map", f"eng-backend={BACKEND}",
+            "--json",
+        )
+    )["sso"]  # fmt: skip
+    with db.sessions() as session:
+        backend = session.scalar(select(Group.id).where(Group.name == "Backend Engineers"))
+    assert made["issuer"] == "https://idp.acme.example" and made["client_secret_env"] == "COVEY_SSO_SECRET_ACME"
+    assert made["allowed_domains"] == ["acme.example"] and made["group_mapping"] == {"eng-backend": backend}
+    assert made["password_sign_in"] is True
+    # One field at a time: the rest is kept.
+    changed = ok_json(covey("sso", "set", "--no-password-sign-in", "--label", "Okta", "--json"))["sso"]
+    assert changed["password_sign_in"] is False and changed["label"] == "Okta"
+    assert changed["issuer"] == made["issuer"] and changed["group_mapping"] == made["group_mapping"]
+    assert "Password sign-in:" in ok(covey("sso", "show")).stdout
+    assert "https" in refused(covey("sso", "set", "--issuer", "http://idp.acme.example"))
+    refused(covey("sso", "set", "--map", "x=No/Such/Group"))
+    refused(covey("sso", "set", "--secret-env", "HOME"))
+    assert ok_json(covey("sso", "show", "--json"))["sso"]["label"] == "Okta"  # the mistakes changed nothing
+    with db.sessions() as session:
+        actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("org.sso.%"))))
+    assert actions == {"org.sso.create", "org.sso.update"}
+    assert "passwords" in ok(covey("sso", "remove")).stdout
+    refused(covey("sso", "show"))

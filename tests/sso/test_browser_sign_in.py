@@ -5,8 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from covey.auth.caller import Caller
+from covey.kit.db import Database
+from covey.users import service as users_service
+from tests.admin.browser import free_port, sign_in
 from tests.sso.conftest import LiveOrg, sign_in_with_sso, sso_body
-from tests.sso.provider import Provider, new_key, public, running
+from tests.sso.provider import Provider, new_key, public, running, wait_for_port_free
+
+SCHEMA = "urn:ietf:params:scim:schemas:core:2.0"
 
 
 def _configure(org: LiveOrg, issuer: str, **fields: Any) -> dict[str, Any]:
@@ -118,3 +126,111 @@ def test_an_expired_token_is_refused(page: Any, base_url: str, workdir: Path, li
         sign_in_with_sso(page, base_url, live_org.id, "old-sub")
     assert "exp" in _error(page)
     assert live_org.user_by_email("old@acme.test") is None
+
+
+SCIM_TYPE = "application/scim+json"
+
+
+def _scim(live_org: LiveOrg, base_url: str) -> httpx.Client:
+    made = live_org.api.post("/v1/manage/scim/token", json={"name": "okta"})
+    assert made.status_code == 200, made.text
+    headers = {"Authorization": f"Bearer {made.json()['token']}", "Content-Type": SCIM_TYPE, "Accept": SCIM_TYPE}
+    return httpx.Client(base_url=f"{base_url}/scim/v2", headers=headers, timeout=30)
+
+
+def test_scim_groups_and_the_groups_claim_land_a_person_in_the_same_groups(
+    page: Any, base_url: str, idp: Provider, live_org: LiveOrg
+) -> None:
+    with _scim(live_org, base_url) as scim:
+        made = scim.post(
+            "/Users",
+            json={"schemas": [f"{SCHEMA}:User"], "userName": "ana@acme.test", "externalId": "00u-ana"},
+        )
+        assert made.status_code == 201, made.text
+        ana = made.json()["id"]
+
+        def pushed(name: str, external_id: str, members: list[str]) -> str:
+            body = {
+                "schemas": [f"{SCHEMA}:Group"],
+                "displayName": name,
+                "externalId": external_id,
+                "members": [{"value": m} for m in members],
+            }
+            response = scim.post("/Groups", json=body)
+            assert response.status_code == 201, response.text
+            return str(response.json()["id"])
+
+        backend = pushed("Backend", "00g-backend", [ana])
+        data = pushed("Data", "00g-data", [])
+        ops = live_org.group("Ops")
+        _configure(live_org, idp.issuer, group_mapping={"ops-team": ops})
+        groups_before = len(live_org.api.get("/v1/manage/group").json()["groups"])
+
+        # Okta names groups in the claim, Entra sends their object ids (SCIM's externalId): both name the
+        # groups SCIM pushed, and the explicit mapping names Ops.
+        idp.account("00u-ana", email="ana@acme.test", email_verified=True, groups=["Backend", "00g-data", "ops-team"])
+        sign_in_with_sso(page, base_url, live_org.id, "00u-ana")
+        assert live_org.user_by_email("ana@acme.test")["id"] == ana  # type: ignore[index]
+        assert {backend, data, ops} <= live_org.groups_of(ana)
+        assert len(live_org.api.get("/v1/manage/group").json()["groups"]) == groups_before
+        members = scim.get(f"/Groups/{backend}").json()["members"]
+        assert [m["value"] for m in members] == [ana]
+
+        # The claim drops every group: Ops (mapped, added by the claim) follows it; the groups SCIM
+        # pushes keep their members until SCIM itself changes them.
+        idp.account("00u-ana", email="ana@acme.test", email_verified=True, groups=[])
+        page.context.clear_cookies()
+        sign_in_with_sso(page, base_url, live_org.id, "00u-ana")
+        assert ops not in live_org.groups_of(ana)
+        assert {backend, data} <= live_org.groups_of(ana)
+
+        removed = scim.patch(
+            f"/Groups/{data}",
+            json={
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "remove", "path": f'members[value eq "{ana}"]'}],
+            },
+        )
+        assert removed.status_code in (200, 204), removed.text
+        assert data not in live_org.groups_of(ana)
+        assert backend in live_org.groups_of(ana)
+
+
+def test_password_sign_in_can_be_turned_off(
+    page: Any, base_url: str, db: Database, idp: Provider, live_org: LiveOrg
+) -> None:
+    with db.transaction() as session:
+        owner, password = users_service.reset_password(session, Caller.system(live_org.id), live_org.owner_id)
+        email = str(owner.email)
+    sign_in(page, base_url, email, password)
+    assert page.url.startswith(f"{base_url}/admin/") and "sign-in" not in page.url
+    page.context.clear_cookies()
+
+    _configure(live_org, idp.issuer, password_sign_in=False)
+    sign_in(page, base_url, email, password)
+    assert "identity provider" in _error(page)
+    assert page.goto(f"{base_url}/admin/").url.startswith(f"{base_url}/admin/sign-in")
+    # Through the provider the same person still comes in, linked by email.
+    idp.account("owner-sub", email=email, email_verified=True)
+    sign_in_with_sso(page, base_url, live_org.id, "owner-sub")
+    assert page.url.startswith(f"{base_url}/admin/") and "sign-in" not in page.url
+
+
+def test_the_issuer_rotating_its_signing_key_is_followed(
+    page: Any, base_url: str, workdir: Path, live_org: LiveOrg
+) -> None:
+    port = free_port()
+    redirect = f"{base_url}/admin/sso/callback"
+    with running(workdir, redirect_uri=redirect, signing_keys=[new_key("old-key")], port=port) as before:
+        _configure(live_org, before.issuer)
+        before.account("rot-sub", email="rot@acme.test", email_verified=True)
+        sign_in_with_sso(page, base_url, live_org.id, "rot-sub")  # Covey now holds the old key set
+        assert "sign-in" not in page.url
+    wait_for_port_free(port)
+    # Same issuer, a new key under a new key id: Covey reads the key set again and accepts it.
+    with running(workdir, redirect_uri=redirect, signing_keys=[new_key("new-key")], port=port) as after:
+        after.account("rot-sub", email="rot@acme.test", email_verified=True)
+        page.context.clear_cookies()
+        sign_in_with_sso(page, base_url, live_org.id, "rot-sub")
+        assert page.url.startswith(f"{base_url}/admin/") and "sign-in" not in page.url
+    assert len(live_org.audit("user.sso_sign_in")) == 2
