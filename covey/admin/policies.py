@@ -43,26 +43,35 @@ def guardrails_from(form: dict[str, str]) -> dict[str, str]:
     return {c: form[f"guardrail_{c}"] for c in CATEGORIES if form.get(f"guardrail_{c}") in ("off", "mask", "block")}
 
 
+def with_caching(features: dict[str, Any] | None, form: dict[str, str]) -> dict[str, bool] | None:
+    """The owner's features with `auto_caching` as the form's `auto_caching` says (inherit, on, off);
+    None when the form does not say, so the features are left as they are."""
+    choice = form.get("auto_caching")
+    if choice not in ("inherit", "on", "off"):
+        return None
+    switches = {k: bool(v) for k, v in (features or {}).items() if k != "auto_caching"}
+    return switches if choice == "inherit" else {**switches, "auto_caching": choice == "on"}
+
+
 @router.post("/groups/{group_id}/policies", include_in_schema=False)
 def group_policies(request: Request, group_id: str, panel: AdminDep, session: SessionDep, form: FormDep) -> Response:
-    data = GroupUpdate.model_validate(
-        {
-            "rate_limits": limits_from(form, ""),
-            "rate_limits_per_member": limits_from(form, "member_"),
-            "guardrails": guardrails_from(form),
-        }
-    )
-    group = groups.update(session, panel.caller, group_id, data)
-    return redirect(request, f"{PREFIX}/groups/{group.id}#policies", "Saved the rate limits and guardrails.")
+    fields: dict[str, Any] = {
+        "rate_limits": limits_from(form, ""),
+        "rate_limits_per_member": limits_from(form, "member_"),
+        "guardrails": guardrails_from(form),
+    }
+    if "auto_caching" in form:
+        fields["features"] = with_caching(groups.get_readable(session, panel.caller, group_id).features, form)
+    group = groups.update(session, panel.caller, group_id, GroupUpdate.model_validate(fields))
+    return redirect(request, f"{PREFIX}/groups/{group.id}#policies", "Saved the rate limits, guardrails and caching.")
 
 
 @router.post("/keys/{key_id}/policies", include_in_schema=False)
 def key_policies(request: Request, key_id: str, panel: PanelDep, session: SessionDep, form: FormDep) -> Response:
     key = keys.get_visible(session, panel.caller, key_id)
     fields: dict[str, Any] = {"rate_limits": limits_from(form, ""), "guardrails": guardrails_from(form)}
-    caching = form.get("auto_caching")
-    if caching in ("inherit", "on", "off"):
-        switches = {k: bool(v) for k, v in (key.features or {}).items() if k != "auto_caching"}
-        fields["features"] = switches if caching == "inherit" else {**switches, "auto_caching": caching == "on"}
+    features = with_caching(key.features, form)
+    if features is not None:
+        fields["features"] = features
     updated = keys.update(session, panel.caller, key_id, KeyUpdate.model_validate(fields))
     return redirect(request, f"{PREFIX}/keys", f'Saved the rate limits, guardrails and caching of "{updated.name}".')

@@ -526,6 +526,28 @@ def test_group_page_shows_and_edits_rate_limits_and_guardrails(owner_panel: Pane
     assert org.admin.get(f"/v1/manage/group/{group_id}").json()["group"]["rate_limits"]["requests_per_minute"] == 60
 
 
+def test_group_page_edits_caching_beside_its_limits(owner_panel: PanelSession, org: Org) -> None:
+    group_id = org.group("Cached")
+    assert org.admin.patch(f"/v1/manage/group/{group_id}", json={"features": {"tools": False}}).status_code == 200
+    page = owner_panel.get(f"/admin/groups/{group_id}").text
+    policies = page[page.index('id="policies"') :]
+    assert 'name="auto_caching"' in policies and '<option value="inherit" selected>inherit</option>' in policies
+    form = {"requests_per_minute": "30", "auto_caching": "on"}
+    assert owner_panel.post(f"/admin/groups/{group_id}/policies", form).status_code == 303
+    got = org.admin.get(f"/v1/manage/group/{group_id}").json()["group"]
+    assert got["features"] == {"tools": False, "auto_caching": True}  # other switches kept
+    assert got["rate_limits"]["requests_per_minute"] == 30
+    policies = owner_panel.get(f"/admin/groups/{group_id}").text.split('id="policies"')[1]
+    assert '<option value="on" selected>on</option>' in policies
+    assert owner_panel.post(f"/admin/groups/{group_id}/policies", {"auto_caching": "off"}).status_code == 303
+    assert org.admin.get(f"/v1/manage/group/{group_id}").json()["group"]["features"] == {
+        "tools": False,
+        "auto_caching": False,
+    }
+    assert owner_panel.post(f"/admin/groups/{group_id}/policies", {"auto_caching": "inherit"}).status_code == 303
+    assert org.admin.get(f"/v1/manage/group/{group_id}").json()["group"]["features"] == {"tools": False}
+
+
 def test_key_page_edits_rate_limits_guardrails_and_caching(owner_panel: PanelSession, org: Org) -> None:
     made = org.admin.post("/v1/manage/apikey", json={"name": "tuned"}).json()
     form = {"requests_per_minute": "5", "concurrent": "2", "guardrail_pii": "mask", "auto_caching": "on"}
