@@ -118,6 +118,9 @@ class ProviderConfig(BaseModel):
     fail_rate: float = 0.0
     # genai-prices provider id to price this provider's models with (e.g. "openai"); default: inferred.
     price_provider: str | None = None
+    # The upstream serves OpenAI's Responses API (`POST /responses`, "openai" kind): Responses requests
+    # are sent to it as they came, not translated to chat.
+    responses: bool = False
 
     @property
     def api_key(self) -> str | None:

@@ -19,6 +19,8 @@ class CatalogModel:
     display_name: str | None = None
     context_window: int | None = None
     max_output_tokens: int | None = None
+    # Its upstream serves the Responses API itself (the provider's `responses = true`).
+    serves_responses: bool = False
 
     @property
     def is_embedding(self) -> bool:
@@ -34,6 +36,8 @@ class Catalog:
         models: dict[str, CatalogModel] = {}
         for name, provider_config in config.providers.items():
             provider = registry.build(name, provider_config, context)
+            if provider_config.responses and not callable(getattr(provider, "respond", None)):
+                raise ValueError(f"provider {name!r}: responses = true needs a kind that serves them (openai)")
             for upstream_model in provider_config.models:
                 model_id = f"{name}/{upstream_model}"
                 given = config.prices.get(model_id)
@@ -53,5 +57,6 @@ class Catalog:
                     display_name=display_name,
                     context_window=(given.context_window if given else None) or context_window,
                     max_output_tokens=given.max_output_tokens if given else None,
+                    serves_responses=provider_config.responses,
                 )
         return cls(models=models)

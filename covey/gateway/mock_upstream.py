@@ -12,6 +12,9 @@ provider at it. It can be told, per model, to fail with a status or to be slow:
     GET  /_mock/sent      → {"m": bytes of stream events sent so far, ...}
     POST /_mock/reset
 
+On `/v1/responses` it serves OpenAI's Responses API (plain and streamed), answering the chat
+request the Responses request means; `usage` there is in the Responses shape.
+
 On `/v1/messages` it caches prompts as Anthropic does: a request's prefix up to each `cache_control`
 breakpoint is written to its cache the first time and read from it afterwards, and the usage says so
 (`cache_creation_input_tokens`, `cache_read_input_tokens`).
@@ -40,8 +43,9 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from covey.gateway import translation
+from covey.gateway import responses, sse, translation
 from covey.gateway.asgi import end_body, send_chunk, send_json, start_sse
+from covey.gateway.bridges import OpenAIPassthrough
 from covey.gateway.providers import mock
 
 Json = dict[str, Any]
@@ -128,7 +132,7 @@ class MockUpstream:
             await send_json(send, 200, orjson.dumps(self.last))
         elif path.endswith("/models"):
             await send_json(send, 200, b'{"object":"list","data":[]}')
-        elif path.endswith(("/chat/completions", "/messages", "/embeddings")):
+        elif path.endswith(("/chat/completions", "/messages", "/embeddings", "/responses")):
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
             self.last = {"path": path, "headers": headers, "body": data}
             model = str(data.get("model"))
@@ -155,7 +159,9 @@ class MockUpstream:
                 await send_json(send, behaviour.status, orjson.dumps(error))
                 return
         reply = behaviour.reply if behaviour is not None else None
-        if behaviour is not None and behaviour.writes is not None and not path.endswith("/embeddings"):
+        if path.endswith("/responses"):
+            await self._responses(data, receive, send, behaviour)
+        elif behaviour is not None and behaviour.writes is not None and not path.endswith("/embeddings"):
             await _verbose(path, data, behaviour, send)
         elif path.endswith("/embeddings"):
             await send_json(send, 200, orjson.dumps(mock.embeddings(data)))
@@ -231,6 +237,72 @@ class MockUpstream:
         self._cache(data, events[0]["message"]["usage"])
         frames = [f"event: {event['type']}\ndata: ".encode() + orjson.dumps(event) + b"\n\n" for event in events]
         await self._send_stream(str(data.get("model")), frames, receive, send, behaviour)
+
+    async def _responses(self, data: Json, receive: Receive, send: Send, behaviour: Behaviour | None) -> None:
+        """OpenAI's Responses API: the request read as the chat request it means, answered as chat is,
+        and the answer (or its stream) turned back into a Response (or its events)."""
+        chat, front = responses.request_to_chat(data)
+        model = str(data.get("model"))
+        if not data.get("stream"):
+            answer = responses.chat_to_response(_responses_completion(chat, behaviour), front)
+            answer["model"] = model
+            if behaviour is not None and behaviour.usage is not None:
+                answer["usage"] = behaviour.usage
+            await send_json(send, 200, orjson.dumps(answer))
+            return
+        chunks = _responses_chunks({**chat, "stream_options": {"include_usage": True}}, behaviour)
+        converter = responses.ChatToResponsesStream(OpenAIPassthrough(model, chat), model=model, front=front)
+        events: list[Json] = []
+        for chunk in chunks:
+            events += converter.feed(chunk)
+        events += converter.finish()
+        if behaviour is not None and behaviour.usage is not None:
+            events[-1]["response"]["usage"] = behaviour.usage
+        frames = [sse.frame(event, event["type"]) for event in events]
+        await self._send_stream(model, frames, receive, send, behaviour)
+
+
+def _responses_completion(chat: Json, behaviour: Behaviour | None) -> Json:
+    if behaviour is None or behaviour.writes is None:
+        return _completion(chat, behaviour.reply if behaviour is not None else None)
+    tokens, finish = _written(chat, behaviour)
+    message = {"role": "assistant", "content": WORD * tokens}
+    prompt = mock.count_tokens(mock.prompt_text(chat))
+    usage = {"prompt_tokens": prompt, "completion_tokens": tokens, "total_tokens": prompt + tokens}
+    return {
+        "id": "chatcmpl-verbose",
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": usage,
+    }
+
+
+def _responses_chunks(chat: Json, behaviour: Behaviour | None) -> list[Json]:
+    if behaviour is None or behaviour.writes is None:
+        chunks = _chunks(chat, behaviour.reply if behaviour is not None else None)
+        if behaviour is not None and (behaviour.stream_chunks or behaviour.chunk_bytes):
+            chunks = list(_stretched(chunks, behaviour.stream_chunks, behaviour.chunk_bytes))
+        return chunks
+    tokens, finish = _written(chat, behaviour)
+    base: Json = {"id": "chatcmpl-verbose", "object": "chat.completion.chunk", "created": 0, "model": chat["model"]}
+    out = [
+        {**base, "choices": [{"index": 0, "delta": {"content": WORD * min(WORDS_PER_CHUNK, tokens - at)}}]}
+        for at in range(0, tokens, WORDS_PER_CHUNK)
+    ]
+    out.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+    prompt = mock.count_tokens(mock.prompt_text(chat))
+    usage = {"prompt_tokens": prompt, "completion_tokens": tokens, "total_tokens": prompt + tokens}
+    out.append({**base, "choices": [], "usage": usage})
+    return out
+
+
+def _written(chat: Json, behaviour: Behaviour) -> tuple[int, str]:
+    """The tokens the verbose model writes for a chat request, and why it stopped."""
+    assert behaviour.writes is not None
+    cap = chat.get("max_completion_tokens") or chat.get("max_tokens")
+    tokens = behaviour.writes
+    if isinstance(cap, int) and not behaviour.ignore_cap:
+        tokens = min(tokens, cap)
+    return tokens, "length" if tokens < behaviour.writes else "stop"
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -9,7 +9,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 from starlette.types import Receive, Scope, Send
@@ -42,7 +42,7 @@ from covey.gateway.errors import (
     openai_stream_error,
 )
 from covey.gateway.outcome import Outcome, cut_short, dollars, usage_record
-from covey.gateway.providers.base import ProviderError
+from covey.gateway.providers.base import ProviderError, ResponsesProvider
 from covey.gateway.relay import Converted, Relay, anthropic_frame, openai_frame
 from covey.gateway.sse import Event
 from covey.gateway.stream_endings import StreamCut, usage_chunk
@@ -314,6 +314,10 @@ class Gateway:
                 return resp, Tokens.bounded(
                     input=count(usage.get("prompt_tokens") if isinstance(usage, dict) else 0), output=0
                 )
+            if _served_natively(ad, model, outcome):
+                body = _responses_request(ad, model, stream=False)
+                resp = await cast(ResponsesProvider, model.provider).respond(body)
+                return resp, responses.answer_tokens(resp)
             way = bridge(_WIRE[dialect], model.provider.dialect)
             native = await model.provider.complete(_native(way, ad, model), _passed(ad, way))
             answer = way.response(native)
@@ -351,13 +355,18 @@ class Gateway:
         send: Send,
         watch: asgi.DisconnectWatch,
     ) -> None:
-        async def open_stream(model: CatalogModel) -> tuple[Bridge, AsyncIterator[list[Event]], list[Event]]:
-            way = bridge(_WIRE[dialect], model.provider.dialect)
-            native = _native(way, ad, model)
-            native["stream"] = True
-            if way.ask_stream_usage:
-                native["stream_options"] = {"include_usage": True}
-            events = aiter(model.provider.stream(native, _passed(ad, way)))
+        async def open_stream(model: CatalogModel) -> tuple[Bridge | None, AsyncIterator[list[Event]], list[Event]]:
+            way: Bridge | None = None
+            if _served_natively(ad, model, outcome):
+                body = _responses_request(ad, model, stream=True)
+                events = aiter(cast(ResponsesProvider, model.provider).stream_responses(body))
+            else:
+                way = bridge(_WIRE[dialect], model.provider.dialect)
+                native = _native(way, ad, model)
+                native["stream"] = True
+                if way.ask_stream_usage:
+                    native["stream_options"] = {"include_usage": True}
+                events = aiter(model.provider.stream(native, _passed(ad, way)))
             try:
                 first = await anext(events)
             except StopAsyncIteration:
@@ -425,10 +434,13 @@ class Gateway:
         await asgi.send_chunk(send, data)
         await asgi.end_body(send)
 
-    def _relay(self, way: Bridge, ad: Admitted, outcome: Outcome, dialect: str) -> Relay:
+    def _relay(self, way: Bridge | None, ad: Admitted, outcome: Outcome, dialect: str) -> Relay:
         """The provider's bytes passed through when the caller speaks its dialect and nothing rewrites
-        the text; otherwise the bridge's converter, masked and turned into Responses events as asked."""
+        the text (`way` None: Responses events from an upstream that serves them); otherwise the
+        bridge's converter, masked and turned into Responses events as asked."""
         assert outcome.model is not None
+        if way is None:
+            return responses.NativeRelay(outcome.model.id)
         if way.relay is not None and outcome.guard is None and ad.front is None:
             return way.relay(outcome.model.id)
         converter: StreamConverter = way.stream(outcome.model.id, ad.body)
@@ -541,6 +553,19 @@ def _native(way: Bridge, ad: Admitted, model: CatalogModel) -> Json:
     if ad.caching and model.provider.dialect == "anthropic":
         caching.add_breakpoints(native)
     return native
+
+
+def _served_natively(ad: Admitted, model: CatalogModel, outcome: Outcome) -> bool:
+    """A Responses request goes as it came to an upstream that serves the Responses API, unless
+    guardrails masked its text (the masked form is its chat form)."""
+    return ad.front is not None and model.serves_responses and outcome.guard is None
+
+
+def _responses_request(ad: Admitted, model: CatalogModel, *, stream: bool) -> Json:
+    """The caller's Responses request for that upstream, held to the output cap its chat form was given."""
+    assert ad.front is not None
+    cap = given_cap(ad.body)
+    return responses.native_request(ad.front.request, upstream_model=model.upstream_model, cap=cap, stream=stream)
 
 
 def _passed(ad: Admitted, way: Bridge) -> dict[str, str] | None:

@@ -80,6 +80,20 @@ class Tokens:
             cache_write=written,
         )
 
+    @classmethod
+    def from_responses(cls, usage: Any) -> Tokens:
+        """The usage object of OpenAI's Responses API (`input_tokens` counts the cached ones too)."""
+        if not usage or not isinstance(usage, dict):
+            return cls()
+        input_details = _object(usage.get("input_tokens_details"))
+        output_details = _object(usage.get("output_tokens_details"))
+        return cls.bounded(
+            input=count(usage.get("input_tokens")),
+            output=count(usage.get("output_tokens")),
+            cached=count(input_details.get("cached_tokens")),
+            reasoning=count(output_details.get("reasoning_tokens")),
+        )
+
     def to_openai(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "prompt_tokens": self.input,

@@ -45,6 +45,12 @@ base_url = "{upstream}/v1"
 api_key_env = "COVEY_TEST_UPSTREAM_KEY"
 models = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "flaky", "steady", "alpha", "beta", "verbose"]
 
+[providers.native]
+kind = "openai"
+base_url = "{upstream}/v1"
+responses = true
+models = ["gpt-4o-mini", "verbose"]
+
 [providers.claude]
 kind = "anthropic"
 base_url = "{upstream}/v1"
@@ -68,6 +74,10 @@ output = 4
 max_output_tokens = 1000
 
 [prices."up/verbose"]
+input = 2.5
+output = 10
+
+[prices."native/verbose"]
 input = 2.5
 output = 10
 

@@ -10,9 +10,13 @@ import httpx
 import openai
 import pytest
 
+from covey.pricing.prices import priced_model
+from covey.pricing.tokens import Tokens
 from tests.gateway.conftest import Sdk, World, wait_until_served
 
-MODELS = ["mock/gpt-4o-mini", "up/gpt-4o-mini", "claude/claude-sonnet-4-20250514"]
+# Translated for the in-process mock, a chat upstream and an Anthropic upstream; sent as it came to an
+# upstream that serves the Responses API (`native`, `responses = true`).
+MODELS = ["mock/gpt-4o-mini", "up/gpt-4o-mini", "claude/claude-sonnet-4-20250514", "native/gpt-4o-mini"]
 WEATHER = {
     "type": "function",
     "name": "get_weather",
@@ -153,7 +157,7 @@ def test_refusals_speak_openais_shape(gateway: str, sdk: Sdk, world: World, key:
     assert limited.responses.create(model="mock/gpt-4o-mini", input="hi").output_text
 
 
-@pytest.mark.parametrize("model", ["up/verbose", "claude/claude-verbose"])
+@pytest.mark.parametrize("model", ["up/verbose", "claude/claude-verbose", "native/verbose"])
 def test_a_stream_past_its_cap_ends_incomplete_and_is_charged_the_cap(
     sdk: Sdk, world: World, key: tuple[str, str], upstream_control: httpx.Client, model: str
 ) -> None:
@@ -201,3 +205,95 @@ def sdk_stream(secret: str, gateway: str) -> Any:
         yield from client.responses.create(model="up/gpt-4o", input="a long story please", stream=True)
     finally:
         client.close()
+
+
+USAGE = {
+    "input_tokens": 120,
+    "input_tokens_details": {"cached_tokens": 80},
+    "output_tokens": 30,
+    "output_tokens_details": {"reasoning_tokens": 12},
+    "total_tokens": 150,
+}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_upstream_that_serves_responses_gets_the_request_as_it_came(
+    sdk: Sdk, world: World, key: tuple[str, str], upstream_control: httpx.Client, stream: bool
+) -> None:
+    key_id, secret = key
+    upstream_control.post("/_mock/behaviour", json={"model": "gpt-4o-mini", "usage": USAGE})
+    asked: dict[str, Any] = {
+        "model": "native/gpt-4o-mini",
+        "instructions": "Be brief.",
+        "input": [{"role": "user", "content": [{"type": "input_text", "text": "hello native"}]}],
+        "tools": [WEATHER, {"type": "web_search"}],
+        "reasoning": {"effort": "low", "summary": "auto"},
+        "max_output_tokens": 300,
+        "metadata": {"ticket": "T-1"},
+    }
+    client = sdk.openai(secret)
+    if stream:
+        with client.responses.stream(**asked) as events:
+            kinds = [event.type for event in events]
+            done = events.get_final_response()
+        assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    else:
+        done = client.responses.create(**asked)
+    last = upstream_control.get("/_mock/last").json()
+    assert last["path"] == "/v1/responses"
+    sent = last["body"]
+    # Every field as the caller sent it (a built-in tool too: this upstream runs them), the model renamed.
+    assert sent["model"] == "gpt-4o-mini" and sent["instructions"] == "Be brief." and sent["input"] == asked["input"]
+    assert sent["tools"] == asked["tools"] and sent["reasoning"] == asked["reasoning"]
+    assert sent["max_output_tokens"] == 300 and sent["metadata"] == {"ticket": "T-1"} and sent["store"] is False
+    assert bool(sent.get("stream")) is stream
+    assert done.model == "native/gpt-4o-mini" and done.status == "completed"
+    assert done.usage is not None and done.usage.input_tokens == 120 and done.usage.output_tokens == 30
+    assert done.usage.input_tokens_details.cached_tokens == 80
+    assert done.usage.output_tokens_details.reasoning_tokens == 12
+    (record,) = world.records(key_id, count=1)
+    assert (record.input_tokens, record.cached_tokens, record.output_tokens, record.reasoning_tokens) == (
+        120,
+        80,
+        30,
+        12,
+    )
+    assert record.endpoint == "responses" and record.stream is stream and record.model_used == "native/gpt-4o-mini"
+    price = priced_model(
+        model_id="native/gpt-4o-mini", upstream_model="gpt-4o-mini", price_provider=None, override=None
+    )
+    assert record.cost_nanos == price.cost_nanos(Tokens(input=120, cached=80, output=30, reasoning=12))
+    assert record.cost_nanos == round((done.usage.model_extra or {})["cost"] * 1e9)
+    assert record.features == (["streaming", "tools", "reasoning"] if stream else ["tools", "reasoning"])
+
+
+def test_under_a_hard_line_the_native_request_carries_the_paid_cap(
+    gateway: str, sdk: Sdk, world: World, upstream_control: httpx.Client
+) -> None:
+    # $0.001 pays for fewer than the default 4096 output tokens at gpt-4o-mini's $0.60 per million.
+    key_id, secret = world.key(monthly_limit="0.001")
+    wait_until_served(gateway, secret)
+    done = sdk.openai(secret).responses.create(model="native/gpt-4o-mini", input="hi")
+    assert done.output_text
+    sent = upstream_control.get("/_mock/last").json()["body"]
+    assert isinstance(sent["max_output_tokens"], int) and 1 <= sent["max_output_tokens"] < 4096
+    (record,) = world.records(key_id, count=1)
+    assert record.status == 200 and record.cost_nanos > 0
+
+
+def test_a_failed_native_stream_ends_in_an_error_event(
+    gateway: str, world: World, key: tuple[str, str], upstream_control: httpx.Client
+) -> None:
+    upstream_control.post("/_mock/behaviour", json={"model": "gpt-4o-mini", "break_after": 4})
+    key_id, secret = key
+    with httpx.stream(
+        "POST",
+        f"{gateway}/v1/responses",
+        headers={"Authorization": f"Bearer {secret}"},
+        json={"model": "native/gpt-4o-mini", "input": "a long story please", "stream": True},
+    ) as response:
+        raw = response.read().decode()
+    kinds = [line.removeprefix("event: ") for line in raw.splitlines() if line.startswith("event: ")]
+    assert kinds[0] == "response.created" and kinds[-2:] == ["error", "response.failed"]
+    (record,) = world.records(key_id, count=1)
+    assert record.status == 502 and record.endpoint == "responses" and record.model_used == "native/gpt-4o-mini"

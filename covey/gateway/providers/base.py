@@ -70,6 +70,14 @@ class Provider(Protocol):
     async def embed(self, body: Json) -> Json: ...
 
 
+class ResponsesProvider(Provider, Protocol):
+    """A provider whose upstream also serves OpenAI's Responses API: bodies in that API's shape."""
+
+    async def respond(self, body: Json) -> Json: ...
+
+    def stream_responses(self, body: Json) -> AsyncIterator[list[Event]]: ...
+
+
 class ProviderContext:
     """What the gateway lends providers: pooled HTTP connections to their upstreams, closed at shutdown."""
 

@@ -34,3 +34,10 @@ class OpenAIProvider:
 
     async def embed(self, body: Json) -> Json:
         return await self.upstream.post("/embeddings", body)
+
+    async def respond(self, body: Json) -> Json:
+        """OpenAI's Responses API, for an upstream configured with `responses = true`."""
+        return await self.upstream.post("/responses", body)
+
+    def stream_responses(self, body: Json) -> AsyncIterator[list[Event]]:
+        return self.upstream.stream("/responses", body)

@@ -9,13 +9,17 @@ stream into Responses events (`events`).
 
 from covey.gateway.responses.answer import chat_to_response
 from covey.gateway.responses.events import ChatToResponsesStream, generated_bytes, settle, stream_error
+from covey.gateway.responses.native import NativeRelay, answer_tokens, native_request
 from covey.gateway.responses.request import Front, request_to_chat
 
 __all__ = [
     "ChatToResponsesStream",
     "Front",
+    "NativeRelay",
+    "answer_tokens",
     "chat_to_response",
     "generated_bytes",
+    "native_request",
     "request_to_chat",
     "settle",
     "stream_error",
