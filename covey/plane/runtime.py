@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import threading
 import time
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from covey.budgets.guard import Guard
 from covey.config import Settings
+from covey.kit import collector
 from covey.kit.db import Database
 from covey.plane import journal, repository
 from covey.plane.bus import Bus, PostgresBus, RedisBus
@@ -93,11 +95,18 @@ class ControlPlane:
     def _rebuild(self, session: Session) -> None:
         started = time.perf_counter()
         revision = repository.current_revision(session)
-        rows = repository.everything(session)
-        built = Plane.build(rows, catalog=self.catalog, revision=revision, pause=_pause)
+        # Hundreds of thousands of long-lived objects: the collector would walk the growing plane again
+        # and again while it is built (two thirds of the build at 100,000 people), then every full pass
+        # would walk it while requests wait (~0.3 s at that size). So it is built with the collector
+        # paused, and frozen once in force: the collector leaves it alone; refcounting still frees it.
+        with collector.paused():
+            rows = repository.everything(session)
+            built = Plane.build(rows, catalog=self.catalog, revision=revision, pause=_pause)
         if self.guard is not None:
             self.guard.book = built.book
         self.current = built
+        del rows
+        gc.freeze()
         self.stats.rebuilds += 1
         self.stats.last_seconds = time.perf_counter() - started
 
