@@ -2,7 +2,8 @@
 
 Starts the mock upstream, then for each mode a fresh database seeded with one key under every check
 Covey has (an access list on the key's group; hard monthly lines on the key, its owner, the owner as a
-member of the group, the group, its parent and the org; a daily hard line on the group), and real
+member of the group, the group, its parent and the org; a daily hard line on the group; requests and
+tokens per minute on the key, requests per minute on its owner, concurrent requests on the group), and real
 Covey servers (uvicorn, one worker each) with metering and usage writing on:
 
 - `sqlite`: one process, a SQLite file, counters in process;
@@ -13,7 +14,8 @@ Covey servers (uvicorn, one worker each) with metering and usage writing on:
 Each is driven by an async load generator at concurrency 1 and 64 (the mock too, in the same run), and
 the table gives requests/s, the latency Covey adds at the median, p99/p50, and the CPU Covey's processes
 spend per request. Afterwards every request must have its usage record, and the counters must equal
-the recorded spend.
+the recorded spend. On PostgreSQL the run also counts the database's transactions per request
+(`pg_stat_database`): the hot path makes none, so the figure is the background's share.
 
     python bench/gateway.py [--requests 6000] [--modes sqlite scaleout replicas] [--profile FILE]
 """
@@ -57,6 +59,10 @@ from covey.orgs.bootstrap import create_org
 MODEL = "gpt-4o-mini"
 BODY = b'{"model": "%s", "messages": [{"role": "user", "content": "Hello! How are you today?"}], "max_tokens": 64}'
 ROOMY = 1_000_000 * 1_000_000_000  # $1,000,000 a line: every line is checked, none runs out
+# Rate limits no run reaches: every window is counted, none refuses.
+KEY_LIMITS = {"requests_per_minute": 100_000_000, "tokens_per_minute": 10**12}
+OWNER_LIMITS = {"requests_per_minute": 100_000_000}
+GROUP_LIMITS = {"concurrent": 100_000}
 POSTGRES_URL = os.environ.get("COVEY_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("COVEY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 MODES = {
@@ -75,6 +81,7 @@ class Run:
     p50: float  # ms
     p99: float  # ms
     cpu: float  # µs of the servers' CPU per request
+    transactions: float | None = None  # PostgreSQL transactions per 1,000 requests (scale-out modes)
 
 
 def free_port() -> int:
@@ -131,6 +138,7 @@ def seed(db: Database, models: list[str] | None = None) -> str:
         org_id, owner = made.org.id, made.owner.id
         session.get_one(Organization, org_id).monthly_cap = ROOMY
         session.get_one(User, owner).monthly_limit = ROOMY
+        session.get_one(User, owner).rate_limits = OWNER_LIMITS
         allowed = AccessList(org_id=org_id, name="bench", chat=models or [f"up/{MODEL}"])
         session.add(allowed)
         session.flush()
@@ -144,6 +152,7 @@ def seed(db: Database, models: list[str] | None = None) -> str:
             access_list_id=allowed.id,
             monthly_budget=ROOMY,
             monthly_budget_per_user=ROOMY,
+            rate_limits=GROUP_LIMITS,
         )
         session.add(backend)
         session.flush()
@@ -160,6 +169,7 @@ def seed(db: Database, models: list[str] | None = None) -> str:
                 owner_id=owner,
                 group_id=backend.id,
                 monthly_limit=ROOMY,
+                rate_limits=KEY_LIMITS,
             )
         )
         actor = Actor.system("bench")
@@ -207,12 +217,33 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def transactions(db: Database | None) -> int:
+    """Transactions the database has committed or rolled back (PostgreSQL's statistics, which its
+    backends report within a second or so)."""
+    if db is None:
+        return 0
+    query = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+    with db.engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
+        return int(conn.execute(sa.text(query)).scalar_one())
+
+
 def measure(
-    pids: list[int], urls: list[str], body: bytes, headers: dict[str, str], concurrency: int, total: int
+    pids: list[int],
+    urls: list[str],
+    body: bytes,
+    headers: dict[str, str],
+    concurrency: int,
+    total: int,
+    db: Database | None = None,
 ) -> Run:
+    xacts = transactions(db)
     before = sum(cpu_seconds(p) for p in pids)
     elapsed, latencies = asyncio.run(drive(urls, body, headers, concurrency, total))
     used = sum(cpu_seconds(p) for p in pids) - before
+    if db is not None:
+        time.sleep(1.5)  # the backends report their counts when idle, within a second
+        xacts = transactions(db) - xacts  # with the two of these reads
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return Run(
@@ -221,6 +252,7 @@ def measure(
         p50=statistics.median(ordered) * 1000,
         p99=p99 * 1000,
         cpu=used / (total + warmup(concurrency)) * 1e6,
+        transactions=xacts / (total + warmup(concurrency)) * 1000 if db is not None else None,
     )
 
 
@@ -296,7 +328,7 @@ def bench_mode(
             total = args.requests // 4 if concurrency == 1 else args.requests
             profile = args.profile if mode == "scaleout" and concurrency == args.concurrency[-1] else None
             with profiled(pids[0], profile):
-                runs.append(measure(pids, urls, body, auth, concurrency, total))
+                runs.append(measure(pids, urls, body, auth, concurrency, total, None if mode == "sqlite" else db))
         sent = sum((args.requests // 4 if c == 1 else args.requests) + warmup(c) for c in args.concurrency)
         time.sleep(2)  # the last usage batch lands within a flush interval
         for server in servers:
@@ -382,8 +414,11 @@ def report(
         cells.append(f"{by[low].p50 - bare[low].p50:>+13.2f}m {by[high].cpu:>10.0f}")
         print(" | ".join(cells))
     print(f"p50 in ms; cpu µs/req: Covey's processes' CPU per request at c{high} (the mock's own for its row)")
-    for mode, (_, (sent, recorded, drifts)) in results.items():
+    for mode, (runs, (sent, recorded, drifts)) in results.items():
         print(f"{MODES[mode]}: {recorded} usage records for {sent} requests; counters off the records: {drifts}")
+        if runs[0].transactions is not None:
+            per = ", ".join(f"c{r.concurrency} {r.transactions:.1f}" for r in runs)
+            print(f"  PostgreSQL transactions per 1,000 requests (the background's, none on the hot path): {per}")
     if "scaleout" in results:
         one = {r.concurrency: r for r in results["scaleout"][0]}
         print(

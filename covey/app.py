@@ -41,7 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
-        db = Database.connect(settings.database_url)
+        db = Database.connect(
+            settings.database_url, pool_size=settings.database_pool_size, max_overflow=settings.database_max_overflow
+        )
         metrics = Metrics(shared=settings.prometheus_multiproc_dir is not None)
         budgets = await BudgetsRuntime.start(settings, db)
         gateway = await GatewayRuntime.start(settings, db, metrics=metrics, budgets=budgets.guard)

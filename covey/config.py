@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     """Where `covey serve` listens."""
     port: int = 8080
     """The port `covey serve` listens on."""
+    access_log: bool = False
+    """`covey serve` logs a line per request (uvicorn's access log; off: the hot path spends nothing on it)."""
     snapshot_poll_seconds: float = 0.25
     """How often a gateway looks for control-plane changes made by other processes."""
     max_body_bytes: int = 4 * 1024 * 1024
@@ -55,6 +57,14 @@ class Settings(BaseSettings):
     (none: one per process)."""
     redis_prefix: str = "covey"
     """Every Redis key Covey writes starts with this."""
+    redis_max_connections: int = Field(default=16, ge=1)
+    """Redis connections a process may open: the hot path's batches use one at a time, the rest
+    (readiness, reports, repairs) is occasional."""
+    database_pool_size: int = Field(default=5, ge=1)
+    """PostgreSQL connections a process keeps open: the hot path uses none; the usage writer, the
+    control plane's watcher and the management API's worker threads share them."""
+    database_max_overflow: int = Field(default=10, ge=0)
+    """PostgreSQL connections a process may open beyond `database_pool_size` in a burst."""
     budget_default_max_tokens: int = 4096
     """The output tokens a request without `max_tokens` is reserved for (fewer when its hard line has less room)."""
     budget_reservation_seconds: float = 900.0

@@ -162,12 +162,19 @@ class _Batch:
 class RedisCounters:
     kind = "redis"
 
-    def __init__(self, url: str, *, prefix: str, settle_delay: float = SETTLE_DELAY_SECONDS) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str,
+        settle_delay: float = SETTLE_DELAY_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         self.prefix = prefix
         # Reservations and settles travel in batches over one connection at a time; the rest (reports,
         # repairs, readiness) is occasional. A bounded pool: a burst waits instead of opening hundreds.
         self._pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=MAX_CONNECTIONS, timeout=5, socket_timeout=2, socket_connect_timeout=5
+            url, max_connections=max_connections, timeout=5, socket_timeout=2, socket_connect_timeout=5
         )
         self._client = aioredis.Redis(connection_pool=self._pool)
         self._sync = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)

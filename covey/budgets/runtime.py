@@ -30,7 +30,9 @@ log = logging.getLogger("covey.budgets")
 
 def make_store(settings: Settings) -> CounterStore:
     if settings.redis_url:
-        return RedisCounters(settings.redis_url, prefix=settings.redis_prefix)
+        return RedisCounters(
+            settings.redis_url, prefix=settings.redis_prefix, max_connections=settings.redis_max_connections
+        )
     return MemoryCounters()
 
 

@@ -24,6 +24,10 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default COVEY_HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default COVEY_PORT or 8080).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (more than one needs COVEY_REDIS_URL).")] = 1,
+    access_log: Annotated[
+        bool | None,
+        typer.Option("--access-log/--no-access-log", help="Log a line per request (default COVEY_ACCESS_LOG, off)."),
+    ] = None,
 ) -> None:
     """Serve Covey over HTTP (migrating the database first)."""
     config = settings()
@@ -47,7 +51,12 @@ def serve(
         # By import string, so that only the server (not every `covey` command) loads the whole app, and
         # each worker builds its own; `create_app()` reads the same COVEY_* settings.
         uvicorn.run(
-            "covey.app:create_app", factory=True, host=host or config.host, port=port or config.port, workers=workers
+            "covey.app:create_app",
+            factory=True,
+            host=host or config.host,
+            port=port or config.port,
+            workers=workers,
+            access_log=config.access_log if access_log is None else access_log,
         )
     finally:
         if own_metrics_dir is not None:

@@ -24,7 +24,9 @@ from covey.usage.writer import UsageWriter
 
 def make_rate_limit_store(settings: Settings) -> RateLimitStore:
     if settings.redis_url:
-        return RedisRateLimits(settings.redis_url, prefix=settings.redis_prefix)
+        return RedisRateLimits(
+            settings.redis_url, prefix=settings.redis_prefix, max_connections=settings.redis_max_connections
+        )
     return MemoryRateLimits()
 
 

@@ -99,10 +99,10 @@ return 0
 class RedisRateLimits:
     kind = "redis"
 
-    def __init__(self, url: str, *, prefix: str) -> None:
+    def __init__(self, url: str, *, prefix: str, max_connections: int = 16) -> None:
         self.prefix = prefix
         self._pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=64, timeout=5, socket_timeout=2, socket_connect_timeout=5
+            url, max_connections=max_connections, timeout=5, socket_timeout=2, socket_connect_timeout=5
         )
         self._client = aioredis.Redis(connection_pool=self._pool)
         self._sync = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)

@@ -174,8 +174,8 @@ def test_redis_unreachable_is_reported() -> None:
     asyncio.run(body())
 
 
-def redis_store(redis_url: str, redis_prefix: str, **fields: float) -> RedisCounters:
-    return RedisCounters(redis_url, prefix=redis_prefix, **fields)
+def redis_store(redis_url: str, redis_prefix: str, settle_delay: float = 0.002) -> RedisCounters:
+    return RedisCounters(redis_url, prefix=redis_prefix, settle_delay=settle_delay)
 
 
 def test_concurrent_operations_share_round_trips_and_keep_arrival_order(redis_url: str, redis_prefix: str) -> None:
