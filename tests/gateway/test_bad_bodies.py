@@ -47,6 +47,7 @@ CHAT_CASES: list[tuple[dict[str, Any], str]] = [
     ),
     ({"model": "up/gpt-4o-mini", "messages": [{"role": "user", "content": nested(200)}]}, "body"),
     ({"model": "up/gpt-4o-mini", "messages": HI, "requesty": {"extra": nested(20)[0]}}, "requesty.extra"),
+    ("DEEP_EXTRA", "requesty.extra"),
     ({"model": "up/gpt-4o-mini", "messages": HI, "requesty": {"tags": ["x" * 500]}}, "requesty.tags"),
     ({"model": ["up/gpt-4o-mini"], "messages": HI}, "model"),
     ({"model": "up/gpt-4o-mini", "messages": {"role": "user"}}, "messages"),
@@ -96,10 +97,19 @@ def deep_body(levels: int) -> bytes:
     return f'{{"model": "{CLAUDE}", "max_tokens": 16, "messages": [{{"role": "user", "content": {inner}}}]}}'.encode()
 
 
+def deep_extra(levels: int) -> bytes:
+    """`requesty.extra` nested `levels` deep (deeper than Python's own encoder goes)."""
+    inner = '{"a": ' * levels + "1" + "}" * levels
+    head = '{"model": "up/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "requesty": {"extra": '
+    return (head + inner + "}}").encode()
+
+
 def post(gateway: str, path: str, secret: str, body: dict[str, Any] | str) -> httpx.Response:
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
     if body == "DEEP":
         return httpx.post(gateway + path, content=deep_body(500), headers=headers, timeout=30)
+    if body == "DEEP_EXTRA":
+        return httpx.post(gateway + path, content=deep_extra(990), headers=headers, timeout=30)
     return httpx.post(gateway + path, json=body, headers=headers, timeout=30)
 
 
@@ -132,7 +142,7 @@ def test_embedding_bodies_answer_400(gateway: str, secret: tuple[str, str], body
 def test_refused_bodies_record_nothing_and_metering_goes_on(gateway: str, world: World) -> None:
     key_id, token = world.key()
     wait_until_served(gateway, token)
-    for body, _ in CHAT_CASES[:5]:
+    for body in [*(b for b, _ in CHAT_CASES[:5]), "DEEP_EXTRA"]:
         assert post(gateway, "/v1/chat/completions", token, body).status_code == 400
     assert post(gateway, "/v1/chat/completions", token, {"model": "up/gpt-4o-mini", "messages": HI}).status_code == 200
     (record,) = world.records(key_id, count=1)  # the refusals left no record; the answer did
