@@ -21,7 +21,7 @@ def nested(levels: int) -> Any:
     return value
 
 
-CHAT_CASES: list[tuple[dict[str, Any], str]] = [
+CHAT_CASES: list[tuple[dict[str, Any] | str, str]] = [
     ({"model": "up/gpt-4o-mini", "messages": HI, "max_tokens": -1}, "max_tokens"),
     ({"model": "up/gpt-4o-mini", "messages": HI, "max_tokens": "16"}, "max_tokens"),
     ({"model": "up/gpt-4o-mini", "messages": HI, "max_tokens": True}, "max_tokens"),
@@ -142,7 +142,8 @@ def test_embedding_bodies_answer_400(gateway: str, secret: tuple[str, str], body
 def test_refused_bodies_record_nothing_and_metering_goes_on(gateway: str, world: World) -> None:
     key_id, token = world.key()
     wait_until_served(gateway, token)
-    for body in [*(b for b, _ in CHAT_CASES[:5]), "DEEP_EXTRA"]:
+    bodies: list[dict[str, Any] | str] = [b for b, _ in CHAT_CASES[:5]]
+    for body in [*bodies, "DEEP_EXTRA"]:
         assert post(gateway, "/v1/chat/completions", token, body).status_code == 400
     assert post(gateway, "/v1/chat/completions", token, {"model": "up/gpt-4o-mini", "messages": HI}).status_code == 200
     (record,) = world.records(key_id, count=1)  # the refusals left no record; the answer did
