@@ -90,3 +90,25 @@ def sign_in(page: Any, base_url: str, email: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_load_state()
+
+
+# axe-core from npm, installed outside the repository by .ci/run (like the single sign-on tests' packages).
+PACKAGES = Path(os.environ.get("COVEY_TEST_PACKAGES_DIR", Path.home() / ".cache" / "covey-tests"))
+AXE = PACKAGES / "node_modules" / "axe-core" / "axe.min.js"
+_AXE_RUN = """async () => {
+    const found = await axe.run(document, { resultTypes: ["violations"] });
+    return found.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => {
+            const where = v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ");
+            return `${v.id} (${v.impact}): ${v.help} at ${where}`;
+        });
+}"""
+
+
+def accessibility_problems(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as shown (the page's context must bypass
+    the page's CSP, which refuses scripts it did not serve)."""
+    page.add_script_tag(path=str(AXE))
+    problems: list[str] = page.evaluate(_AXE_RUN)
+    return problems

@@ -1,4 +1,5 @@
-"""Panel fixtures: a signed-in browserless session over the real app, and people with passwords."""
+"""Panel fixtures: a signed-in browserless session over the real app, people with passwords, and for the
+browser tests a live server and Chromium (one of each per test module)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from covey.config import Settings
 from covey.kit.db import Database
 from covey.models import User
+from tests.admin.browser import IN_CI, chromium, live_server, missing_browser, sign_in
 from tests.conftest import Org
 
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
@@ -115,3 +118,36 @@ def owner_panel(browser_for: Callable[[], PanelSession], org: Org) -> PanelSessi
     response = panel.sign_in(org.owner_email, org.password)
     assert response.status_code == 303, response.text
     return panel
+
+
+@pytest.fixture(scope="module")
+def base_url(settings: Settings) -> Iterator[str]:
+    reason = missing_browser()
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"CI runs the browser tests: {reason}")
+        pytest.skip(f"browser tests skipped: {reason}")
+    with live_server(settings) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(base_url: str) -> Iterator[Any]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def owner_page(page: Any, base_url: str, org: Org) -> Any:
+    sign_in(page, base_url, org.owner_email, org.password)
+    assert page.url.endswith("/admin/")
+    return page

@@ -3,48 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from covey.config import Settings
-from tests.admin.browser import IN_CI, chromium, live_server, missing_browser, sign_in
+from tests.admin.browser import sign_in
 from tests.admin.conftest import give_password
 from tests.conftest import Org
-
-
-@pytest.fixture(scope="module")
-def base_url(settings: Settings) -> Iterator[str]:
-    reason = missing_browser()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(f"CI runs the browser tests: {reason}")
-        pytest.skip(f"browser tests skipped: {reason}")
-    with live_server(settings) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(base_url: str) -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    tab.set_default_timeout(15_000)
-    yield tab
-    context.close()
-
-
-@pytest.fixture
-def owner_page(page: Any, base_url: str, org: Org) -> Any:
-    sign_in(page, base_url, org.owner_email, org.password)
-    assert page.url.endswith("/admin/")
-    return page
 
 
 def _members(org: Org, group_id: str) -> dict[str, str]:

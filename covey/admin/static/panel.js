@@ -39,6 +39,50 @@
     window.location.reload();
   }
 
+  // --- the navigation's menu button (narrow screens) and the row menus ---------------------------
+  const menuButton = document.querySelector(".menu-button");
+  function setNavOpen(open) {
+    if (!menuButton) return;
+    menuButton.closest(".shell").classList.toggle("nav-open", open);
+    menuButton.setAttribute("aria-expanded", String(open));
+  }
+  if (menuButton) {
+    menuButton.addEventListener("click", () => setNavOpen(menuButton.getAttribute("aria-expanded") !== "true"));
+  }
+
+  // An open menu closes on Escape (focus back on its button), on a click outside it, and when another opens.
+  const openMenus = () => Array.from(document.querySelectorAll("details.menu[open]"));
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const menus = openMenus();
+    if (menus.length) {
+      menus.forEach((menu) => { menu.open = false; });
+      const summary = menus[menus.length - 1].querySelector("summary");
+      if (summary) summary.focus();
+    } else if (menuButton && menuButton.getAttribute("aria-expanded") === "true") {
+      setNavOpen(false);
+      menuButton.focus();
+    }
+  });
+  document.addEventListener("click", (event) => {
+    openMenus().forEach((menu) => { if (!menu.contains(event.target)) menu.open = false; });
+  });
+  document.addEventListener("toggle", (event) => {
+    const opened = event.target;
+    if (!(opened instanceof HTMLDetailsElement) || !opened.classList.contains("menu") || !opened.open) return;
+    openMenus().forEach((menu) => { if (menu !== opened && !menu.contains(opened)) menu.open = false; });
+  }, true);
+
+  // A table wider than its box scrolls inside it; keyboard users reach that scroll by focusing the box.
+  function markScrollers() {
+    document.querySelectorAll(".table, .scroll").forEach((box) => {
+      if (box.scrollWidth > box.clientWidth + 1) box.setAttribute("tabindex", "0");
+      else if (box.getAttribute("tabindex") === "0") box.removeAttribute("tabindex");
+    });
+  }
+  markScrollers();
+  window.addEventListener("resize", markScrollers);
+
   // --- tree: expand, collapse, search -----------------------------------------------------------
   function setCollapsed(node, collapsed) {
     node.classList.toggle("collapsed", collapsed);
