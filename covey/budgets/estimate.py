@@ -79,6 +79,11 @@ def output_tokens(body: dict[str, Any], *, endpoint: str, default: int) -> int:
     return output_cap(body, endpoint=endpoint, default=default) * choices(body)
 
 
+def token_estimate(body: dict[str, Any], *, endpoint: str, default: int) -> int:
+    """The most tokens the request may use, prompt and output: what a tokens-per-minute limit holds."""
+    return prompt_tokens(body) + output_tokens(body, endpoint=endpoint, default=default)
+
+
 def estimate_nanos(
     body: dict[str, Any], *, endpoint: str, models: Iterable[PricedModel], default_max_tokens: int
 ) -> int:

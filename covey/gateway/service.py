@@ -21,6 +21,8 @@ from covey.budgets.estimate import (
     choices,
     estimate_nanos,
     given_cap,
+    prompt_tokens,
+    token_estimate,
 )
 from covey.budgets.guard import Guard, Ticket
 from covey.config import GatewayConfig, Settings
@@ -158,9 +160,11 @@ class Gateway:
                 trace_id=ad.trace_id,
             )
             # Last before the upstream call: a refused request holds nothing and records nothing.
-            passed = await self.limiter.admit(ad.grant.rate_limits) if self.limiter is not None else None
+            passed, default_cap = await self._admit_rates(ad, endpoint, self._default_cap(steps))
             try:
-                ticket, default_cap = await self._reserve(ad, steps, endpoint)
+                ticket, default_cap = await self._reserve(ad, steps, endpoint, default_cap)
+                if passed is not None and passed.counts_tokens and self.limiter is not None:
+                    await self.limiter.hold(passed, token_estimate(ad.body, endpoint=endpoint, default=default_cap))
             except BaseException:
                 await self._release(passed, tokens=0, cancel=True)
                 raise
@@ -185,8 +189,9 @@ class Gateway:
         outcome.headers = passed.headers if passed is not None else []
         outcome.guard = guard
         stream = endpoint != "embeddings" and bool(ad.body.get("stream"))
-        if ticket is not None and ticket.plan.checks:
-            # Under a hard line the reservation is a bound the upstream is held to (docs/design.md §4).
+        if (ticket is not None and ticket.plan.checks) or (passed is not None and passed.counts_tokens):
+            # Under a hard line or a tokens-per-minute limit the estimate held is a bound the upstream
+            # is held to (docs/design.md §4).
             outcome.cap = cap_output(ad.body, endpoint=endpoint, default=default_cap)
         else:
             outcome.cap = given_cap(ad.body)
@@ -238,6 +243,22 @@ class Gateway:
             raise GatewayError(400, exc.message) from None
         return guard
 
+    async def _admit_rates(self, ad: Admitted, endpoint: str, default: int) -> tuple[Pass | None, int]:
+        """Count the request on its rate limits, holding its token estimate (prompt bound and output
+        cap) on its tokens-per-minute limits. A request without a cap of its own is sent the cap the
+        room left pays for, down to `MIN_OUTPUT_TOKENS` a choice (docs/design.md §4). Returns the pass
+        and that cap."""
+        if self.limiter is None:
+            return None, default
+        tokens = token_estimate(ad.body, endpoint=endpoint, default=default)
+        least = None
+        if endpoint != "embeddings" and given_cap(ad.body) is None:
+            least = token_estimate(ad.body, endpoint=endpoint, default=MIN_OUTPUT_TOKENS)
+        passed = await self.limiter.admit(ad.grant.rate_limits, tokens=tokens, least=least)
+        if passed is not None and passed.counts_tokens and passed.held < tokens:
+            default = max(MIN_OUTPUT_TOKENS, (passed.held - prompt_tokens(ad.body)) // choices(ad.body))
+        return passed, default
+
     async def _release(self, passed: Pass | None, *, tokens: int, cancel: bool = False) -> None:
         if passed is not None and self.limiter is not None:
             await self.limiter.finish(passed, tokens=tokens, cancel=cancel)
@@ -253,12 +274,13 @@ class Gateway:
         ]
         return min([self.settings.budget_default_max_tokens, *windows])
 
-    async def _reserve(self, ad: Admitted, steps: list[routing.Step], endpoint: str) -> tuple[Ticket | None, int]:
+    async def _reserve(
+        self, ad: Admitted, steps: list[routing.Step], endpoint: str, default: int
+    ) -> tuple[Ticket | None, int]:
         """Hold the most the request can cost (its dearest route) on its hard budget lines, or refuse it.
         Returns the ticket and the output cap of a request that set none: within the models' output
         window, and shrunk to what the room left on its tightest hard line pays for, down to
         `MIN_OUTPUT_TOKENS` a choice (docs/design.md §4). A cap the caller set is never shrunk."""
-        default = self._default_cap(steps)
         if self.budgets is None:
             return None, default
         prices = [self.catalog.models[s.model].price for s in steps if s.model in self.catalog.models]

@@ -33,6 +33,14 @@ class Limit:
         per_member = " per member" if self.scope.startswith("member:") else ""
         return f"Rate limit reached: {self.amount} {_UNITS[self.kind]}{per_member} on {self.label}"
 
+    def too_large(self, tokens: int) -> str:
+        """A request that may use more tokens than this tokens-per-minute limit allows in a minute."""
+        per_member = " per member" if self.scope.startswith("member:") else ""
+        return (
+            f"Request too large for {self.amount} {_UNITS[self.kind]}{per_member} on {self.label}: "
+            f"it may use {tokens} tokens (prompt and output cap); lower max_tokens or shorten the prompt"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Owner:

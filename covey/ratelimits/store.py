@@ -1,9 +1,13 @@
 """Rate-limit windows behind one interface: `admit` counts a request against every limit at once, or
-against none when one is full; `finish` releases its concurrency lease and adds its tokens.
+against none when one is full; `finish` releases its concurrency lease and settles its tokens.
 
-Requests per minute is a sliding log (exact: the 6th request within any 60 s is refused), tokens per
-minute a sliding sum of finished requests' tokens (a request is admitted while some are left), and
-concurrency a set of leases that expire, so a crashed request's lease goes away by itself.
+Requests per minute is a sliding log (exact: the 6th request within any 60 s is refused) and
+concurrency a set of leases that expire, so a crashed request's lease goes away by itself. Tokens per
+minute is a sliding sum: a request holds its estimate (the most its prompt and output cap can use)
+while in flight, and once finished counts the tokens it used for 60 s; it is admitted only when the
+estimate fits in what is left — or, given `least`, as much of it as is left, down to `least` — so
+requests in flight together can never take a limit past its amount (docs/design.md §4). An estimate
+whose request never finishes is dropped a minute after its lease ends.
 
 `MemoryRateLimits` is the embedded store (one process); `covey.ratelimits.redis_store` the shared one.
 """
@@ -27,16 +31,34 @@ class Verdict:
     failed: int | None  # the index of the first limit without room (nothing counted then)
     wait_seconds: float = 0.0  # when refused: until that limit frees room
     standings: list[Standing] = field(default_factory=list)  # when admitted: what each limit has left
+    held: int = 0  # when admitted: the tokens held on its tokens-per-minute limits (≤ the estimate)
 
 
 class RateLimitStore(Protocol):
     kind: str
 
-    async def admit(self, *, request: str, limits: Sequence[Limit], now: float, lease_seconds: float) -> Verdict: ...
+    async def admit(
+        self,
+        *,
+        request: str,
+        limits: Sequence[Limit],
+        now: float,
+        lease_seconds: float,
+        tokens: int = 0,
+        least: int | None = None,
+    ) -> Verdict:
+        """Count the request on every limit, holding `tokens` (or, given `least`, all the room the
+        tightest tokens limit has when that is less, down to `least`) on its tokens limits."""
+        ...
+
+    async def hold(self, *, request: str, limits: Sequence[Limit], tokens: int) -> None:
+        """Lower the tokens an admitted request holds (its cap was lowered after admission)."""
+        ...
 
     async def finish(self, *, request: str, limits: Sequence[Limit], now: float, tokens: int, cancel: bool) -> None:
-        """Release the request's leases and add its tokens; `cancel` also takes back its request
-        (it was refused after admission, e.g. by a budget, and never went upstream)."""
+        """Release the request's leases and count the tokens it used in place of its estimate; `cancel`
+        takes back its request and its estimate (it was refused after admission, e.g. by a budget, and
+        never went upstream)."""
         ...
 
     def ping_sync(self) -> None: ...
@@ -47,8 +69,9 @@ class RateLimitStore(Protocol):
 @dataclass
 class _Window:
     requests: dict[str, float] = field(default_factory=dict)  # request → time (insertion order is time order)
-    tokens: deque[tuple[float, int]] = field(default_factory=deque)
-    token_total: int = 0
+    tokens: deque[tuple[float, int]] = field(default_factory=deque)  # finished requests: (time, tokens)
+    held: dict[str, tuple[float, int]] = field(default_factory=dict)  # in flight: request → (lease end, estimate)
+    token_total: int = 0  # of both
     leases: dict[str, float] = field(default_factory=dict)  # request → expiry
 
     def purge(self, now: float) -> None:
@@ -60,8 +83,18 @@ class _Window:
             del self.requests[request]
         while self.tokens and self.tokens[0][0] <= start:
             self.token_total -= self.tokens.popleft()[1]
+        for request in [r for r, (expiry, _) in self.held.items() if expiry <= start]:
+            self.token_total -= self.held.pop(request)[1]
         for request in [r for r, expiry in self.leases.items() if expiry <= now]:
             del self.leases[request]
+
+    def token_reset(self, now: float) -> float:
+        """Until the oldest finished request's tokens leave the window; a second while only requests
+        in flight hold them."""
+        return self.tokens[0][0] + WINDOW_SECONDS - now if self.tokens else 1.0
+
+    def unhold(self, request: str) -> None:
+        self.token_total -= self.held.pop(request, (0.0, 0))[1]
 
 
 class MemoryRateLimits:
@@ -79,8 +112,19 @@ class MemoryRateLimits:
         window.purge(now)
         return window
 
-    async def admit(self, *, request: str, limits: Sequence[Limit], now: float, lease_seconds: float) -> Verdict:
-        standings = []
+    async def admit(
+        self,
+        *,
+        request: str,
+        limits: Sequence[Limit],
+        now: float,
+        lease_seconds: float,
+        tokens: int = 0,
+        least: int | None = None,
+    ) -> Verdict:
+        least = max(1, min(tokens, tokens if least is None else least))
+        held = tokens
+        rooms: list[tuple[int, float]] = []
         for i, limit in enumerate(limits):
             w = self._window(limit.scope, now)
             if limit.kind == REQUESTS:
@@ -88,23 +132,38 @@ class MemoryRateLimits:
                 reset = oldest + WINDOW_SECONDS - now
                 left = limit.amount - len(w.requests) - 1
             elif limit.kind == TOKENS:
-                reset = w.tokens[0][0] + WINDOW_SECONDS - now if w.tokens else 0.0
+                reset = w.token_reset(now)
                 left = limit.amount - w.token_total
-                if left <= 0:
+                if left < least:
                     return Verdict(failed=i, wait_seconds=reset)
+                held = min(held, left)
             else:
                 reset = 1.0
                 left = limit.amount - len(w.leases) - 1
             if left < 0:
                 return Verdict(failed=i, wait_seconds=reset)
-            standings.append(Standing(limit=limit, remaining=left, reset_seconds=reset))
-        for limit in limits:
+            rooms.append((left, reset))
+        standings = []
+        for limit, (left, reset) in zip(limits, rooms, strict=True):
             w = self._windows[limit.scope]
             if limit.kind == REQUESTS:
                 w.requests[request] = now
             elif limit.kind == CONCURRENT:
                 w.leases[request] = now + lease_seconds
-        return Verdict(failed=None, standings=standings)
+            elif held > 0:
+                w.held[request] = (now + lease_seconds, held)
+                w.token_total += held
+                left -= held
+            standings.append(Standing(limit=limit, remaining=left, reset_seconds=reset))
+        return Verdict(failed=None, standings=standings, held=held if any(x.kind == TOKENS for x in limits) else 0)
+
+    async def hold(self, *, request: str, limits: Sequence[Limit], tokens: int) -> None:
+        for limit in limits:
+            w = self._windows.get(limit.scope)
+            if limit.kind == TOKENS and w is not None and request in w.held:
+                expiry, had = w.held[request]
+                w.held[request] = (expiry, min(had, tokens))
+                w.token_total -= had - min(had, tokens)
 
     async def finish(self, *, request: str, limits: Sequence[Limit], now: float, tokens: int, cancel: bool) -> None:
         for limit in limits:
@@ -113,9 +172,11 @@ class MemoryRateLimits:
                 w.leases.pop(request, None)
             elif limit.kind == REQUESTS and cancel:
                 w.requests.pop(request, None)
-            elif limit.kind == TOKENS and tokens > 0 and not cancel:
-                w.tokens.append((now, tokens))
-                w.token_total += tokens
+            elif limit.kind == TOKENS:
+                w.unhold(request)
+                if tokens > 0 and not cancel:
+                    w.tokens.append((now, tokens))
+                    w.token_total += tokens
 
     def ping_sync(self) -> None:
         return None

@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from covey.app import create_app
+from covey.budgets.estimate import prompt_tokens, token_estimate
 from covey.config import Settings
 from tests.budgets.conftest import REDIS_URL, _redis_unreachable
 from tests.conftest import IN_CI
@@ -175,15 +176,86 @@ def test_a_concurrency_limit_of_two_under_twenty_streams(
 
 
 def test_tokens_per_minute(world: World, gateway: str) -> None:
-    _, secret = world.key(rate_limits={"tokens_per_minute": 10})
+    _, secret = world.key(rate_limits={"tokens_per_minute": 100})
     served((gateway,), secret)
-    first = chat(gateway, secret)
-    assert first.status_code == 200 and first.headers["x-ratelimit-limit-tokens"] == "10"
-    assert first.json()["usage"]["total_tokens"] >= 10  # the mock's answer uses the minute's tokens up
-    refused = chat(gateway, secret)
-    assert refused.status_code == 429
-    assert refused.json()["error"]["message"].startswith("Rate limit reached: 10 tokens per minute on API key")
+    first = chat(gateway, secret)  # holds its estimate: the prompt's bound and its cap of 16
+    estimate = token_estimate(CHAT, endpoint="chat", default=0)
+    assert first.status_code == 200 and first.headers["x-ratelimit-limit-tokens"] == "100"
+    assert first.headers["x-ratelimit-remaining-tokens"] == str(100 - estimate)
+    used = first.json()["usage"]["total_tokens"]
+    assert used < estimate  # settled to what it used
+    second = chat(gateway, secret)
+    assert second.headers["x-ratelimit-remaining-tokens"] == str(100 - used - estimate)
+    spent = used + second.json()["usage"]["total_tokens"]
+    while 100 - spent >= estimate:
+        spent += chat(gateway, secret).json()["usage"]["total_tokens"]
+    refused = chat(gateway, secret)  # some tokens are left, fewer than it may use
+    assert refused.status_code == 429 and "retry-after" in refused.headers
+    assert refused.json()["error"]["message"].startswith("Rate limit reached: 100 tokens per minute on API key")
     assert refused.headers["x-ratelimit-remaining-tokens"] == "0"
+
+
+def test_a_request_larger_than_a_tokens_limit_is_told_so(world: World, gateway: str) -> None:
+    key_id, secret = world.key(rate_limits={"tokens_per_minute": 10})
+    name = world.org.admin.get(f"/v1/manage/apikey/{key_id}").json()["name"]
+    served((gateway,), secret)
+    refused = chat(gateway, secret)
+    assert refused.status_code == 429 and "retry-after" not in refused.headers  # waiting would not help
+    assert refused.json()["error"]["message"] == (
+        f'Request too large for 10 tokens per minute on API key "{name}": it may use '
+        f"{token_estimate(CHAT, endpoint='chat', default=0)} tokens (prompt and output cap); "
+        "lower max_tokens or shorten the prompt"
+    )
+
+
+def test_a_request_without_a_cap_is_sent_the_cap_the_minute_has_room_for(
+    world: World, gateway: str, upstream_control: httpx.Client
+) -> None:
+    _, secret = world.key(rate_limits={"tokens_per_minute": 300})
+    served((gateway,), secret)
+    body = {"model": "up/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    assert chat(gateway, secret, body).status_code == 200
+    assert upstream_control.get("/_mock/last").json()["body"]["max_tokens"] == 300 - prompt_tokens(body)
+    # A cap of its own is never changed.
+    assert chat(gateway, secret, {**body, "max_tokens": 20}).status_code == 200
+    assert upstream_control.get("/_mock/last").json()["body"]["max_tokens"] == 20
+
+
+async def _chats(url: str, secret: str, body: dict[str, Any], count: int) -> list[httpx.Response]:
+    headers = {"Authorization": f"Bearer {secret}"}
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=count)) as http:
+        return list(
+            await asyncio.gather(
+                *(http.post(f"{url}/v1/chat/completions", json=body, headers=headers) for _ in range(count))
+            )
+        )
+
+
+@pytest.mark.parametrize("where", ["one", "two"])
+def test_concurrent_requests_never_take_a_tokens_limit_past_its_amount(
+    world: World, gateway: str, pair: tuple[str, str], upstream_control: httpx.Client, where: str
+) -> None:
+    """20 requests at once, each allowed 100 output tokens and writing them all, on 400 tokens a
+    minute: counting only finished requests would let all 20 through (over 2,000 tokens); holding
+    each one's estimate lets through only what fits."""
+    urls = (gateway,) if where == "one" else pair
+    key_id, secret = world.key(rate_limits={"tokens_per_minute": 400})
+    served(urls, secret)
+    upstream_control.post("/_mock/behaviour", json={"model": "gpt-4o", "writes": 1000, "delay_ms": 300})
+    body = {**CHAT, "model": "up/gpt-4o", "max_tokens": 100}
+
+    async def all_of_them() -> list[httpx.Response]:
+        halves = await asyncio.gather(*(_chats(u, secret, body, 20 // len(urls)) for u in urls))
+        return [r for half in halves for r in half]
+
+    answers = asyncio.run(all_of_them())
+    served_ = [a for a in answers if a.status_code == 200]
+    assert Counter(a.status_code for a in answers) == Counter({200: len(served_), 429: 20 - len(served_)})
+    assert 1 <= len(served_) <= 400 // token_estimate(body, endpoint="chat", default=0)
+    records = world.records(key_id, count=len(served_))  # the refused left no record
+    assert len(records) == len(served_)
+    assert all(r.output_tokens == 100 for r in records)
+    assert sum(r.input_tokens + r.output_tokens for r in records) <= 400
 
 
 def test_the_tightest_limit_names_the_headers(world: World, gateway: str) -> None:

@@ -24,8 +24,15 @@ class Windows:
         self.runner = asyncio.Runner()
         self.store: RateLimitStore = self.runner.run(make())
 
-    def admit(self, limits: list[Limit], request: str, now: float) -> Verdict:
-        return self.runner.run(self.store.admit(request=request, limits=limits, now=now, lease_seconds=30))
+    def admit(
+        self, limits: list[Limit], request: str, now: float, tokens: int = 0, least: int | None = None
+    ) -> Verdict:
+        return self.runner.run(
+            self.store.admit(request=request, limits=limits, now=now, lease_seconds=30, tokens=tokens, least=least)
+        )
+
+    def hold(self, limits: list[Limit], request: str, tokens: int) -> None:
+        self.runner.run(self.store.hold(request=request, limits=limits, tokens=tokens))
 
     def finish(self, limits: list[Limit], request: str, now: float, tokens: int = 0, cancel: bool = False) -> None:
         self.runner.run(self.store.finish(request=request, limits=limits, now=now, tokens=tokens, cancel=cancel))
@@ -122,3 +129,38 @@ def test_a_cancelled_request_gives_its_request_back(windows: Windows) -> None:
     assert windows.admit(limits, "a", t).failed is None
     windows.finish(limits, "a", t, cancel=True)  # e.g. refused by a budget before going upstream
     assert windows.admit(limits, "b", t + 1).failed is None
+
+
+def test_requests_in_flight_hold_their_estimates(windows: Windows) -> None:
+    limits = [limit(TOKENS, 100), limit(REQUESTS, 10)]
+    t = 6_000_000.0
+    a = windows.admit(limits, "a", t, tokens=60)
+    assert a.failed is None and a.held == 60 and a.standings[0].remaining == 40
+    assert windows.admit(limits, "b", t, tokens=50).failed == 0  # 40 left: b's 50 do not fit
+    b = windows.admit(limits, "b", t, tokens=50, least=10)  # … unless it may take less
+    assert b.failed is None and b.held == 40 and b.standings[0].remaining == 0
+    assert windows.admit(limits, "c", t, tokens=1).failed == 0
+    windows.hold(limits, "b", 30)  # b's cap was lowered after admission
+    windows.finish(limits, "a", t + 1, tokens=25)  # settled to what it used
+    c = windows.admit(limits, "c", t + 2, tokens=45)
+    assert c.failed is None and c.standings[0].remaining == 100 - 25 - 30 - 45
+    windows.finish(limits, "b", t + 3, cancel=True)  # refused after admission: its estimate goes back
+    windows.finish(limits, "c", t + 4, tokens=0)
+    assert windows.admit(limits, "d", t + 5, tokens=1).standings[0].remaining == 100 - 25 - 1
+    # d never finishes (a crashed replica): a's tokens leave the minute, d's estimate a minute after its
+    # lease of 30 s ran out.
+    assert windows.admit(limits, "e", t + 61.5).standings[0].remaining == 99
+    assert windows.admit(limits, "f", t + 95.5).standings[0].remaining == 100
+
+
+def test_an_estimate_held_past_the_minute_still_counts(windows: Windows) -> None:
+    """A request in flight longer than the window keeps its estimate until it finishes (or its lease ends)."""
+    limits = [limit(TOKENS, 100)]
+    t = 7_000_000.0
+    assert windows.admit(limits, "a", t, tokens=90).failed is None
+    refused = windows.admit(limits, "b", t + 25, tokens=20)
+    assert refused.failed == 0 and refused.wait_seconds == pytest.approx(1)  # only in-flight holds the room
+    windows.finish(limits, "a", t + 29, tokens=85)
+    refused = windows.admit(limits, "b", t + 30, tokens=20)
+    assert refused.failed == 0 and refused.wait_seconds == pytest.approx(59, abs=0.01)
+    assert windows.admit(limits, "b", t + 89.5, tokens=20).failed is None
