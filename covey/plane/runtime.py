@@ -96,8 +96,8 @@ class ControlPlane:
         started = time.perf_counter()
         revision = repository.current_revision(session)
         # Hundreds of thousands of long-lived objects: the collector would walk the growing plane again
-        # and again while it is built (two thirds of the build at 100,000 people), then every full pass
-        # would walk it while requests wait (~0.3 s at that size). So it is built with the collector
+        # and again while it is built (a quarter of the build's CPU at 100,000 people), then every full
+        # pass would walk it while requests wait (~0.3 s at that size). So it is built with the collector
         # paused, and frozen once in force: the collector leaves it alone; refcounting still frees it.
         with collector.paused():
             rows = repository.everything(session)
