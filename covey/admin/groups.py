@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import JSONResponse, Response
 
 from covey.access import service as access
-from covey.admin import repository, spend
+from covey.admin import grouping, repository, spend
 from covey.admin.budgets import lines_of_group
 from covey.admin.chart import bar_chart
 from covey.admin.forms import blank_to_none
@@ -19,6 +19,7 @@ from covey.admin.web import PREFIX, AdminDep, PanelRoute, page, redirect, wants_
 from covey.auth.deps import SessionDep
 from covey.groups import repository as groups_repo
 from covey.groups import service as groups
+from covey.groups import tree as tree_rules
 from covey.groups.schemas import GroupCreate, GroupUpdate
 from covey.keys import service as keys
 from covey.kit.clock import utcnow
@@ -30,6 +31,12 @@ router = APIRouter(route_class=PanelRoute)
 def group_budgets(session: Any, org_id: str) -> dict[str, int]:
     """Each group's monthly budget in nano-dollars, for the spend bars (exact, unlike the API's floats)."""
     return {g.id: g.monthly_budget for g in groups_repo.all_in_org(session, org_id=org_id) if g.monthly_budget}
+
+
+def member_totals(session: Any, org_id: str) -> dict[str, int]:
+    """Each group's members: distinct people anywhere in its subtree (see `grouping`)."""
+    parent_of = groups_repo.parent_map(session, org_id=org_id)
+    return grouping.member_totals(parent_of, groups_repo.all_memberships(session, org_id=org_id))
 
 
 KINDS = ("department", "project", "function", "custom")
@@ -47,7 +54,7 @@ def tree(request: Request, panel: AdminDep, session: SessionDep) -> Response:
         panel,
         "groups.html",
         tree=nodes,
-        manageable=[g for g in visible if caller.scope.can_manage_group(g.id)],
+        parents=grouping.choices(visible, among={g.id for g in visible if caller.scope.can_manage_group(g.id)}),
         group_spend=repository.by_group(session, org_id=caller.org_id, month=month),
         can_manage={g.id for g in visible if caller.scope.can_manage_group(g.id)},
         budgets=group_budgets(session, caller.org_id),
@@ -98,11 +105,12 @@ def group_page(request: Request, group_id: str, panel: AdminDep, session: Sessio
     trend = repository.trend(session, org_id=caller.org_id, group_id=detail.id, periods=periods)
     visible = groups.list_visible(session, caller)
     names = {g.id: g.name for g in visible}
-    ancestors: list[tuple[str, str]] = []
-    parent = detail.parent_id
-    while parent is not None and parent in names:
-        ancestors.insert(0, (parent, names[parent]))
-        parent = next((g.parent_id for g in visible if g.id == parent), None)
+    parent_of = {g.id: g.parent_id for g in visible}
+    ancestors = [(gid, names[gid]) for gid in reversed(tree_rules.ancestors(parent_of, detail.id)) if gid in names]
+    managed = {g.id for g in visible if caller.scope.can_manage_group(g.id)}
+    scope = caller.scope
+    # Moving takes the group out of its parent and puts it under another: both must be the caller's.
+    movable = scope.is_org_admin or (detail.parent_id is not None and scope.can_manage_group(detail.parent_id))
     lists = access.list_all(session, caller)
     return page(
         request,
@@ -112,8 +120,11 @@ def group_page(request: Request, group_id: str, panel: AdminDep, session: Sessio
         ancestors=ancestors,
         can_manage=caller.scope.can_manage_group(detail.id),
         tree=groups.tree(session, caller),
-        targets=[g for g in visible if g.id != detail.id and caller.scope.can_manage_group(g.id)],
-        can_manage_ids={g.id for g in visible if caller.scope.can_manage_group(g.id)},
+        targets=grouping.choices(visible, among=managed, excluding={detail.id}),
+        parents=grouping.choices(visible, among=managed, excluding=grouping.subtree(visible, detail.id)),
+        movable=movable,
+        total_members=member_totals(session, caller.org_id).get(detail.id, 0),
+        can_manage_ids=managed,
         spent=trend[-1],
         member_spend=repository.members_through_group(session, org_id=caller.org_id, group_id=detail.id, month=month),
         chart=bar_chart([p.label for p in periods], trend),

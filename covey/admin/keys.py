@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from covey.admin import repository, spend
+from covey.admin import grouping, repository, spend
 from covey.admin.forms import blank_to_none, parse_day
 from covey.admin.web import PREFIX, Panel, PanelDep, PanelRoute, page, redirect, show_once
 from covey.auth.deps import SessionDep
@@ -65,7 +65,7 @@ def _keys_page(request: Request, panel: Panel, session: Any, *, show_revoked: bo
         keys=keys.present(session, caller, rows),
         key_spend=repository.by_key(session, org_id=caller.org_id, month=month),
         group_names={g.id: g.name for g in visible},
-        groups=sorted(visible, key=lambda g: g.name.lower()),
+        groups=grouping.choices(visible, among={g.id for g in visible}),
         owners=owners,
         show_revoked=show_revoked,
         month=month,

@@ -20,6 +20,7 @@ from covey.users import service as users
 router = APIRouter(route_class=PanelRoute)
 
 Role = Literal["admin", "member"]
+SEARCH_LIMIT = 50
 
 
 def _done(request: Request, to: str, message: str) -> Response:
@@ -100,23 +101,26 @@ def move(
 
 @router.get("/api/users", include_in_schema=False)
 def search_users(panel: AdminDep, session: SessionDep, q: str = "", group_id: str | None = None) -> JSONResponse:
-    """For the "Add members" dialog: people the caller may see, marked when already in the group."""
-    rows, total = users.search(
-        session,
-        panel.caller,
-        q=q.strip() or None,
-        role=None,
-        status="active",
-        group_id=None,
-        page=Page(limit=50, offset=0),
-    )
+    """For "Add members" and the people finder: with a group the caller runs, anyone active in the org
+    (marked when already in the group); without one, the people the caller may see."""
+    query = q.strip() or None
     members: set[str] = set()
     if group_id:
-        group = groups.get_readable(session, panel.caller, group_id)
-        members = set(groups_repo.member_user_ids(session, org_id=panel.caller.org_id, group_id=group.id))
+        rows, members = groups.candidates(session, panel.caller, group_id, q=query, limit=SEARCH_LIMIT)
+    else:
+        rows, _ = users.search(
+            session,
+            panel.caller,
+            q=query,
+            role=None,
+            status="active",
+            group_id=None,
+            page=Page(limit=SEARCH_LIMIT, offset=0),
+        )
     return JSONResponse(
         {
-            "users": [{"id": u.id, "email": u.email, "name": u.name, "member": u.id in members} for u in rows],
-            "total": total,
+            "users": [
+                {"id": u.id, "email": u.email or u.user_name, "name": u.name, "member": u.id in members} for u in rows
+            ],
         }
     )

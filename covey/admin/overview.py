@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from covey.admin import repository, spend
+from covey.admin import grouping, repository, spend
 from covey.admin.chart import bar_chart
-from covey.admin.groups import group_budgets
+from covey.admin.groups import group_budgets, member_totals
 from covey.admin.web import PREFIX, PanelDep, PanelRoute, page, redirect
 from covey.alerts import service as alerts
 from covey.auth.caller import Caller
@@ -46,6 +46,8 @@ def overview(request: Request, panel: PanelDep, session: SessionDep) -> Response
         "top_groups": top,
         "group_spend": by_group,
         "budgets": group_budgets(session, caller.org_id),
+        "members": member_totals(session, caller.org_id),
+        "paths": grouping.paths(visible),
     }
     if panel.is_org_admin:
         trend = repository.trend(session, org_id=caller.org_id, group_id=None, periods=periods)
@@ -55,6 +57,5 @@ def overview(request: Request, panel: PanelDep, session: SessionDep) -> Response
             chart=bar_chart([p.label for p in periods], trend, width=1100, height=260),
             alerts=alerts.alerts(session, caller, since=None, page=Page(limit=8, offset=0))[0],
             models=repository.top_models(session, org_id=caller.org_id, group_id=None, month=month, limit=5),
-            names={g.id: g.name for g in visible},
         )
     return page(request, panel, "overview.html", **context)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from covey.admin import repository, spend
+from covey.admin import grouping, repository, spend
 from covey.admin.forms import people, picked
 from covey.admin.web import PREFIX, AdminDep, PanelRoute, page, redirect, show_once
 from covey.auth.deps import SessionDep
@@ -32,6 +32,7 @@ def directory(
     role: Literal["", "owner", "admin", "member"] = "",
     status: Literal["", "active", "deactivated"] = "",
     over_limit: bool = False,
+    subgroups: bool = True,
 ) -> Response:
     caller = panel.caller
     if group_id:
@@ -44,6 +45,7 @@ def directory(
         status=status or None,
         group_id=group_id or None,
         page=Page(limit=MAX_LIMIT, offset=0),
+        subgroups=subgroups,
     )
     month = spend.current_month(panel.org.timezone, utcnow())
     spent = repository.by_user(session, org_id=caller.org_id, month=month)
@@ -64,9 +66,16 @@ def directory(
         shown_all=total <= MAX_LIMIT,
         spent=spent,
         badges={uid: sorted(b, key=lambda x: x[1].lower()) for uid, b in badges.items()},
-        groups=sorted(visible, key=lambda g: g.name.lower()),
-        targets=sorted((g for g in visible if caller.scope.can_manage_group(g.id)), key=lambda g: g.name.lower()),
-        filters={"q": q, "group_id": group_id, "role": role, "status": status, "over_limit": over_limit},
+        groups=grouping.choices(visible, among={g.id for g in visible}),
+        targets=grouping.choices(visible, among={g.id for g in visible if caller.scope.can_manage_group(g.id)}),
+        filters={
+            "q": q,
+            "group_id": group_id,
+            "subgroups": subgroups,
+            "role": role,
+            "status": status,
+            "over_limit": over_limit,
+        },
         month=month,
     )
 

@@ -41,7 +41,7 @@ def find_org_owner(session: Session, caller: Caller) -> User:
         q=None,
         role="owner",
         status="active",
-        group_id=None,
+        group_ids=None,
         visible_to_groups=None,
         visible_user_id=None,
         limit=1,

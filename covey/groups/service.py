@@ -363,6 +363,30 @@ def _new_membership(session: Session, caller: Caller, group: Group, user_id: str
     )
 
 
+def candidates(
+    session: Session, caller: Caller, group_id: str, *, q: str | None, limit: int
+) -> tuple[list[User], set[str]]:
+    """People the group's admins may add to it: any active person of the org, whether or not the caller
+    could otherwise see them (a group admin adds from the whole org), and which of them are members
+    already. Only for a caller who manages the group; what the panel shows of them is name and email."""
+    group = _get_managed(session, caller, group_id)
+    rows, _ = users_repo.search(
+        session,
+        org_id=caller.org_id,
+        q=q,
+        role=None,
+        status="active",
+        group_ids=None,
+        visible_to_groups=None,
+        visible_user_id=None,
+        limit=limit,
+        offset=0,
+    )
+    found = [u.id for u in rows]
+    members = repository.member_ids_among(session, org_id=caller.org_id, group_id=group.id, user_ids=found)
+    return list(rows), members
+
+
 def add_member(session: Session, caller: Caller, group_id: str, *, user_id: str, role: str = "member") -> Membership:
     group = _get(session, caller, group_id)
     user = _user(session, caller, user_id)

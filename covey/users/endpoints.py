@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from covey.auth.deps import ManageRead, ManageWrite, SessionDep
 from covey.budgets.spend import SpendDep
@@ -32,8 +32,11 @@ def list_users(
     role: Literal["owner", "admin", "member"] | None = None,
     status: Literal["active", "deactivated"] | None = None,
     group_id: str | None = None,
+    recursive: Annotated[bool, Query(description="With group_id: everyone in the group's subtree")] = False,
 ) -> UserPage:
-    rows, total = service.search(session, caller, q=q, role=role, status=status, group_id=group_id, page=page)
+    rows, total = service.search(
+        session, caller, q=q, role=role, status=status, group_id=group_id, page=page, subgroups=recursive
+    )
     users = [UserOut.of(u) for u in rows]
     spend.users(caller.org_id, users)
     return UserPage(users=users, total=total, limit=page.limit, offset=page.offset)

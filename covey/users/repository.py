@@ -89,13 +89,14 @@ def search(
     q: str | None,
     role: str | None,
     status: str | None,
-    group_id: str | None,
+    group_ids: Collection[str] | None,
     visible_to_groups: Collection[str] | None,
     visible_user_id: str | None,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[User], int]:
-    """`visible_*` narrow the result for callers who are not org admins (None = no narrowing)."""
+    """`group_ids`: people in any of these groups (directly). `visible_*` narrow the result for callers
+    who are not org admins (None = no narrowing)."""
     stmt = in_org(User, org_id)
     if q:
         like = f"%{q.lower()}%"
@@ -110,9 +111,9 @@ def search(
         stmt = stmt.where(User.role == role)
     if status:
         stmt = stmt.where(User.status == status)
-    if group_id:
+    if group_ids is not None:
         stmt = stmt.where(
-            User.id.in_(in_org(Membership, org_id, Membership.user_id).where(Membership.group_id == group_id))
+            User.id.in_(in_org(Membership, org_id, Membership.user_id).where(Membership.group_id.in_(list(group_ids))))
         )
     if visible_to_groups is not None:
         members = in_org(Membership, org_id, Membership.user_id).where(Membership.group_id.in_(list(visible_to_groups)))

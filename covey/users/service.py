@@ -280,16 +280,22 @@ def search(
     status: str | None,
     group_id: str | None,
     page: Page,
+    subgroups: bool = False,
 ) -> tuple[list[User], int]:
+    """`group_id` narrows to the group's direct members, or with `subgroups` to everyone in its subtree."""
     scope = caller.scope
     visible = None if scope.is_org_admin else scope.admin_groups
+    group_ids: set[str] | None = None
+    if group_id:
+        parent_of = groups_repo.parent_map(session, org_id=caller.org_id)
+        group_ids = tree.descendants(parent_of, group_id) if subgroups else {group_id}
     rows, total = repository.search(
         session,
         org_id=caller.org_id,
         q=q,
         role=role,
         status=status,
-        group_id=group_id,
+        group_ids=group_ids,
         visible_to_groups=visible,
         visible_user_id=caller.user_id,
         limit=page.limit,
