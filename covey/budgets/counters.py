@@ -11,6 +11,8 @@ request stops counting once it expires.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -89,6 +91,49 @@ class CounterStore(Protocol):
     async def close(self) -> None: ...
 
 
+class _Holds:
+    """The reservations on one counter: their running sum, and a heap by expiry so the expired ones are
+    dropped in the order they expire, whatever order they were made in. A hold released early leaves its
+    heap entry behind, skipped when it comes up (its sequence number no longer matches) and dropped when
+    the heap is rebuilt."""
+
+    __slots__ = ("by_id", "heap", "total")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.by_id: dict[str, tuple[int, int]] = {}  # reservation → (amount, sequence number)
+        self.heap: list[tuple[float, int, str]] = []  # (expiry, sequence number, reservation)
+
+    def add(self, reservation: str, amount: int, expiry: float, seq: int) -> None:
+        self.release(reservation)
+        self.by_id[reservation] = (amount, seq)
+        self.total += amount
+        heapq.heappush(self.heap, (expiry, seq, reservation))
+        if len(self.heap) > 64 and len(self.heap) > 2 * len(self.by_id):
+            self._rebuild()
+
+    def release(self, reservation: str) -> None:
+        held = self.by_id.pop(reservation, None)
+        if held is not None:
+            self.total -= held[0]
+
+    def expire(self, now: float) -> int:
+        """Drops the holds expired by `now`; the sum of those left."""
+        heap = self.heap
+        while heap and heap[0][0] <= now:
+            _, seq, reservation = heapq.heappop(heap)
+            held = self.by_id.get(reservation)
+            if held is not None and held[1] == seq:
+                del self.by_id[reservation]
+                self.total -= held[0]
+        return self.total
+
+    def _rebuild(self) -> None:
+        live = {seq for _, seq in self.by_id.values()}
+        self.heap = [entry for entry in self.heap if entry[1] in live]
+        heapq.heapify(self.heap)
+
+
 class MemoryCounters:
     """Counters in this process. They are rebuilt from the usage records at start (`seed`), so a restart
     forgets nothing that was recorded."""
@@ -97,17 +142,14 @@ class MemoryCounters:
 
     def __init__(self) -> None:
         self._spent: dict[str, int] = {}
-        self._held: dict[str, dict[str, tuple[int, float]]] = {}  # counter → reservation → (amount, expiry)
+        self._held: dict[str, _Holds] = {}
+        self._seq = itertools.count()
         # The management API reads from worker threads while the event loop writes.
         self._lock = threading.Lock()
 
     def _reserved(self, counter: str, now: float) -> int:
         held = self._held.get(counter)
-        if not held:
-            return 0
-        for rid in [r for r, (_, expiry) in held.items() if expiry <= now]:
-            del held[rid]
-        return sum(amount for amount, _ in held.values())
+        return held.expire(now) if held is not None else 0
 
     async def reserve(
         self,
@@ -129,8 +171,12 @@ class MemoryCounters:
             )
             if failed is not None:
                 return Hold(failed, 0)
+            expiry, seq = now + hold_seconds, next(self._seq)
             for counter in dict.fromkeys(c.counter for c in checks):
-                self._held.setdefault(counter, {})[reservation] = (amount, now + hold_seconds)
+                held = self._held.get(counter)
+                if held is None:
+                    held = self._held[counter] = _Holds()
+                held.add(reservation, amount, expiry, seq)
             return Hold(None, amount)
 
     async def settle(self, *, reservation: str, counters: Sequence[str], actual: int) -> list[int]:
@@ -138,8 +184,8 @@ class MemoryCounters:
             out = []
             for counter in counters:
                 held = self._held.get(counter)
-                if held:
-                    held.pop(reservation, None)
+                if held is not None:
+                    held.release(reservation)
                 total = self._spent[counter] = self._spent.get(counter, 0) + actual
                 out.append(total)
             return out

@@ -97,6 +97,31 @@ def test_an_expired_reservation_no_longer_holds_room(make: Make) -> None:
     assert run(make, body) == (0, None)
 
 
+def test_a_short_hold_behind_a_long_one_expires_on_time(make: Make) -> None:
+    """A 10-second hold made after a 100-second one stops counting at its own expiry, not the first's;
+    the long one still counts until its own."""
+
+    async def body(store: CounterStore) -> tuple[Any, ...]:
+        checks = [Check("g@1", 100)]
+        await store.reserve(reservation="long", checks=checks, estimate=30, now=NOW, hold_seconds=100)
+        await store.reserve(reservation="short", checks=checks, estimate=50, now=NOW + 1, hold_seconds=10)
+
+        async def room(at: float, estimate: int) -> int | None:
+            hold = await store.reserve(
+                reservation=f"probe{at}", checks=checks, estimate=estimate, now=NOW + at, hold_seconds=0.001
+            )
+            return hold.failed
+
+        return (
+            await room(10, 21),  # both held (80): 21 does not fit
+            await room(12, 70),  # the short one expired at 11: 70 fits beside the long one's 30
+            await room(99, 71),  # the long one still holds 30
+            await room(101, 100),  # and it expired at 100
+        )
+
+    assert run(make, body) == (0, None, 0, None)
+
+
 def test_a_failed_call_settles_to_zero_and_frees_its_hold(make: Make) -> None:
     async def body(store: CounterStore) -> tuple[Any, ...]:
         await store.reserve(reservation="r", checks=[Check("g@1", 100)], estimate=100, now=NOW, hold_seconds=60)
