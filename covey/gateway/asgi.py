@@ -65,8 +65,9 @@ async def send_chunk(send: Send, data: bytes) -> None:
     await send({"type": "http.response.body", "body": data, "more_body": True})
 
 
-async def end_body(send: Send) -> None:
-    await send({"type": "http.response.body", "body": b""})
+async def end_body(send: Send, last: bytes = b"") -> None:
+    """Ends the body: its `last` bytes and the end in one message, so in one write."""
+    await send({"type": "http.response.body", "body": last})
 
 
 class DisconnectWatch:

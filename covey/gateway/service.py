@@ -129,8 +129,7 @@ class Gateway:
         outcome.status, outcome.origin = 500, "router"
         outcome.error = f"{INTERNAL} ({type(exc).__name__})"
         if outcome.started:
-            await asgi.send_chunk(send, _STREAM_ERRORS[dialect](500, INTERNAL, "router"))
-            await asgi.end_body(send)
+            await asgi.end_body(send, _STREAM_ERRORS[dialect](500, INTERNAL, "router"))
         else:
             await asgi.send_json(send, 500, _ERRORS[dialect](500, INTERNAL, "router"), outcome.headers)
 
@@ -415,8 +414,7 @@ class Gateway:
         except ProviderError as exc:
             outcome.tokens = cut_short(relay.tokens, ad.body, outcome.streamed, outcome.cap)
             outcome.status, outcome.error = 502, f"{STREAM_BROKEN}: {exc.message}"
-            await asgi.send_chunk(send, _STREAM_ERRORS[dialect](502, STREAM_BROKEN, "router"))
-            await asgi.end_body(send)
+            await asgi.end_body(send, _STREAM_ERRORS[dialect](502, STREAM_BROKEN, "router"))
             return
         except asyncio.CancelledError:  # the caller left (or the server stops): charged for what was sent
             outcome.tokens = cut_short(relay.tokens, ad.body, outcome.streamed, outcome.cap)
@@ -453,8 +451,7 @@ class Gateway:
         data = b"".join(tail)
         if logged is not None:
             outcome.response_body = (outcome.response_body or "") + data.decode(errors="replace")
-        await asgi.send_chunk(send, data)
-        await asgi.end_body(send)
+        await asgi.end_body(send, data)
 
     def _relay(self, way: Bridge | None, ad: Admitted, outcome: Outcome, dialect: str) -> Relay:
         """The provider's bytes passed through when the caller speaks its dialect and nothing rewrites
