@@ -56,9 +56,18 @@ def static(name: str) -> Response:
 
 
 def sign_in_page(
-    request: Request, session: Session, *, next: str | None = None, status: int = 200, error: str | None = None
+    request: Request,
+    session: Session,
+    *,
+    next: str | None = None,
+    status: int = 200,
+    error: str | None = None,
+    email: str | None = None,
 ) -> Response:
-    """The sign-in form, with a button for each organization that signs in through its identity provider."""
+    """The sign-in form, with a button for each organization that signs in through its identity provider.
+
+    Every showing carries a new form token, good for one try: reloading the page a failed try answered
+    sends the used token again and is refused before it counts as another failed sign-in."""
     form_token = secrets.token_urlsafe(24)
     target = safe_next(next)
     offered = [
@@ -66,7 +75,15 @@ def sign_in_page(
         for org, sso in sso_repository.offered(session)
     ]
     response = page(
-        request, None, "sign_in.html", status=status, next=target, form_token=form_token, sso=offered, error=error
+        request,
+        None,
+        "sign_in.html",
+        status=status,
+        next=target,
+        form_token=form_token,
+        sso=offered,
+        error=error,
+        email=email,
     )
     set_cookie(request, response, SIGNIN_CSRF_COOKIE, form_token, max_age=3600)
     return response
@@ -90,29 +107,18 @@ def sign_in(
     # Before a session exists, the form proves it came from our page by echoing a cookie it was given.
     expected = request.cookies.get(SIGNIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
-        return page(
+        return sign_in_page(
             request,
-            None,
-            "sign_in.html",
+            session,
+            next=next,
             status=403,
-            next=safe_next(next),
-            form_token=expected,
             error="This form expired or was not sent from the sign-in page. Please try again.",
             email=email,
         )
     client = request.client.host if request.client else ""
     result = signin.sign_in(session, email=email, password=password, client=client, now=utcnow())
     if result.token is None:
-        return page(
-            request,
-            None,
-            "sign_in.html",
-            status=result.status,
-            next=safe_next(next),
-            form_token=expected,
-            error=result.error,
-            email=email,
-        )
+        return sign_in_page(request, session, next=next, status=result.status, error=result.error, email=email)
     response = redirect(request, safe_next(next))
     set_cookie(
         request,
