@@ -10,6 +10,7 @@ from covey.cli.context import JsonOption, OrgOption, acting, database, fail, rep
 from covey.cli.output import emit_json, emit_table
 from covey.kit.clock import utcnow
 from covey.reports import periods, recommendations, retention, service
+from covey.response_store import store as response_store
 
 report_app = typer.Typer(help="Spend reports and recommendations.", no_args_is_help=True)
 usage_app = typer.Typer(help="Usage records.", no_args_is_help=True)
@@ -84,10 +85,11 @@ def prune(
     days: Annotated[int | None, typer.Option("--days", min=1, help="Default: COVEY_USAGE_RETENTION_DAYS.")] = None,
     org: Annotated[str | None, typer.Option("--org", metavar="ORG_ID", help="Default: every organization.")] = None,
 ) -> None:
-    """Delete usage records older than the retention period; the rollups (and so the reports) stay."""
+    """Delete usage records and stored responses older than the retention period; the rollups stay."""
     keep = days if days is not None else settings().usage_retention_days
     if keep is None:
         fail("no retention period: pass --days N or set COVEY_USAGE_RETENTION_DAYS")
     with database() as db, reported():
         deleted = retention.prune_usage(db, older_than=retention.cutoff(keep), org_id=org)
-    typer.echo(f"Deleted {deleted} usage records older than {keep} days.")
+        forgotten = response_store.prune(db, older_than=retention.cutoff(keep), org_id=org)
+    typer.echo(f"Deleted {deleted} usage records and {forgotten} stored responses older than {keep} days.")

@@ -22,6 +22,8 @@ _HANDLERS = {
 }
 # `GET /v1/models/{id}`: model ids hold slashes (`provider/model`), so this is a prefix.
 _MODEL_PREFIX = "/v1/models/"
+# `GET` and `DELETE /v1/responses/{id}`.
+_RESPONSE_PREFIX = "/v1/responses/"
 
 
 async def _dispatch(handler: str, scope: Scope, receive: Receive, send: Send) -> None:
@@ -39,6 +41,10 @@ class GatewayPaths:
             handler = _HANDLERS.get((scope["method"], scope["path"]))
             if handler is None and scope["method"] == "GET" and scope["path"].startswith(_MODEL_PREFIX):
                 handler = "models"
+            elif (
+                handler is None and scope["method"] in ("GET", "DELETE") and scope["path"].startswith(_RESPONSE_PREFIX)
+            ):
+                handler = "stored_response"
             if handler is not None:
                 await _dispatch(handler, scope, receive, send)
                 return

@@ -1,5 +1,6 @@
 """The gateway paths that call no model and charge nothing: `GET /v1/models` (and `/v1/models/{id}`)
-and `POST /v1/messages/count_tokens`, answered from the compiled plane and the catalog."""
+and `POST /v1/messages/count_tokens`, answered from the compiled plane and the catalog; `GET` and
+`DELETE /v1/responses/{id}`, from the stored responses."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from covey.gateway.validation import validate
 from covey.kit.errors import CoveyError
 from covey.ops.metrics import Metrics
 from covey.plane.state import Plane
+from covey.response_store.store import ResponseStore, owner
 
 
 async def models(scope: Scope, send: Send, *, plane: Plane, catalog: Catalog, metrics: Metrics) -> None:
@@ -68,3 +70,38 @@ async def count_tokens(
         return
     metrics.answered("count_tokens", 200)
     await asgi.send_json(send, 200, orjson.dumps({"input_tokens": token_count.input_tokens(ad.body)}))
+
+
+RESPONSE_PREFIX = "/v1/responses/"
+
+
+async def stored_response(
+    scope: Scope, send: Send, *, plane: Plane, store: ResponseStore | None, metrics: Metrics
+) -> None:
+    """`GET /v1/responses/{id}`: the Response as it was answered; `DELETE`: it is forgotten. Only the
+    keys of the owner of the key that made it, in its org, reach it; to any other it does not exist."""
+    headers = read_headers(scope)
+    response_id = scope["path"].removeprefix(RESPONSE_PREFIX)
+    try:
+        grant = authenticate(plane, headers.token)
+        if store is None or not response_id or "/" in response_id:
+            raise GatewayError(404, f"Response {response_id!r} not found")
+        if scope["method"] == "DELETE":
+            if not await store.forget(owner(grant), response_id):
+                raise GatewayError(404, f"Response {response_id!r} not found")
+            answer: dict[str, object] = {"id": response_id, "object": "response", "deleted": True}
+        else:
+            found = await store.recall(owner(grant), response_id)
+            if found is None:
+                raise GatewayError(404, f"Response {response_id!r} not found")
+            answer = found.response
+    except GatewayError as exc:
+        metrics.answered("responses", exc.status)
+        await asgi.send_json(send, exc.status, openai_error(exc.status, exc.message, exc.origin))
+        return
+    except CoveyError as exc:
+        metrics.answered("responses", exc.status_code)
+        await asgi.send_json(send, exc.status_code, openai_error(exc.status_code, exc.message))
+        return
+    metrics.answered("responses", 200)
+    await asgi.send_json(send, 200, orjson.dumps(answer))

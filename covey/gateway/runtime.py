@@ -19,6 +19,7 @@ from covey.ratelimits.redis_store import RedisRateLimits
 from covey.ratelimits.store import MemoryRateLimits, RateLimitStore
 from covey.reports import retention
 from covey.reports.savings import catalog_prices
+from covey.response_store.store import ResponseStore
 from covey.usage.writer import UsageWriter
 
 
@@ -79,6 +80,7 @@ class GatewayRuntime:
             writer=writer,
             metrics=metrics,
             budgets=budgets,
+            stored=ResponseStore(db),
         )
         metrics.live(
             lambda: [

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import logging
 import random
@@ -46,6 +47,7 @@ from covey.gateway.errors import (
 from covey.gateway.outcome import Outcome, cut_short, dollars, usage_record
 from covey.gateway.providers.base import ProviderError, ResponsesProvider
 from covey.gateway.relay import Converted, Relay, anthropic_frame, openai_frame
+from covey.gateway.responses import Front
 from covey.gateway.sse import Event
 from covey.gateway.stream_endings import StreamCut, usage_chunk
 from covey.gateway.validation import basics, validate
@@ -55,6 +57,7 @@ from covey.ops.metrics import Metrics
 from covey.plane.runtime import ControlPlane
 from covey.pricing.tokens import Tokens, count
 from covey.ratelimits.limiter import Pass, RateLimiter
+from covey.response_store.store import ResponseStore, owner
 from covey.usage.writer import UsageWriter
 
 Json = dict[str, Any]
@@ -84,6 +87,7 @@ class Gateway:
         metrics: Metrics,
         budgets: Guard | None = None,
         limiter: RateLimiter | None = None,
+        stored: ResponseStore | None = None,
     ) -> None:
         self.settings = settings
         self.config = config
@@ -93,6 +97,7 @@ class Gateway:
         self.metrics = metrics
         self.budgets = budgets
         self.limiter = limiter
+        self.stored = stored  # None: no response is kept, `previous_response_id` is refused
 
     # ---- entry points ---------------------------------------------------------------------------------
 
@@ -119,6 +124,9 @@ class Gateway:
     async def responses(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._serve(scope, receive, send, dialect="responses", endpoint="responses")
 
+    async def stored_response(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await lookups.stored_response(scope, send, plane=self.plane.current, store=self.stored, metrics=self.metrics)
+
     async def embeddings(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._serve(scope, receive, send, dialect="openai", endpoint="embeddings")
 
@@ -141,7 +149,7 @@ class Gateway:
             ad = await admit(scope, receive, plane, max_body_bytes=self.settings.max_body_bytes)
             if endpoint == "responses":
                 basics(ad.body)
-                ad.body, ad.front = responses.request_to_chat(ad.body)
+                ad.body, ad.front = await self._responses_request(ad)
             validate(ad.body, endpoint=endpoint, dialect=_WIRE[dialect])
             model: str = ad.body["model"]
             if endpoint == "embeddings":
@@ -226,6 +234,36 @@ class Gateway:
             await asgi.send_json(send, outcome.status, body, outcome.headers)
         else:
             await asgi.send_json(send, 200, answer, outcome.headers)
+
+    async def _responses_request(self, ad: Admitted) -> tuple[Json, Front]:
+        """A Responses request as its chat form, with the conversation it continues put first."""
+        body = ad.body
+        store = self.stored is not None and body.get("store") is not False
+        previous = body.get("previous_response_id")
+        if previous is None or self.stored is None:
+            return responses.request_to_chat(body, store=store)
+        if not isinstance(previous, str) or not previous:
+            raise GatewayError(400, "previous_response_id: must be the id of a stored response")
+        found = await self.stored.recall(owner(ad.grant), previous)
+        if found is None:
+            raise GatewayError(404, f"previous_response_id: no stored response {previous!r} for this key")
+        body = responses.continued(body, [*found.input, *(found.response.get("output") or [])])
+        return responses.request_to_chat(body, store=store, previous_id=previous)
+
+    async def _keep(self, ad: Admitted, response: Json | None) -> None:
+        """Stores the answered Response when its request asked for it; unstored (`store: false`) when
+        the database refused it."""
+        front = ad.front
+        if front is None or not front.store or self.stored is None or response is None:
+            return
+        items = responses.input_items(front.request.get("input"))
+        if ad.grant.guardrails:  # the text guardrails find is stored nowhere (docs/design.md §5)
+            items = Screen(ad.grant.guardrails).walk(copy.deepcopy(items))
+        kept = await self.stored.keep(
+            owner(ad.grant), key_id=ad.grant.key_id, response_id=front.response_id, input=items, response=response
+        )
+        if not kept:
+            response["store"] = False
 
     def _guard(self, ad: Admitted, model: str, *, endpoint: str, features: list[str]) -> Screen | None:
         """Masks the request's text (in `ad.body`) when guardrails are on; a category in block mode
@@ -338,6 +376,8 @@ class Gateway:
             if _served_natively(ad, model, outcome):
                 body = _responses_request(ad, model, stream=False)
                 resp = await cast(ResponsesProvider, model.provider).respond(body)
+                assert ad.front is not None
+                responses.stamp(resp, ad.front)
                 return resp, responses.answer_tokens(resp)
             way = bridge(_WIRE[dialect], model.provider.dialect)
             native = await model.provider.complete(_native(way, ad, model), _passed(ad, way))
@@ -362,6 +402,7 @@ class Gateway:
         usage["cost"] = dollars(cost)
         if outcome.guard is not None:
             outcome.guard.walk(resp)
+        await self._keep(ad, resp)
         body = orjson.dumps(resp)
         if ad.grant.logging:
             outcome.response_body = body.decode()
@@ -439,6 +480,7 @@ class Gateway:
             closing = relay.finish()
         if ad.front is not None:
             responses.settle(closing, outcome.tokens, dollars(outcome.cost), cut_at_cap=cut.reached)
+            await self._keep(ad, responses.closing_response(closing))
         tail = [frame(e) for e in closing]
         if dialect == "openai":
             options = ad.body.get("stream_options")
@@ -459,7 +501,8 @@ class Gateway:
         bridge's converter, masked and turned into Responses events as asked."""
         assert outcome.model is not None
         if way is None:
-            return responses.NativeRelay(outcome.model.id)
+            assert ad.front is not None
+            return responses.NativeRelay(outcome.model.id, ad.front)
         if way.relay is not None and outcome.guard is None and ad.front is None:
             return way.relay(outcome.model.id)
         converter: StreamConverter = way.stream(outcome.model.id, ad.body)

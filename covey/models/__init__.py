@@ -16,6 +16,7 @@ from covey.models.revision import Revision
 from covey.models.routing_policy import POLICY_TYPES, RoutingPolicy
 from covey.models.scim_token import ScimToken
 from covey.models.sso import OrgSso, SsoLogin
+from covey.models.stored_response import StoredResponse
 from covey.models.usage_quarantine import QuarantinedUsage
 from covey.models.usage_record import UsageCharge, UsageRecord
 from covey.models.user import ORG_ROLES, USER_STATUSES, User, user_label
@@ -53,6 +54,7 @@ __all__ = [
     "ScimToken",
     "SignInFailure",
     "SsoLogin",
+    "StoredResponse",
     "UsageCharge",
     "UsageRecord",
     "User",

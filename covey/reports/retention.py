@@ -1,5 +1,6 @@
 """Dropping old usage records while the rollups stay: reports of old months still answer from the
-rollups; only hour resolution and `extra.<field>` grouping, which read raw records, stop reaching back."""
+rollups; only hour resolution and `extra.<field>` grouping, which read raw records, stop reaching back.
+Stored responses (`previous_response_id`) are kept as long as usage records."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from covey.kit.clock import utcnow
 from covey.kit.db import Database
 from covey.reports import repository
+from covey.response_store import store as response_store
 
 BATCH = 10_000
 EVERY_SECONDS = 3600.0
@@ -43,6 +45,9 @@ async def run(db: Database, *, days: int, stop: asyncio.Event, every_seconds: fl
             deleted = await asyncio.to_thread(prune_usage, db, older_than=cutoff(days))
             if deleted:
                 log.info("deleted %d usage records older than %d days", deleted, days)
+            forgotten = await asyncio.to_thread(response_store.prune, db, older_than=cutoff(days))
+            if forgotten:
+                log.info("deleted %d stored responses older than %d days", forgotten, days)
         except SQLAlchemyError as exc:
             log.error("pruning usage records failed, will retry: %s", exc)
         try:

@@ -124,8 +124,10 @@ def test_refusals_speak_openais_shape(gateway: str, sdk: Sdk, world: World, key:
     client = sdk.openai(key[1])
     with pytest.raises(openai.AuthenticationError):
         sdk.openai("cvy_wrong").responses.create(model="mock/gpt-4o-mini", input="hi")
-    with pytest.raises(openai.BadRequestError, match="previous_response_id"):
+    with pytest.raises(openai.NotFoundError, match="previous_response_id"):
         client.responses.create(model="mock/gpt-4o-mini", input="hi", previous_response_id="resp_1")
+    with pytest.raises(openai.BadRequestError, match="conversation"):
+        client.responses.create(model="mock/gpt-4o-mini", input="hi", conversation="conv_1")
     # A built-in tool the chat model could not run is not offered to it; forcing one is refused.
     offered = client.responses.create(model="up/gpt-4o-mini", input="hi", tools=[{"type": "web_search"}])
     assert [item.type for item in offered.output] == ["message"]

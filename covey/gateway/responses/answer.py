@@ -4,19 +4,14 @@ the envelope that echoes the request, output items, usage."""
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import orjson
 
-from covey.gateway.responses.request import CUSTOM_INPUT, Front
+from covey.gateway.responses.request import CUSTOM_INPUT, Front, new_id
 from covey.pricing.tokens import Tokens
 
 Json = dict[str, Any]
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex}"
 
 
 def usage_of(tokens: Tokens) -> Json:
@@ -79,11 +74,19 @@ def reasoning_item(text: str) -> Json:
     return {"type": "reasoning", "id": new_id("rs"), "summary": [{"type": "summary_text", "text": text}]}
 
 
-def envelope(request: Json, *, response_id: str, model: str, created: int) -> Json:
+def stamp(response: Json, front: Front) -> None:
+    """The Response as Covey answers it: its own id, whether it is stored, the response it continues."""
+    response["id"] = front.response_id
+    response["store"] = front.store
+    response["previous_response_id"] = front.previous_id
+
+
+def envelope(front: Front, *, model: str, created: int) -> Json:
     """The fields of a Response that echo the request."""
+    request = front.request
     text = request.get("text") if isinstance(request.get("text"), dict) else {}
     return {
-        "id": response_id,
+        "id": front.response_id,
         "object": "response",
         "created_at": created,
         "status": "in_progress",
@@ -95,9 +98,9 @@ def envelope(request: Json, *, response_id: str, model: str, created: int) -> Js
         "model": model,
         "output": [],
         "parallel_tool_calls": request.get("parallel_tool_calls", True),
-        "previous_response_id": None,
+        "previous_response_id": front.previous_id,
         "reasoning": request.get("reasoning") or {"effort": None, "summary": None},
-        "store": False,
+        "store": front.store,
         "temperature": request.get("temperature"),
         "text": {"format": {"type": "text"}, **(text or {})},
         "tool_choice": request.get("tool_choice", "auto"),
@@ -126,10 +129,7 @@ def chat_to_response(chat: Json, front: Front) -> Json:
     choice = (chat.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     response = envelope(
-        request,
-        response_id="resp_" + str(chat.get("id") or uuid.uuid4().hex),
-        model=str(chat.get("model") or request.get("model")),
-        created=int(chat.get("created") or time.time()),
+        front, model=str(chat.get("model") or request.get("model")), created=int(chat.get("created") or time.time())
     )
     output: list[Json] = []
     reasoning = message.get("reasoning_content") or message.get("reasoning")

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 
 from covey.gateway.bridges import StreamConverter
-from covey.gateway.responses.answer import call_item, envelope, finished, message_item, new_id, usage_of
-from covey.gateway.responses.request import Front
+from covey.gateway.responses.answer import call_item, envelope, finished, message_item, usage_of
+from covey.gateway.responses.request import Front, new_id
 from covey.kit.error_handlers import error_body
 from covey.pricing.tokens import Tokens
 
@@ -34,7 +34,7 @@ class ChatToResponsesStream:
         self.inner = inner
         self.front = front
         self.sequence = 0
-        self.response = envelope(front.request, response_id=new_id("resp"), model=model, created=int(time.time()))
+        self.response = envelope(front, model=model, created=int(time.time()))
         self.started = False
         self.items: list[_Open] = []
         self.current: _Open | None = None
@@ -197,6 +197,15 @@ def settle(events: list[Json], tokens: Tokens, cost: float, *, cut_at_cap: bool)
 
 
 CLOSING = ("response.completed", "response.incomplete")
+
+
+def closing_response(events: list[Json]) -> Json | None:
+    """The whole Response a stream's closing event carries."""
+    for event in events:
+        response = event.get("response")
+        if event.get("type") in CLOSING and isinstance(response, dict):
+            return response
+    return None
 
 
 def generated_bytes(events: list[Json]) -> int:

@@ -2,11 +2,11 @@
 (`native_request`), and its stream relayed (`NativeRelay`).
 
 The request keeps every field the caller sent; Covey sets only the model, the output cap the
-reservation paid for (docs/design.md §4) and `store: false` (what the caller is answered names
-Covey's response, never one kept by one upstream of a route's many). The relay passes each event's
-own bytes on, except those carrying the whole response, which are made to name Covey's model; the
-closing event is held back, so the gateway sends it with the usage it charged, or the one it makes
-when it ends the stream at its paid cap.
+reservation paid for (docs/design.md §4) and `store: false`: Covey keeps the responses it answers
+(`covey.response_store`), so a later request may continue one whichever upstream serves it. The
+relay passes each event's own bytes on, except those carrying the whole response, which are made
+Covey's (its id, model, `store`); the closing event is held back, so the gateway sends it with the
+usage it charged, or the one it makes when it ends the stream at its paid cap.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from covey.gateway.providers.base import ProviderError
+from covey.gateway.responses.answer import stamp
+from covey.gateway.responses.request import Front
 from covey.gateway.sse import Event, frame
 from covey.pricing.tokens import Tokens
 
@@ -39,10 +41,12 @@ def answer_tokens(response: Json) -> Tokens:
 
 
 class NativeRelay:
-    """Responses events from an upstream that serves them, to a caller of the Responses API."""
+    """Responses events from an upstream that serves them, to a caller of the Responses API: the
+    response they carry is Covey's (`stamp`: its id, model, whether it is stored)."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, front: Front) -> None:
         self.model = model
+        self.front = front
         self.tokens = Tokens()
         self.streamed = 0
         self.last_id: Any = None
@@ -67,6 +71,7 @@ class NativeRelay:
         if not isinstance(response, dict):
             return event.frame
         response["model"] = self.model
+        stamp(response, self.front)
         if kind in CLOSING:
             self.tokens = answer_tokens(response)
             self.closing = data
@@ -84,4 +89,5 @@ class NativeRelay:
         if self.closing is not None:
             return [self.closing]
         response = {**self.snapshot, "model": self.model, "output": self.items, "status": "incomplete"}
+        stamp(response, self.front)
         return [{"type": "response.incomplete", "sequence_number": self.sequence + 1, "response": response}]

@@ -1,11 +1,13 @@
 """A Responses request as the chat request meaning the same (`request_to_chat`), and what its answer
 needs of the original (`Front`). What chat cannot carry (files, items of built-in tools, a forced
 built-in tool) is refused with a 400 naming it; built-in tools merely offered are not offered to a
-chat model, which could not run them. Covey keeps no responses: `previous_response_id` and the other
-stateful fields are refused (docs/design.md §1)."""
+chat model, which could not run them. A request that continues a stored response has had the
+conversation put in its `input` by then (`continued`); the other stateful fields (`conversation`,
+`background`, `prompt`) are refused (docs/design.md §1)."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,16 +28,48 @@ _CUSTOM_PARAMETERS = {
 # Fields that mean the same on both APIs.
 _SAME = ("temperature", "top_p", "user", "parallel_tool_calls", "prompt_cache_key", "safety_identifier", "service_tier")
 _STATEFUL = ("previous_response_id", "conversation", "background", "prompt")
+_KEEPS_NONE = "Covey keeps no responses; send the whole conversation in input"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
 
 
 @dataclass(frozen=True)
 class Front:
     """What a Responses request said that its chat form does not carry: the request itself (echoed
-    in the answer) and the names of its freeform tools."""
+    in the answer, its `input` the whole conversation), the names of its freeform tools, and the
+    answer's own id, whether it is stored and the response it continues."""
 
     request: Json
     custom: set[str]
     namespaces: dict[str, str] = field(default_factory=dict)  # tool name → the namespace it came in
+    response_id: str = field(default_factory=lambda: new_id("resp"))
+    store: bool = False
+    previous_id: str | None = None
+
+
+def input_items(given: Any) -> list[Any]:
+    """A request's `input` as items (text is one user message)."""
+    if isinstance(given, str):
+        return [{"role": "user", "content": given}]
+    return list(given) if isinstance(given, list) else []
+
+
+def continued(body: Json, earlier: list[Any]) -> Json:
+    """The request with the conversation it continues (`earlier`: the stored response's input, then its
+    output) before its own input. Reasoning items without their encrypted content are left out: no
+    model takes them back."""
+    if not isinstance(body.get("input"), str | list):
+        raise GatewayError(400, "input: must be a string or a list of items")
+    kept = [
+        item
+        for item in earlier
+        if not (isinstance(item, dict) and item.get("type") == "reasoning" and not item.get("encrypted_content"))
+    ]
+    request = {name: value for name, value in body.items() if name != "previous_response_id"}
+    request["input"] = kept + input_items(body["input"])
+    return request
 
 
 def _part(where: str, part: Any) -> Json:
@@ -216,11 +250,11 @@ def _response_format(text: Any) -> Json | None:
     raise GatewayError(400, f"text.format.type: {fmt.get('type')!r} is not text, json_object or json_schema")
 
 
-def request_to_chat(body: Json) -> tuple[Json, Front]:
+def request_to_chat(body: Json, *, store: bool = False, previous_id: str | None = None) -> tuple[Json, Front]:
     """The chat request meaning the same, and what the answer needs of the original."""
     for name in _STATEFUL:
         if body.get(name):
-            raise GatewayError(400, f"{name}: Covey keeps no responses; send the whole conversation in input")
+            raise GatewayError(400, f"{name}: {_KEEPS_NONE}")
     if "input" not in body:
         raise GatewayError(400, "input: Field required")
     custom: set[str] = set()
@@ -263,4 +297,5 @@ def request_to_chat(body: Json) -> tuple[Json, Front]:
             chat["reasoning_effort"] = reasoning["effort"]
     if isinstance(body.get("metadata"), dict) and body["metadata"]:
         chat["metadata"] = body["metadata"]
-    return chat, Front(request=body, custom=custom, namespaces=namespaces)
+    front = Front(request=body, custom=custom, namespaces=namespaces, store=store, previous_id=previous_id)
+    return chat, front
