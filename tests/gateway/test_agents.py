@@ -52,8 +52,10 @@ def _run(argv: list[str], *, cwd: Path, env: dict[str, str]) -> subprocess.Compl
     )
 
 
-def _check_records(records: list[Any], *, endpoint: str, input_tokens: int, output_tokens: int) -> None:
-    assert records and all(r.endpoint == endpoint and r.status == 200 and r.model_used == MODEL for r in records)
+def _check_records(
+    records: list[Any], *, endpoint: str, input_tokens: int, output_tokens: int, model: str = MODEL
+) -> None:
+    assert records and all(r.endpoint == endpoint and r.status == 200 and r.model_used == model for r in records)
     assert all({"streaming", "tools"} <= set(r.features) for r in records)
     assert sum(r.input_tokens for r in records) == input_tokens
     assert sum(r.output_tokens for r in records) == output_tokens
@@ -77,13 +79,18 @@ def key(agents_gateway: str, world: World) -> tuple[str, str]:
     return key_id, secret
 
 
-def test_codex_exec_completes_a_task(agents_gateway: str, world: World, key: tuple[str, str], tmp_path: Path) -> None:
+# The built-in mock (translated to chat), and a real HTTP upstream that serves the Responses API itself
+# (the request as Codex sent it); both priced at gpt-4o-mini's $0.15 and $0.60 per million tokens.
+@pytest.mark.parametrize("model", [MODEL, "native/gpt-4o-mini"])
+def test_codex_exec_completes_a_task(
+    agents_gateway: str, world: World, key: tuple[str, str], tmp_path: Path, model: str
+) -> None:
     codex = _client("codex", "@openai/codex")
     key_id, secret = key
     home = tmp_path / "codex-home"
     home.mkdir()
     (home / "config.toml").write_text(
-        f'model = "{MODEL}"\n'
+        f'model = "{model}"\n'
         'model_provider = "covey"\n\n'
         "[model_providers.covey]\n"
         'name = "Covey"\n'
@@ -108,7 +115,11 @@ def test_codex_exec_completes_a_task(agents_gateway: str, world: World, key: tup
     records = world.records(key_id, count=2)
     assert len(records) >= 2
     _check_records(
-        records, endpoint="responses", input_tokens=usage["input_tokens"], output_tokens=usage["output_tokens"]
+        records,
+        endpoint="responses",
+        model=model,
+        input_tokens=usage["input_tokens"],
+        output_tokens=usage["output_tokens"],
     )
 
 
@@ -159,9 +170,10 @@ def test_the_node_sdk(agents_gateway: str, world: World, key: tuple[str, str]) -
     assert "Hello from Node" in seen["chat"] and seen["chat_cost"] > 0
     assert "Hello from Node" in seen["responses"] and seen["responses_streamed"] == seen["responses"]
     assert seen["tool_call"] == "get_weather" and seen["after_tool"]
+    assert seen["continued"] and seen["retrieved"] and seen["after_delete"] == 404
     # The SDK asks for base64 by default and decodes it unchecked: the vectors must be the floats.
     assert len(seen["float_vector"]) == 8 and any(seen["float_vector"])
     assert seen["base64_vector"] == pytest.approx(seen["float_vector"], rel=1e-6)
     assert seen["auth_error"] == 401
-    endpoints = sorted(r.endpoint for r in world.records(key_id, count=7))
-    assert endpoints == ["chat", "embeddings", "embeddings", "responses", "responses", "responses", "responses"]
+    endpoints = sorted(r.endpoint for r in world.records(key_id, count=9))
+    assert endpoints == ["chat", "embeddings", "embeddings", *["responses"] * 6]

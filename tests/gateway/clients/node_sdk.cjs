@@ -34,6 +34,18 @@ async function main() {
   });
   seen.after_tool = second.output_text;
 
+  // A stored response continued, read back and deleted.
+  const kept = await client.responses.create({ model, input: "Remember Node" });
+  const next = await client.responses.create({ model, input: "What did I ask?", previous_response_id: kept.id });
+  seen.continued = next.previous_response_id === kept.id;
+  seen.retrieved = (await client.responses.retrieve(kept.id)).output_text === kept.output_text;
+  await client.responses.delete(kept.id);
+  try {
+    await client.responses.retrieve(kept.id);
+  } catch (error) {
+    seen.after_delete = error instanceof OpenAI.NotFoundError ? error.status : String(error);
+  }
+
   const embeddingModel = model.replace(/\/[^/]+$/, "/text-embedding-3-small");
   const floats = await client.embeddings.create({ model: embeddingModel, input: "vector", encoding_format: "float" });
   const byDefault = await client.embeddings.create({ model: embeddingModel, input: "vector" });
