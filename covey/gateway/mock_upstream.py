@@ -192,9 +192,12 @@ class MockUpstream:
     async def _send_stream(
         self, model: str, frames: Iterable[bytes], receive: Receive, send: Send, behaviour: Behaviour | None
     ) -> None:
-        """Each frame in a write of its own, as an upstream generating them would, until the caller leaves."""
+        """Each frame in a write of its own, as an upstream generating them would, until the caller leaves.
+        `/_mock/last` shows the frames written (`stream`) and how the stream ended (`ended`): "complete",
+        or "caller left" when the caller hung up first."""
         sent: list[str] = []
-        self.last["stream"] = sent
+        last = self.last
+        last["stream"] = sent
         gone = asyncio.get_running_loop().create_task(_disconnected(receive))
         try:
             await start_sse(send)
@@ -206,12 +209,14 @@ class MockUpstream:
                 if behaviour is not None and behaviour.chunk_delay_ms:
                     await asyncio.sleep(behaviour.chunk_delay_ms / 1000)
                 if gone.done():
+                    last["ended"] = "caller left"
                     return
                 await send_chunk(send, frame)
                 self.sent[model] += len(frame)
                 if len(sent) < 1000:
                     sent.append(frame.decode())
             await end_body(send)
+            last["ended"] = "complete"
         finally:
             gone.cancel()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import openai
@@ -10,7 +11,7 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from covey.budgets.estimate import prompt_tokens
-from tests.gateway.conftest import Sdk, World, wait_until_served
+from tests.gateway.conftest import Sdk, World, eventually, wait_until_served
 
 HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "a long enough question for several chunks"}]
 
@@ -79,6 +80,33 @@ def test_client_leaving_mid_stream_cancels_the_upstream_stream(
     # The whole stream would take several seconds; the record says the gateway stopped when the caller left.
     (record,) = world.records(key_id, count=1)
     assert record.status == 499 and record.stream and record.ttft_ms is not None
+
+
+def test_a_caller_leaving_mid_stream_stops_the_upstreams_bytes(
+    gateway: str, world: World, upstream_control: httpx.Client
+) -> None:
+    """The gateway hangs up on the upstream as soon as the caller leaves: the upstream's stream ends early
+    because its caller (the gateway) left, not by running to its end."""
+    key_id, secret = world.key()
+    wait_until_served(gateway, secret)
+    upstream_control.post("/_mock/behaviour", json={"model": "gpt-4o", "chunk_delay_ms": 100, "stream_chunks": 60})
+    with httpx.stream(
+        "POST",
+        f"{gateway}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {secret}"},
+        json={"model": "up/gpt-4o", "messages": HELLO, "stream": True},
+    ) as response:
+        assert next(response.iter_raw()).startswith(b"data: ")
+    (record,) = world.records(key_id, count=1)
+    assert record.status == 499
+
+    def ended() -> dict[str, Any] | None:
+        last: dict[str, Any] = upstream_control.get("/_mock/last").json()
+        return last if last.get("ended") else None
+
+    last = eventually(ended, tries=400)
+    assert last["ended"] == "caller left"
+    assert 0 < len(last["stream"]) < 60
 
 
 def test_leaving_once_text_arrived_is_charged_for_the_text_relayed(
