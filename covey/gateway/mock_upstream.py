@@ -5,7 +5,7 @@ provider at it. It can be told, per model, to fail with a status or to be slow:
     POST /_mock/behaviour {"model": "m", "status": 500, "times": 1, "delay_ms": 0,
                            "break_after": null, "chunk_delay_ms": 0,
                            "writes": null, "ignore_cap": false, "usage": null, "reply": null,
-                           "stream_chunks": null, "chunk_bytes": null}
+                           "stream_chunks": null, "chunk_bytes": null, "arguments": null}
     GET  /_mock/calls     → {"m": 3, ...}
     GET  /_mock/peak      → {"m": 2, ...}: the most calls of a model in flight at once
     GET  /_mock/last      → the last model call's path, headers and body, and the stream it sent
@@ -22,6 +22,9 @@ breakpoint is written to its cache the first time and read from it afterwards, a
 With `writes`, the model writes that many tokens (four bytes each, `n` answers) unless the request's
 `max_tokens`/`max_completion_tokens` stops it first — or always, with `ignore_cap`; `usage` replaces the
 usage it reports (to play an upstream that reports nonsense).
+
+With `arguments`, a request that offers tools gets a call of the first one with these arguments (JSON
+text, streamed five characters a chunk).
 
 With `stream_chunks` (and `chunk_bytes`), a stream carries its text in that many content chunks
 (of that size). A stream stops when its caller leaves.
@@ -66,6 +69,8 @@ class Behaviour:
     usage: Json | None = None
     # Answer with this text instead of the mock's own (streamed five characters a chunk).
     reply: str | None = None
+    # Call the first tool offered with these arguments (streamed five characters a chunk).
+    arguments: str | None = None
     # Streams only: the answer's text in this many content chunks (its words repeated as needed),
     # each padded to `chunk_bytes`.
     stream_chunks: int | None = None
@@ -111,6 +116,7 @@ class MockUpstream:
                 ignore_cap=data.get("ignore_cap", False),
                 usage=data.get("usage"),
                 reply=data.get("reply"),
+                arguments=data.get("arguments"),
                 stream_chunks=data.get("stream_chunks"),
                 chunk_bytes=data.get("chunk_bytes"),
             )
@@ -159,6 +165,7 @@ class MockUpstream:
                 await send_json(send, behaviour.status, orjson.dumps(error))
                 return
         reply = behaviour.reply if behaviour is not None else None
+        arguments = behaviour.arguments if behaviour is not None else None
         if path.endswith("/responses"):
             await self._responses(data, receive, send, behaviour)
         elif behaviour is not None and behaviour.writes is not None and not path.endswith("/embeddings"):
@@ -168,13 +175,13 @@ class MockUpstream:
         elif path.endswith("/messages"):
             await self._anthropic(data, receive, send, behaviour)
         elif data.get("stream"):
-            chunks: Iterable[Json] = _chunks(data, reply)
+            chunks: Iterable[Json] = _chunks(data, reply, arguments)
             if behaviour is not None and (behaviour.stream_chunks or behaviour.chunk_bytes):
                 chunks = _stretched(_chunks(data, reply), behaviour.stream_chunks, behaviour.chunk_bytes)
             frames = (b"data: " + orjson.dumps(c) + b"\n\n" for c in chunks)
             await self._send_stream(model, itertools.chain(frames, [b"data: [DONE]\n\n"]), receive, send, behaviour)
         else:
-            await send_json(send, 200, orjson.dumps(_completion(data, reply)))
+            await send_json(send, 200, orjson.dumps(_completion(data, reply, arguments)))
 
     def _cache(self, data: Json, usage: Json) -> None:
         """Cache reads and writes for the request's breakpoints, taken out of `input_tokens`."""
@@ -222,15 +229,16 @@ class MockUpstream:
 
     async def _anthropic(self, data: Json, receive: Receive, send: Send, behaviour: Behaviour | None) -> None:
         reply = behaviour.reply if behaviour is not None else None
+        arguments = behaviour.arguments if behaviour is not None else None
         chat = translation.messages_request_to_chat(data)
         if not data.get("stream"):
-            answer = translation.chat_response_to_messages(_completion(chat, reply))
+            answer = translation.chat_response_to_messages(_completion(chat, reply, arguments))
             self._cache(data, answer["usage"])
             await send_json(send, 200, orjson.dumps(answer))
             return
         converter = translation.ChatToMessagesStream(str(data.get("model")))
         events: list[Json] = []
-        chunks: Iterable[Json] = _chunks({**chat, "stream_options": {"include_usage": True}}, reply)
+        chunks: Iterable[Json] = _chunks({**chat, "stream_options": {"include_usage": True}}, reply, arguments)
         if behaviour is not None and (behaviour.stream_chunks or behaviour.chunk_bytes):
             chunks = _stretched(list(chunks), behaviour.stream_chunks, behaviour.chunk_bytes)
         for chunk in chunks:
@@ -428,9 +436,12 @@ async def _verbose(path: str, data: Json, behaviour: Behaviour, send: Send) -> N
     await end_body(send)
 
 
-def _completion(body: Json, reply: str | None) -> Json:
+def _completion(body: Json, reply: str | None, arguments: str | None = None) -> Json:
     done = mock.chat_completion(body)
-    if reply is not None:
+    message = done["choices"][0]["message"]
+    if arguments is not None and message.get("tool_calls"):
+        message["tool_calls"][0]["function"]["arguments"] = arguments
+    elif reply is not None:
         done["choices"][0]["message"] = {"role": "assistant", "content": reply}
         prompt = done["usage"]["prompt_tokens"]
         done["usage"] = {"prompt_tokens": prompt, "completion_tokens": mock.count_tokens(reply)}
@@ -438,15 +449,28 @@ def _completion(body: Json, reply: str | None) -> Json:
     return done
 
 
-def _chunks(body: Json, reply: str | None) -> list[Json]:
+def _chunks(body: Json, reply: str | None, arguments: str | None = None) -> list[Json]:
     chunks = mock.chat_chunks(body)
-    if reply is None:
+    done = _completion(body, reply, arguments)
+    message = done["choices"][0]["message"]
+    if arguments is not None and message.get("tool_calls"):
+        call = message["tool_calls"][0]
+        first = {"tool_calls": [{"index": 0, **call, "function": {"name": call["function"]["name"], "arguments": ""}}]}
+        pieces = [{"role": "assistant", "content": None}, first]
+        pieces += [
+            {"tool_calls": [{"index": 0, "function": {"arguments": arguments[i : i + 5]}}]}
+            for i in range(0, len(arguments), 5)
+        ]
+        finish = "tool_calls"
+    elif reply is not None:
+        pieces = [{"role": "assistant", "content": ""}]
+        pieces += [{"content": reply[i : i + 5]} for i in range(0, len(reply), 5)]
+        finish = "stop"
+    else:
         return chunks
-    done = _completion(body, reply)
     base = {k: chunks[0][k] for k in ("id", "object", "created", "model")}
-    pieces = [{"role": "assistant", "content": ""}] + [{"content": reply[i : i + 5]} for i in range(0, len(reply), 5)]
     out = [{**base, "choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in pieces]
-    out.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    out.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
     if (body.get("stream_options") or {}).get("include_usage"):
         out.append({**base, "choices": [], "usage": done["usage"]})
     return out
