@@ -19,27 +19,6 @@ def snapshot(access_list: AccessList) -> dict[str, Any]:
     return AccessListOut.of(access_list).model_dump(mode="json")
 
 
-def _record(
-    session: Session,
-    caller: Caller,
-    action: str,
-    access_list: AccessList,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
-    audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action=action,
-        target_type="access_list",
-        target_id=access_list.id,
-        before=before,
-        after=after,
-    )
-
-
 def _check_name_free(session: Session, caller: Caller, name: str, *, except_id: str | None = None) -> None:
     found = repository.get_by_name(session, org_id=caller.org_id, name=name)
     if found is not None and found.id != except_id:
@@ -61,7 +40,7 @@ def create(session: Session, caller: Caller, data: AccessListCreate) -> AccessLi
     caller.require_org_admin("Managing access lists")
     _check_name_free(session, caller, data.name)
     access_list = repository.add(session, AccessList(org_id=caller.org_id, **data.model_dump()))
-    _record(session, caller, "access_list.create", access_list, after=snapshot(access_list))
+    audit.record(session, caller, "access_list.create", "access_list", access_list.id, after=snapshot(access_list))
     return access_list
 
 
@@ -76,7 +55,9 @@ def update(session: Session, caller: Caller, access_list_id: str, data: AccessLi
         # A new list object, so the JSON column is seen as changed.
         setattr(access_list, name, list(value) if name in MODALITIES else value)
     session.flush()
-    _record(session, caller, "access_list.update", access_list, before=before, after=snapshot(access_list))
+    audit.record(
+        session, caller, "access_list.update", "access_list", access_list.id, before=before, after=snapshot(access_list)
+    )
     return access_list
 
 
@@ -97,4 +78,4 @@ def delete(session: Session, caller: Caller, access_list_id: str) -> None:
     before = snapshot(access_list)
     repository.detach_from_revoked_keys(session, org_id=caller.org_id, access_list_id=access_list.id)
     repository.delete(session, access_list)
-    _record(session, caller, "access_list.delete", access_list, before=before)
+    audit.record(session, caller, "access_list.delete", "access_list", access_list.id, before=before)

@@ -110,7 +110,7 @@ def group_page(request: Request, group_id: str, panel: AdminDep, session: Sessio
     managed = {g.id for g in visible if caller.scope.can_manage_group(g.id)}
     scope = caller.scope
     # Moving takes the group out of its parent and puts it under another: both must be the caller's.
-    movable = scope.is_org_admin or (detail.parent_id is not None and scope.can_manage_group(detail.parent_id))
+    movable = scope.can_manage_under(detail.parent_id)
     lists = access.list_all(session, caller)
     return page(
         request,

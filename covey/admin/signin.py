@@ -12,8 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from covey.admin import repository
-from covey.audit.actor import Actor
-from covey.auth.authority import scope_of
+from covey.auth.authority import user_caller
 from covey.auth.caller import Caller
 from covey.kit.crypto import hash_secret, new_token
 from covey.models import AdminSession, User
@@ -120,6 +119,4 @@ def sign_out(session: Session, *, token: str) -> None:
 def caller_for(session: Session, user: User) -> Caller:
     """The same `Caller` a management key of this user's would give: the panel can do nothing the API
     does not allow, and the audit log names the user."""
-    return Caller(
-        org_id=user.org_id, actor=Actor(kind="user", id=user.id, label=user.label), scope=scope_of(session, user)
-    )
+    return user_caller(session, user)

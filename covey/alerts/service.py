@@ -27,19 +27,6 @@ def snapshot(hook: Webhook) -> dict[str, Any]:
     return WebhookOut.model_validate(hook, from_attributes=True).model_dump(mode="json")
 
 
-def _record(session: Session, caller: Caller, action: str, hook: Webhook, before: dict[str, Any] | None) -> None:
-    audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action=action,
-        target_type="webhook",
-        target_id=hook.id,
-        before=before,
-        after=None if action == "webhook.delete" else snapshot(hook),
-    )
-
-
 def _check_destination(url: str, allowed_hosts: Collection[str]) -> None:
     """Refused now if the URL's host is not public. A name that does not resolve yet is accepted:
     every delivery checks again, as DNS answers change."""
@@ -67,7 +54,7 @@ def create(
     )
     session.add(hook)
     session.flush()
-    _record(session, caller, "webhook.create", hook, None)
+    audit.record(session, caller, "webhook.create", "webhook", hook.id, after=snapshot(hook))
     return hook, secret
 
 
@@ -94,13 +81,13 @@ def update(
     for name in data.model_fields_set:
         setattr(hook, name, getattr(data, name))
     session.flush()
-    _record(session, caller, "webhook.update", hook, before)
+    audit.record(session, caller, "webhook.update", "webhook", hook.id, before=before, after=snapshot(hook))
     return hook
 
 
 def delete(session: Session, caller: Caller, webhook_id: str) -> None:
     hook = get(session, caller, webhook_id)
-    _record(session, caller, "webhook.delete", hook, snapshot(hook))
+    audit.record(session, caller, "webhook.delete", "webhook", hook.id, before=snapshot(hook))
     session.delete(hook)
     session.flush()
 

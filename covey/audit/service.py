@@ -1,31 +1,36 @@
-"""Every change, by any path, goes through `record`: one audit event, and a note that the transaction
-moves the control-plane revision (the journal bumps it once, at commit, with what it touched)."""
+"""Every change, by any path, goes through `record`: one audit event naming the caller who made it,
+and a note that the transaction moves the control-plane revision (the journal bumps it once, at
+commit, with what it touched)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from covey.audit import repository
-from covey.audit.actor import Actor
 from covey.models import AuditEvent
 from covey.plane import journal
+
+if TYPE_CHECKING:
+    from covey.auth.caller import Caller
 
 
 def record(
     session: Session,
-    *,
-    org_id: str,
-    actor: Actor,
+    caller: Caller,
     action: str,
     target_type: str,
     target_id: str | None,
+    *,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """The change `action` on (`target_type`, `target_id`) by `caller`, in the caller's org. Covey's own
+    changes (bootstrap, provisioning, the command line) are made by `Caller.system(org_id, label)`."""
+    actor = caller.actor
     event = AuditEvent(
-        org_id=org_id,
+        org_id=caller.org_id,
         actor_kind=actor.kind,
         actor_id=actor.id,
         actor_label=actor.label,

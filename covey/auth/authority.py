@@ -24,6 +24,14 @@ def scope_of(session: Session, user: User) -> Scope:
     )
 
 
+def user_caller(session: Session, user: User) -> Caller:
+    """The caller a person is when they act themselves (the panel, a sign-in): their own rights, and
+    the audit log names them."""
+    return Caller(
+        org_id=user.org_id, actor=Actor(kind="user", id=user.id, label=user.label), scope=scope_of(session, user)
+    )
+
+
 def key_caller(session: Session, key: ApiKey, owner: User) -> Caller:
     """The caller a key makes. A key made for someone else carries management rights only while its
     creator covers its owner, checked on every request, so either one changing role re-decides it.

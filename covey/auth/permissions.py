@@ -44,6 +44,11 @@ class Scope:
                 out |= tree.descendants(self.parent_of, gid, children=kids)
         return frozenset(out)
 
+    @property
+    def managed_groups(self) -> frozenset[str] | None:
+        """The groups whose people, keys and spend this caller manages; None means every one (org admins)."""
+        return None if self.is_org_admin else self.admin_groups
+
     @cached_property
     def member_groups(self) -> frozenset[str]:
         """Effective groups: direct ones and their ancestors."""
@@ -54,6 +59,12 @@ class Scope:
 
     def can_manage_group(self, group_id: str) -> bool:
         return self.is_org_admin or group_id in self.admin_groups
+
+    def can_manage_under(self, group_id: str | None) -> bool:
+        """Whether this caller manages the place something hangs from: a group (None: the org's top
+        level, the org admins' alone). What is set from above a group or key — its limits, guardrails,
+        its place in the tree — is changed by whoever manages what it hangs from."""
+        return self.is_org_admin if group_id is None else self.can_manage_group(group_id)
 
     def can_read_user(self, user_id: str, user_groups: Iterable[str]) -> bool:
         if self.is_org_admin or user_id == self.user_id:

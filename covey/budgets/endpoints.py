@@ -121,14 +121,5 @@ async def repair_counters(request: Request, session: SessionDep, caller: ManageW
     if report.drifts:
         after = {d.counter: nanos_to_text(d.expected) for d in report.drifts}
         before = {d.counter: nanos_to_text(d.actual) for d in report.drifts}
-        audit.record(
-            session,
-            org_id=caller.org_id,
-            actor=caller.actor,
-            action="budget.repair",
-            target_type="budget",
-            target_id=None,
-            before=before,
-            after=after,
-        )
+        audit.record(session, caller, "budget.repair", "budget", None, before=before, after=after)
     return _report(report)

@@ -48,7 +48,7 @@ def _may_manage(caller: Caller, owner_type: str, owner: Any) -> bool:
     if owner_type in ("group", "member"):
         return scope.can_manage_group(owner.id)
     if owner_type == "key":
-        return scope.is_org_admin or (owner.group_id is not None and bool(owner.group_id in scope.admin_groups))
+        return scope.can_manage_under(owner.group_id)
     return scope.is_org_admin
 
 
@@ -72,19 +72,6 @@ def snapshot(row: BudgetLine) -> dict[str, Any]:
         "enforcement": row.enforcement,
         "thresholds": list(row.thresholds or ()),
     }
-
-
-def _record(session: Session, caller: Caller, action: str, row: BudgetLine, before: dict[str, Any] | None) -> None:
-    audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action=action,
-        target_type="budget",
-        target_id=row.id,
-        before=before,
-        after=None if action == "budget.delete" else snapshot(row),
-    )
 
 
 def create(session: Session, caller: Caller, data: BudgetCreate) -> BudgetLine:
@@ -114,7 +101,7 @@ def create(session: Session, caller: Caller, data: BudgetCreate) -> BudgetLine:
             created_by=caller.actor.id,
         ),
     )
-    _record(session, caller, "budget.create", row, None)
+    audit.record(session, caller, "budget.create", "budget", row.id, after=snapshot(row))
     return row
 
 
@@ -160,7 +147,7 @@ def update(session: Session, caller: Caller, line_id: str, data: BudgetUpdate) -
     if data.thresholds is not None:
         row.thresholds = list(data.thresholds)
     session.flush()
-    _record(session, caller, "budget.update", row, before)
+    audit.record(session, caller, "budget.update", "budget", row.id, before=before, after=snapshot(row))
     return row
 
 
@@ -168,7 +155,7 @@ def delete(session: Session, caller: Caller, line_id: str) -> None:
     row = _row(session, caller, line_id, write=True)
     authority.require_may_loosen(session, caller, field="budget", setter_id=row.created_by)
     before = snapshot(row)
-    _record(session, caller, "budget.delete", row, before)
+    audit.record(session, caller, "budget.delete", "budget", row.id, before=before)
     repository.delete(session, row)
 
 

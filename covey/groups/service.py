@@ -215,7 +215,7 @@ def create(session: Session, caller: Caller, data: GroupCreate) -> Group:
             expiry_set_by=caller.user_id or None,
         ),
     )
-    _record(session, caller, "group.create", group.id, after=views.snapshot(group))
+    audit.record(session, caller, "group.create", "group", group.id, after=views.snapshot(group))
     return group
 
 
@@ -230,12 +230,10 @@ def update(session: Session, caller: Caller, group_id: str, data: GroupUpdate) -
     if fields.get("access_list_id") is not None:
         _access_list(session, caller, fields["access_list_id"])
     _require_manage(caller, group)
-    if moving:
-        # Moving takes the group out of its current place and into another: both must be the caller's.
-        current_ok = scope.is_org_admin or (group.parent_id is not None and scope.can_manage_group(group.parent_id))
-        target_ok = scope.is_org_admin or (parent is not None and scope.can_manage_group(parent.id))
-        if not (current_ok and target_ok):
-            raise Forbidden(f'Moving group "{group.name}" there needs the org admin role')
+    # Moving takes the group out of its current place and into another: both must be the caller's.
+    new_place = parent.id if parent else None
+    if moving and not (scope.can_manage_under(group.parent_id) and scope.can_manage_under(new_place)):
+        raise Forbidden(f'Moving group "{group.name}" there needs the org admin role')
     if "default" in fields and fields["default"] != group.is_default and not scope.is_org_admin:
         raise Forbidden("Only org admins may change whether a group is default: every new user joins it")
     if "access_list_id" in fields:
@@ -254,7 +252,7 @@ def update(session: Session, caller: Caller, group_id: str, data: GroupUpdate) -
     for column, setter in setters.items():
         setattr(group, column, setter)
     # What an admin above set, the group's own admins may tighten, never loosen.
-    above = scope.is_org_admin or (group.parent_id is not None and scope.can_manage_group(group.parent_id))
+    above = scope.can_manage_under(group.parent_id)
     check_not_raised(before["rate_limits"], group.rate_limits, may_raise=above, what="rate_limits")
     check_not_raised(
         before["rate_limits_per_member"], group.rate_limits_per_member, may_raise=above, what="rate_limits_per_member"
@@ -263,7 +261,7 @@ def update(session: Session, caller: Caller, group_id: str, data: GroupUpdate) -
     session.flush()
     after = views.snapshot(group)
     if after != before:
-        _record(session, caller, "group.update", group.id, before=before, after=after)
+        audit.record(session, caller, "group.update", "group", group.id, before=before, after=after)
     return group
 
 
@@ -316,7 +314,7 @@ def delete(session: Session, caller: Caller, group_id: str, *, recursive: bool =
     point at a deleted group keep its id and grant nothing."""
     group = _get_managed(session, caller, group_id)
     scope = caller.scope
-    if not scope.is_org_admin and not (group.parent_id is not None and scope.can_manage_group(group.parent_id)):
+    if not scope.can_manage_under(group.parent_id):
         raise Forbidden(f'Deleting group "{group.name}" needs the org admin role or admin of a group above it')
     parent_of = repository.parent_map(session, org_id=caller.org_id)
     subtree = tree_rules.descendants(parent_of, group.id)
@@ -336,7 +334,7 @@ def delete(session: Session, caller: Caller, group_id: str, *, recursive: bool =
             for gid in sorted(subtree - {group.id}, key=lambda g: (tree_rules.depth(parent_of, g), groups[g].name))
         ]
     repository.delete_groups(session, org_id=caller.org_id, levels=[levels[d] for d in sorted(levels, reverse=True)])
-    _record(session, caller, "group.delete", group_id, before=before)
+    audit.record(session, caller, "group.delete", "group", group_id, before=before)
 
 
 # --- memberships ---------------------------------------------------------------------------------
@@ -394,7 +392,7 @@ def add_member(session: Session, caller: Caller, group_id: str, *, user_id: str,
     if repository.get_membership(session, org_id=caller.org_id, group_id=group.id, user_id=user.id):
         raise Conflict(f'user {user.id} is already a member of group "{group.name}"')
     membership = _new_membership(session, caller, group, user.id, role)
-    _record(session, caller, "group.member.add", group.id, after=views.membership_snapshot(membership))
+    audit.record(session, caller, "group.member.add", "group", group.id, after=views.membership_snapshot(membership))
     return membership
 
 
@@ -434,7 +432,9 @@ def bulk_add(
     ]
     repository.add_memberships(session, memberships)
     for membership in memberships:
-        _record(session, caller, "group.member.add", group.id, after=views.membership_snapshot(membership))
+        audit.record(
+            session, caller, "group.member.add", "group", group.id, after=views.membership_snapshot(membership)
+        )
     return BulkAddResult(added=added, already_members=[uid for uid in wanted if uid in already])
 
 
@@ -448,7 +448,15 @@ def set_role(session: Session, caller: Caller, group_id: str, *, user_id: str, r
     before = views.membership_snapshot(membership)
     membership.role = role
     session.flush()
-    _record(session, caller, "group.member.role", group.id, before=before, after=views.membership_snapshot(membership))
+    audit.record(
+        session,
+        caller,
+        "group.member.role",
+        "group",
+        group.id,
+        before=before,
+        after=views.membership_snapshot(membership),
+    )
     return membership
 
 
@@ -461,7 +469,7 @@ def set_member_rate_limit(
     membership = _membership(session, caller, group, user_id)
     _require_manage(caller, group)
     scope = caller.scope
-    above = scope.is_org_admin or (group.parent_id is not None and scope.can_manage_group(group.parent_id))
+    above = scope.can_manage_under(group.parent_id)
     new = rate_limit or None
     old = membership.rate_limit
     check_not_raised(
@@ -473,8 +481,14 @@ def set_member_rate_limit(
     before = views.membership_snapshot(membership)
     membership.rate_limit = new
     session.flush()
-    _record(
-        session, caller, "group.member.rate_limit", group.id, before=before, after=views.membership_snapshot(membership)
+    audit.record(
+        session,
+        caller,
+        "group.member.rate_limit",
+        "group",
+        group.id,
+        before=before,
+        after=views.membership_snapshot(membership),
     )
     return membership
 
@@ -486,7 +500,7 @@ def remove_member(session: Session, caller: Caller, group_id: str, *, user_id: s
     membership = _membership(session, caller, group, user_id)
     before = views.membership_snapshot(membership)
     repository.remove_membership(session, org_id=caller.org_id, group_id=group.id, user_id=membership.user_id)
-    _record(session, caller, "group.member.remove", group.id, before=before)
+    audit.record(session, caller, "group.member.remove", "group", group.id, before=before)
 
 
 def move_member(
@@ -505,26 +519,13 @@ def move_member(
     new_role = role or old.role
     repository.remove_membership(session, org_id=caller.org_id, group_id=source.id, user_id=old.user_id)
     membership = _new_membership(session, caller, target, old.user_id, new_role)
-    _record(session, caller, "group.member.move", source.id, before=before, after=views.membership_snapshot(membership))
-    return membership
-
-
-def _record(
-    session: Session,
-    caller: Caller,
-    action: str,
-    group_id: str,
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
     audit.record(
         session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action=action,
-        target_type="group",
-        target_id=group_id,
+        caller,
+        "group.member.move",
+        "group",
+        source.id,
         before=before,
-        after=after,
+        after=views.membership_snapshot(membership),
     )
+    return membership

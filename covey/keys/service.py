@@ -57,19 +57,6 @@ def snapshot(key: ApiKey) -> dict[str, Any]:
     }
 
 
-def _record(session: Session, caller: Caller, action: str, key: ApiKey, before: dict[str, Any] | None = None) -> None:
-    audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action=action,
-        target_type="apikey",
-        target_id=key.id,
-        before=before,
-        after=snapshot(key),
-    )
-
-
 # --- reading ---------------------------------------------------------------------------------
 
 
@@ -108,7 +95,7 @@ def list_visible(
             include_revoked=include_revoked,
             owner_id=owner_id,
             group_id=group_id,
-            visible_groups=None if scope.is_org_admin else scope.admin_groups,
+            visible_groups=scope.managed_groups,
             visible_owner_id=caller.user_id,
         )
     )
@@ -220,9 +207,7 @@ def create(session: Session, caller: Caller, data: KeyCreate) -> tuple[ApiKey, s
         raise NotFound(f"owner_id: user {owner_id} not found")
     group = _find_group(session, caller, data.group_id) if data.group_id is not None else None
     access_list = _find_access_list(session, caller, data.access_list_id) if data.access_list_id else None
-    if owner_id != caller.user_id and not (
-        scope.is_org_admin or (group is not None and group.id in scope.admin_groups)
-    ):
+    if owner_id != caller.user_id and not scope.can_manage_under(group.id if group else None):
         raise Forbidden("owner_id: only org admins, or admins of the key's group, make keys for other users")
     permissions = data.permissions or Permissions()
     _check_manage_level(caller, permissions.manage)
@@ -260,7 +245,7 @@ def create(session: Session, caller: Caller, data: KeyCreate) -> tuple[ApiKey, s
             expiry_set_by=expiry_by,
         ),
     )
-    _record(session, caller, "apikey.create", key)
+    audit.record(session, caller, "apikey.create", "apikey", key.id, after=snapshot(key))
     return key, issued.secret
 
 
@@ -272,7 +257,7 @@ def revoke(session: Session, caller: Caller, key_id: str) -> None:
     before = snapshot(key)
     key.revoked_at = utcnow()
     session.flush()
-    _record(session, caller, "apikey.revoke", key, before)
+    audit.record(session, caller, "apikey.revoke", "apikey", key.id, before=before, after=snapshot(key))
 
 
 def set_limit(session: Session, caller: Caller, key_id: str, *, monthly_limit: Decimal) -> ApiKey:
@@ -285,7 +270,7 @@ def set_limit(session: Session, caller: Caller, key_id: str, *, monthly_limit: D
     before = snapshot(key)
     key.monthly_limit, key.limit_set_by = new, setter if new is not None else None
     session.flush()
-    _record(session, caller, "apikey.limit", key, before)
+    audit.record(session, caller, "apikey.limit", "apikey", key.id, before=before, after=snapshot(key))
     return key
 
 
@@ -294,7 +279,7 @@ def set_labels(session: Session, caller: Caller, key_id: str, *, labels: dict[st
     before = snapshot(key)
     key.labels = dict(labels)
     session.flush()
-    _record(session, caller, "apikey.label", key, before)
+    audit.record(session, caller, "apikey.label", "apikey", key.id, before=before, after=snapshot(key))
     return key
 
 
@@ -307,7 +292,7 @@ def set_expiry(session: Session, caller: Caller, key_id: str, *, expires_at: dat
     before = snapshot(key)
     key.expires_at, key.expiry_set_by = expires_at, setter if expires_at is not None else None
     session.flush()
-    _record(session, caller, "apikey.expiry", key, before)
+    audit.record(session, caller, "apikey.expiry", "apikey", key.id, before=before, after=snapshot(key))
     return key
 
 
@@ -333,20 +318,18 @@ def update(session: Session, caller: Caller, key_id: str, data: KeyUpdate) -> Ap
         key.logging = data.logging
     if data.rate_limits is not None:
         limits = merged(key.rate_limits, data.rate_limits)
-        may_raise = caller.scope.is_org_admin or (
-            key.group_id is not None and caller.scope.can_manage_group(key.group_id)
-        )
+        may_raise = caller.scope.can_manage_under(key.group_id)
         check_not_raised(key.rate_limits, limits, may_raise=may_raise, what="rate_limits")
         key.rate_limits = limits
     if data.guardrails is not None:
         scope = caller.scope
         guardrails = {**(key.guardrails or {}), **{str(c): v for c, v in data.guardrails.items()}}
-        above = scope.is_org_admin or (key.group_id is not None and scope.can_manage_group(key.group_id))
+        above = scope.can_manage_under(key.group_id)
         check_not_weakened(key.guardrails, guardrails, may_weaken=above)
         key.guardrails = guardrails
     # Only the permissions named change: {"manage": "read"} leaves completions as it was.
     key.manage = levels.get("manage", key.manage)
     key.completions = levels.get("completions", key.completions)
     session.flush()
-    _record(session, caller, "apikey.update", key, before)
+    audit.record(session, caller, "apikey.update", "apikey", key.id, before=before, after=snapshot(key))
     return key

@@ -31,15 +31,7 @@ class Bootstrapped:
 def create_org(session: Session, *, name: str, owner_email: str, owner_name: str | None = None) -> Bootstrapped:
     org = repository.add(session, Organization(name=name))
     system = Caller.system(org.id, label="covey init")
-    audit.record(
-        session,
-        org_id=org.id,
-        actor=system.actor,
-        action="org.create",
-        target_type="org",
-        target_id=org.id,
-        after=OrgOut.of(org).model_dump(mode="json"),
-    )
+    audit.record(session, system, "org.create", "org", org.id, after=OrgOut.of(org).model_dump(mode="json"))
     password = new_password()
     owner = users.create(
         session,

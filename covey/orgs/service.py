@@ -33,19 +33,6 @@ def _editable(session: Session, caller: Caller) -> Organization:
     return get(session, caller)
 
 
-def _record(session: Session, caller: Caller, action: str, org: Organization, before: dict[str, Any]) -> None:
-    audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action=action,
-        target_type="org",
-        target_id=org.id,
-        before=before,
-        after=snapshot(org),
-    )
-
-
 def update(session: Session, caller: Caller, data: OrgUpdate) -> Organization:
     org = _editable(session, caller)
     fields = data.model_dump(exclude_unset=True)
@@ -64,7 +51,7 @@ def update(session: Session, caller: Caller, data: OrgUpdate) -> Organization:
     if data.rate_limits is not None:
         org.rate_limits = merged(org.rate_limits, data.rate_limits)
     session.flush()
-    _record(session, caller, "org.update", org, before)
+    audit.record(session, caller, "org.update", "org", org.id, before=before, after=snapshot(org))
     return org
 
 
@@ -78,5 +65,5 @@ def set_group_access_list(session: Session, caller: Caller, data: OrgGroupAccess
     before = snapshot(org)
     org.default_group_access_list_id = data.access_list_id
     session.flush()
-    _record(session, caller, "org.group_access_list", org, before)
+    audit.record(session, caller, "org.group_access_list", "org", org.id, before=before, after=snapshot(org))
     return org

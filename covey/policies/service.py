@@ -81,15 +81,7 @@ def create(session: Session, caller: Caller, data: PolicyCreate) -> RoutingPolic
             created_by=caller.actor.id,
         ),
     )
-    audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action="policy.create",
-        target_type="policy",
-        target_id=policy.id,
-        after=_snapshot(policy),
-    )
+    audit.record(session, caller, "policy.create", "policy", policy.id, after=_snapshot(policy))
     return policy
 
 
@@ -112,16 +104,7 @@ def update(session: Session, caller: Caller, policy_id: str, data: PolicyUpdate)
     policy.description = fields.get("description", policy.description)
     policy.targets = [t.model_dump() for t in targets]
     session.flush()
-    audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action="policy.update",
-        target_type="policy",
-        target_id=policy.id,
-        before=before,
-        after=_snapshot(policy),
-    )
+    audit.record(session, caller, "policy.update", "policy", policy.id, before=before, after=_snapshot(policy))
     return policy
 
 
@@ -133,12 +116,4 @@ def delete(session: Session, caller: Caller, policy_id: str) -> None:
         raise Conflict(f"routing policy is used by policy/{users[0]}")
     before = _snapshot(policy)
     repository.delete(session, policy)
-    audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action="policy.delete",
-        target_type="policy",
-        target_id=policy_id,
-        before=before,
-    )
+    audit.record(session, caller, "policy.delete", "policy", policy_id, before=before)

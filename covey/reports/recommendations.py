@@ -27,7 +27,6 @@ from covey.models import Group
 from covey.reports import periods, repository
 from covey.reports.figures import share
 from covey.reports.schemas import Recommendation, Recommendations
-from covey.reports.service import visible_groups
 from covey.reports.tables import GroupMonthRollup, GroupRollup, UsageRollup
 
 INACTIVE_DAYS = 60
@@ -40,7 +39,7 @@ MARGIN = 0.2
 def recommend(session: Session, caller: Caller, *, now: datetime | None = None) -> Recommendations:
     now = now or utcnow()
     groups = {g.id: g for g in repository.groups(session, org_id=caller.org_id)}
-    seen = visible_groups(caller)
+    seen = caller.scope.managed_groups
     shown = set(groups) if seen is None else set(seen) & set(groups)
     out: list[Recommendation] = []
     out += _inactive_members(session, caller, groups, shown, now)

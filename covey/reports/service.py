@@ -37,11 +37,6 @@ from covey.reports.schemas import (
 from covey.reports.tables import FEATURE_COUNTERS, GroupMonthRollup, UserMonthRollup
 
 
-def visible_groups(caller: Caller) -> frozenset[str] | None:
-    """The groups whose spend the caller may read: None means all (org admins)."""
-    return None if caller.scope.is_org_admin else caller.scope.admin_groups
-
-
 def _group(session: Session, caller: Caller, group_id: str) -> Group:
     found = {g.id: g for g in repository.groups(session, org_id=caller.org_id)}.get(group_id)
     if found is None:
@@ -68,7 +63,7 @@ def group_spend(
     if group_id is not None:
         chosen = [_group(session, caller, group_id)]
     else:
-        seen = visible_groups(caller)
+        seen = caller.scope.managed_groups
         chosen = [g for g in all_groups if seen is None or g.id in seen]
     ids = [g.id for g in chosen]
     rows = repository.sum_rollups(
@@ -131,7 +126,7 @@ def group_tree(session: Session, caller: Caller, *, month: date, now: datetime |
         if gid:
             spend[gid] = spend.get(gid, 0) + int(cost)
             requests[gid] = requests.get(gid, 0) + int(reqs)
-    seen = visible_groups(caller)
+    seen = caller.scope.managed_groups
     shown = set(all_groups) if seen is None else set(seen) & set(all_groups)
     kids = tree.children_map(parent_of)
     roots = sorted((gid for gid in shown if parent_of[gid] not in shown), key=lambda gid: all_groups[gid].name.lower())

@@ -41,13 +41,7 @@ def issue(session: Session, caller: Caller, *, name: str) -> IssuedToken:
     session.add(token)
     session.flush()
     audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action="scim_token.create",
-        target_type="scim_token",
-        target_id=token.id,
-        after={"name": token.name, "prefix": token.prefix},
+        session, caller, "scim_token.create", "scim_token", token.id, after={"name": token.name, "prefix": token.prefix}
     )
     return IssuedToken(token=token, secret=secret)
 
@@ -67,11 +61,10 @@ def revoke(session: Session, caller: Caller, token_id: str) -> ScimToken:
         session.flush()
         audit.record(
             session,
-            org_id=caller.org_id,
-            actor=caller.actor,
-            action="scim_token.revoke",
-            target_type="scim_token",
-            target_id=token.id,
+            caller,
+            "scim_token.revoke",
+            "scim_token",
+            token.id,
             before={"name": token.name, "prefix": token.prefix, "revoked": False},
             after={"name": token.name, "prefix": token.prefix, "revoked": True},
         )

@@ -91,14 +91,7 @@ def delete(session: Session, caller: Caller, user_id: str) -> None:
     before = users_service.snapshot(user)
     users_service.set_status(session, caller, user.id, active=False)
     audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action=repository.DELETE_ACTION,
-        target_type="user",
-        target_id=user.id,
-        before=before,
-        after=users_service.snapshot(user),
+        session, caller, repository.DELETE_ACTION, "user", user.id, before=before, after=users_service.snapshot(user)
     )
 
 
@@ -143,13 +136,4 @@ def _clear_external_id(session: Session, caller: Caller, user: User) -> None:
     before = users_service.snapshot(user)
     user.external_id = None
     session.flush()
-    audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action="user.update",
-        target_type="user",
-        target_id=user.id,
-        before=before,
-        after=users_service.snapshot(user),
-    )
+    audit.record(session, caller, "user.update", "user", user.id, before=before, after=users_service.snapshot(user))

@@ -61,11 +61,10 @@ def put(session: Session, caller: Caller, data: SsoSettings, *, allowed_hosts: l
     repository.save(session, row)
     audit.record(
         session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action="org.sso.update" if before else "org.sso.create",
-        target_type="org",
-        target_id=caller.org_id,
+        caller,
+        "org.sso.update" if before else "org.sso.create",
+        "org",
+        caller.org_id,
         before=before,
         after=snapshot(row),
     )
@@ -77,15 +76,7 @@ def delete(session: Session, caller: Caller) -> None:
     row = get(session, caller)
     before = snapshot(row)
     repository.remove(session, row)
-    audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action="org.sso.delete",
-        target_type="org",
-        target_id=caller.org_id,
-        before=before,
-    )
+    audit.record(session, caller, "org.sso.delete", "org", caller.org_id, before=before)
 
 
 def as_input(row: OrgSso) -> dict[str, Any]:

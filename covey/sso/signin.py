@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from covey.audit import service as audit
-from covey.audit.actor import Actor
+from covey.auth.authority import user_caller
 from covey.auth.caller import Caller
 from covey.config import sso_client_secret
 from covey.groups import service as groups_service
@@ -49,8 +49,9 @@ def client_of(row: OrgSso) -> Client:
     return Client(issuer=row.issuer, client_id=row.client_id, client_secret=secret)
 
 
-def _actor(row: OrgSso) -> Actor:
-    return Actor.system(f"single sign-on ({row.issuer})")
+def _system(row: OrgSso) -> Caller:
+    """Covey acting for the organization's identity provider: provisioning, linking, refusals."""
+    return Caller.system(row.org_id, label=f"single sign-on ({row.issuer})")
 
 
 def start(
@@ -115,11 +116,10 @@ def finish(
         raise
     audit.record(
         session,
-        org_id=row.org_id,
-        actor=Actor(kind="user", id=user.id, label=user.label),
-        action="user.sso_sign_in",
-        target_type="user",
-        target_id=user.id,
+        user_caller(session, user),
+        "user.sso_sign_in",
+        "user",
+        user.id,
         after={"issuer": row.issuer, "subject": user.oidc_subject},
     )
     return Finished(user=user, next=login.next)
@@ -128,11 +128,10 @@ def finish(
 def _refused(session: Session, row: OrgSso, reason: str) -> None:
     audit.record(
         session,
-        org_id=row.org_id,
-        actor=_actor(row),
-        action="user.sso_sign_in.refused",
-        target_type="org",
-        target_id=row.org_id,
+        _system(row),
+        "user.sso_sign_in.refused",
+        "org",
+        row.org_id,
         after={"issuer": row.issuer, "reason": reason},
     )
 
@@ -151,7 +150,7 @@ def _provision(session: Session, row: OrgSso, claims: dict[str, Any]) -> User:
     domains = list(row.allowed_domains or [])
     if domains and (email is None or email.rsplit("@", 1)[1] not in domains):
         raise SignInRefused(f"Only addresses at {', '.join(domains)} may sign in to this organization.")
-    caller = Caller.system(row.org_id, label=_actor(row).label)
+    caller = _system(row)
     user = (
         repository.user_by_subject(session, org_id=row.org_id, subject=subject)
         or users_repository.get_by_external_id(session, org_id=row.org_id, external_id=subject)
@@ -167,13 +166,7 @@ def _provision(session: Session, row: OrgSso, claims: dict[str, Any]) -> User:
             user.oidc_subject = subject
             session.flush()
             audit.record(
-                session,
-                org_id=row.org_id,
-                actor=caller.actor,
-                action="user.sso_link",
-                target_type="user",
-                target_id=user.id,
-                after={"issuer": row.issuer, "subject": subject},
+                session, caller, "user.sso_link", "user", user.id, after={"issuer": row.issuer, "subject": subject}
             )
     else:
         if email is None:
@@ -184,11 +177,10 @@ def _provision(session: Session, row: OrgSso, claims: dict[str, Any]) -> User:
         session.flush()
         audit.record(
             session,
-            org_id=row.org_id,
-            actor=caller.actor,
-            action="user.sso_provision",
-            target_type="user",
-            target_id=user.id,
+            caller,
+            "user.sso_provision",
+            "user",
+            user.id,
             after={"issuer": row.issuer, "subject": subject, "email": email},
         )
     idp_groups = claims.get(row.groups_claim)

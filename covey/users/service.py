@@ -95,15 +95,7 @@ def create_many(
     ]
     repository.add_all(session, users)
     for user in users:
-        audit.record(
-            session,
-            org_id=caller.org_id,
-            actor=caller.actor,
-            action="user.create",
-            target_type="user",
-            target_id=user.id,
-            after=snapshot(user),
-        )
+        audit.record(session, caller, "user.create", "user", user.id, after=snapshot(user))
     _join_default_groups(session, caller, users)
     return users
 
@@ -137,11 +129,10 @@ def _join_default_groups(session: Session, caller: Caller, users: Sequence[User]
     for membership in memberships:
         audit.record(
             session,
-            org_id=caller.org_id,
-            actor=caller.actor,
-            action="group.member.add",
-            target_type="group",
-            target_id=membership.group_id,
+            caller,
+            "group.member.add",
+            "group",
+            membership.group_id,
             after={"user_id": membership.user_id, "role": "member", "reason": "default group"},
         )
 
@@ -179,16 +170,7 @@ def update(session: Session, caller: Caller, user_id: str, data: UserUpdate) -> 
 
 def _record_update(session: Session, caller: Caller, user: User, before: dict[str, Any]) -> None:
     session.flush()
-    audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action="user.update",
-        target_type="user",
-        target_id=user.id,
-        before=before,
-        after=snapshot(user),
-    )
+    audit.record(session, caller, "user.update", "user", user.id, before=before, after=snapshot(user))
 
 
 def set_identity(session: Session, caller: Caller, user_id: str, *, email: str | None, user_name: str) -> User:
@@ -236,11 +218,10 @@ def set_status(session: Session, caller: Caller, user_id: str, *, active: bool) 
     session.flush()
     audit.record(
         session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action="user.activate" if active else "user.deactivate",
-        target_type="user",
-        target_id=user.id,
+        caller,
+        "user.activate" if active else "user.deactivate",
+        "user",
+        user.id,
         before=before,
         after=snapshot(user),
     )
@@ -260,14 +241,7 @@ def reset_password(session: Session, caller: Caller, user_id: str) -> tuple[User
     user.password_hash = PasswordHasher().hash(password)
     repository.end_panel_sessions(session, org_id=caller.org_id, user_id=user.id)
     session.flush()
-    audit.record(
-        session,
-        org_id=caller.org_id,
-        actor=caller.actor,
-        action="user.password.reset",
-        target_type="user",
-        target_id=user.id,
-    )
+    audit.record(session, caller, "user.password.reset", "user", user.id)
     return user, password
 
 
@@ -284,7 +258,7 @@ def search(
 ) -> tuple[list[User], int]:
     """`group_id` narrows to the group's direct members, or with `subgroups` to everyone in its subtree."""
     scope = caller.scope
-    visible = None if scope.is_org_admin else scope.admin_groups
+    visible = scope.managed_groups
     group_ids: set[str] | None = None
     if group_id:
         parent_of = groups_repo.parent_map(session, org_id=caller.org_id)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from covey.app import create_app
 from covey.audit import service as audit
-from covey.audit.actor import Actor
+from covey.auth.caller import Caller
 from covey.config import Settings
 from covey.gateway.mock_upstream import MockUpstream
 from covey.kit.clock import utcnow
@@ -148,14 +148,7 @@ class World:
         with self.db.transaction() as session:
             fn(session)
             session.flush()
-            audit.record(
-                session,
-                org_id=self.org.id,
-                actor=Actor.system("tests"),
-                action=action,
-                target_type=action.split(".")[0],
-                target_id=target_id,
-            )
+            audit.record(session, Caller.system(self.org.id, "tests"), action, action.split(".")[0], target_id)
 
     def group(self, name: str, parent_id: str | None = None, **fields: Any) -> str:
         body = {"name": name, "parent_id": parent_id, **fields}
