@@ -401,7 +401,11 @@ class Gateway:
             usage = resp["usage"] = {}
         usage["cost"] = dollars(cost)
         if outcome.guard is not None:
-            outcome.guard.walk(resp)
+            try:
+                outcome.guard.answer(resp)
+            except Blocked as exc:  # withheld, and charged: the upstream wrote it
+                outcome.status, outcome.error, outcome.origin = 400, exc.message, "router"
+                return None
         await self._keep(ad, resp)
         body = orjson.dumps(resp)
         if ad.grant.logging:
@@ -457,6 +461,10 @@ class Gateway:
             outcome.status, outcome.error = 502, f"{STREAM_BROKEN}: {exc.message}"
             await asgi.end_body(send, _STREAM_ERRORS[dialect](502, STREAM_BROKEN, "router"))
             return
+        except Blocked as exc:  # charged for what the upstream wrote, sent or withheld
+            outcome.tokens = cut_short(relay.tokens, ad.body, outcome.streamed + exc.unsent, outcome.cap)
+            await self._blocked(exc, events, outcome, dialect, send)
+            return
         except asyncio.CancelledError:  # the caller left (or the server stops): charged for what was sent
             outcome.tokens = cut_short(relay.tokens, ad.body, outcome.streamed, outcome.cap)
             raise
@@ -477,7 +485,11 @@ class Gateway:
         if cut.reached and ad.front is None:
             closing = cut.ending(dialect, relay, outcome.model.id, choices(ad.body), outcome.tokens)
         else:
-            closing = relay.finish()
+            try:
+                closing = relay.finish()
+            except Blocked as exc:
+                await self._blocked(exc, events, outcome, dialect, send)
+                return
         if ad.front is not None:
             responses.settle(closing, outcome.tokens, dollars(outcome.cost), cut_at_cap=cut.reached)
             await self._keep(ad, responses.closing_response(closing))
@@ -494,6 +506,17 @@ class Gateway:
         if logged is not None:
             outcome.response_body = (outcome.response_body or "") + data.decode(errors="replace")
         await asgi.end_body(send, data)
+
+    async def _blocked(
+        self, exc: Blocked, events: AsyncIterator[list[Event]], outcome: Outcome, dialect: str, send: Send
+    ) -> None:
+        """A streamed answer holding a category in block mode: ended with an error event naming it
+        before the value is sent; the upstream is hung up on."""
+        outcome.status, outcome.error, outcome.origin = 400, exc.message, "router"
+        close = getattr(events, "aclose", None)
+        if close is not None:
+            await close()
+        await asgi.end_body(send, _STREAM_ERRORS[dialect](400, exc.message, "router"))
 
     def _relay(self, way: Bridge | None, ad: Admitted, outcome: Outcome, dialect: str) -> Relay:
         """The provider's bytes passed through when the caller speaks its dialect and nothing rewrites

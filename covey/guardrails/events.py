@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from covey.guardrails.masking import BLOCKED
 from covey.models import AuditEvent
 
 
 def guardrail_event(record: dict[str, Any]) -> AuditEvent:
-    """`guardrail.masked`, or `guardrail.blocked` for a request refused by a category in block mode."""
-    blocked = record["status"] == 400 and str(record.get("error") or "").startswith("Request blocked by guardrails")
+    """`guardrail.masked`, or `guardrail.blocked` for a request refused, or an answer withheld, by a
+    category in block mode."""
+    blocked = record["status"] == 400 and BLOCKED in str(record.get("error") or "")
     return AuditEvent(
         org_id=record["org_id"],
         occurred_at=record["created_at"],

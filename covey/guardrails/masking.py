@@ -28,11 +28,19 @@ HOLD = 48
 MAX_HELD = 16 * 1024
 
 
+BLOCKED = "blocked by guardrails"
+
+
 class Blocked(Exception):
-    def __init__(self, category: str, kind: str) -> None:
+    """A finding of a category in block mode: in the request (refused before it goes upstream) or in
+    the answer (withheld from the caller). `unsent`: bytes of a stream's text held back when found."""
+
+    def __init__(self, category: str, kind: str, *, answer: bool = False, unsent: int = 0) -> None:
         super().__init__(category)
         self.category = category
-        self.message = f"Request blocked by guardrails: {category} ({kind.lower().replace('_', ' ')}) found"
+        self.unsent = unsent
+        found = f"{category} ({kind.lower().replace('_', ' ')}) found"
+        self.message = f"Answer {BLOCKED}: {found} in the model's answer" if answer else f"Request {BLOCKED}: {found}"
 
 
 class Screen:
@@ -43,7 +51,7 @@ class Screen:
         self.blocking = frozenset(c for c, m in modes.items() if m == "block")
         self.hits: Counter[str] = Counter()
 
-    def text(self, value: str, *, blocking: bool = False, json: bool = False) -> str:
+    def text(self, value: str, *, blocking: bool = False, json: bool = False, answer: bool = False) -> str:
         findings = find(value, self.categories)
         if json:
             findings = json_safe(value, findings)
@@ -51,12 +59,18 @@ class Screen:
             return value
         self.hits.update(f.category for f in findings)
         if blocking:
-            for f in findings:
-                if f.category in self.blocking:
-                    raise Blocked(f.category, f.type)
+            self.check(findings, answer=answer)
         return masked(value, findings)
 
-    def walk(self, value: Any, *, blocking: bool = False, inside: bool = False, every: bool = False) -> Any:
+    def check(self, findings: list[Finding], *, answer: bool, unsent: int = 0) -> None:
+        """Raises `Blocked` for the first finding of a category in block mode."""
+        for f in findings:
+            if f.category in self.blocking:
+                raise Blocked(f.category, f.type, answer=answer, unsent=unsent)
+
+    def walk(
+        self, value: Any, *, blocking: bool = False, inside: bool = False, every: bool = False, answer: bool = False
+    ) -> Any:
         """Masks every text value in a JSON body, in place; returns the value. Strings in lists count
         as text only under a text key (embeddings' `input: [...]`), not `stop: [...]` and the like;
         in a tool's input object (`every`), every string counts."""
@@ -64,22 +78,26 @@ class Screen:
             for k, v in value.items():
                 if isinstance(v, str):
                     if every or k in TEXT_KEYS:
-                        value[k] = self.text(v, blocking=blocking, json=k in JSON_KEYS and not every)
+                        value[k] = self.text(v, blocking=blocking, json=k in JSON_KEYS and not every, answer=answer)
                 elif isinstance(v, dict | list):
                     tool_input = every or (k in TOOL_INPUT_KEYS and isinstance(v, dict))
-                    self.walk(v, blocking=blocking, inside=k in TEXT_KEYS, every=tool_input)
+                    self.walk(v, blocking=blocking, inside=k in TEXT_KEYS, every=tool_input, answer=answer)
         elif isinstance(value, list):
             for i, v in enumerate(value):
                 if isinstance(v, str):
                     if inside or every:
-                        value[i] = self.text(v, blocking=blocking)
+                        value[i] = self.text(v, blocking=blocking, answer=answer)
                 elif isinstance(v, dict | list):
-                    self.walk(v, blocking=blocking, inside=inside, every=every)
+                    self.walk(v, blocking=blocking, inside=inside, every=every, answer=answer)
         return value
 
     def request(self, body: dict[str, Any]) -> None:
         """Masks the request's text; raises `Blocked` when a category in block mode is found."""
         self.walk(body, blocking=bool(self.blocking))
+
+    def answer(self, body: dict[str, Any]) -> None:
+        """Masks a whole answer's text; raises `Blocked` when a category in block mode is found."""
+        self.walk(body, blocking=bool(self.blocking), answer=True)
 
     def stream(self) -> StreamText:
         return StreamText(self)
@@ -125,13 +143,19 @@ class StreamText:
         final = [f for f in findings if f.end <= cut]
         held.text = buf[cut:]
         self.guard.hits.update(f.category for f in final)
+        if self.guard.blocking:
+            self.guard.check(final, answer=True, unsent=len(buf.encode()))
         return masked(buf[:cut], final)
 
     def flush(self, key: Any) -> str:
         held = self._held.pop(key, None)
         if held is None or not held.text:
             return ""
-        return self.guard.text(held.text, json=held.json)
+        try:
+            return self.guard.text(held.text, json=held.json, blocking=bool(self.guard.blocking), answer=True)
+        except Blocked as exc:
+            exc.unsent = len(held.text.encode())
+            raise
 
     def pending(self) -> list[Any]:
         return [k for k, h in self._held.items() if h.text]
@@ -285,7 +309,7 @@ def counts(hits: Counter[str]) -> dict[str, int] | None:
     return dict(sorted(hits.items())) or None
 
 
-__all__ = ["Blocked", "Finding", "Screen", "StreamText", "counts", "flush_events", "stream_events"]
+__all__ = ["BLOCKED", "Blocked", "Finding", "Screen", "StreamText", "counts", "flush_events", "stream_events"]
 
 
 class MaskedStream:
