@@ -254,7 +254,8 @@ class MockUpstream:
     async def _responses(self, data: Json, receive: Receive, send: Send, behaviour: Behaviour | None) -> None:
         """OpenAI's Responses API: the request read as the chat request it means, answered as chat is,
         and the answer (or its stream) turned back into a Response (or its events)."""
-        chat, front = responses.request_to_chat(data)
+        # What chat cannot carry (files, built-in tools) it reads as text, as a real upstream would read it.
+        chat, front = responses.request_to_chat(data, untranslatable="read as text")
         model = str(data.get("model"))
         if not data.get("stream"):
             answer = responses.chat_to_response(_responses_completion(chat, behaviour), front)

@@ -240,15 +240,40 @@ class Gateway:
         body = ad.body
         store = self.stored is not None and body.get("store") is not False
         previous = body.get("previous_response_id")
-        if previous is None or self.stored is None:
-            return responses.request_to_chat(body, store=store)
-        if not isinstance(previous, str) or not previous:
-            raise GatewayError(400, "previous_response_id: must be the id of a stored response")
-        found = await self.stored.recall(owner(ad.grant), previous)
-        if found is None:
-            raise GatewayError(404, f"previous_response_id: no stored response {previous!r} for this key")
-        body = responses.continued(body, [*found.input, *(found.response.get("output") or [])])
-        return responses.request_to_chat(body, store=store, previous_id=previous)
+        if previous is not None and self.stored is not None:
+            if not isinstance(previous, str) or not previous:
+                raise GatewayError(400, "previous_response_id: must be the id of a stored response")
+            found = await self.stored.recall(owner(ad.grant), previous)
+            if found is None:
+                raise GatewayError(404, f"previous_response_id: no stored response {previous!r} for this key")
+            body = responses.continued(body, [*found.input, *(found.response.get("output") or [])])
+        else:
+            previous = None
+        try:
+            return responses.request_to_chat(body, store=store, previous_id=previous)
+        except GatewayError as exc:
+            if exc.status != 400 or not self._served_natively_first(ad, body.get("model")):
+                raise
+            return responses.request_to_chat(body, store=store, previous_id=previous, untranslatable=exc.message)
+
+    def _served_natively_first(self, ad: Admitted, model: Any) -> bool:
+        """The request's route starts at an upstream that serves the Responses API, and no guardrail
+        will have to mask its text: it may carry what chat cannot (any later step in another format
+        refuses it, `_native`)."""
+        if ad.grant.guardrails or not isinstance(model, str):
+            return False
+        try:
+            steps = routing.plan(
+                model,
+                catalog=self.catalog.models,
+                allowed=ad.grant.allowed_models,
+                policies=self.plane.current.policies.get(ad.grant.org_id, {}),
+                trace_id=ad.trace_id,
+            )
+        except CoveyError:
+            return False
+        first = self.catalog.models.get(steps[0].model) if steps else None
+        return first is not None and first.serves_responses
 
     async def _keep(self, ad: Admitted, response: Json | None) -> None:
         """Stores the answered Response when its request asked for it; unstored (`store: false`) when
@@ -631,6 +656,8 @@ class Gateway:
 def _native(way: Bridge, ad: Admitted, model: CatalogModel) -> Json:
     """The request in the provider's dialect. What that dialect cannot carry fails this route as a 400
     (not retried; a fallback in another dialect may still carry it)."""
+    if ad.front is not None and ad.front.untranslatable is not None:
+        raise ProviderError(400, ad.front.untranslatable, retryable=False, origin="router")
     try:
         native = way.request({**ad.body, "model": model.upstream_model})
     except GatewayError as exc:

@@ -299,3 +299,29 @@ def test_a_failed_native_stream_ends_in_an_error_event(
     assert kinds[0] == "response.created" and kinds[-2:] == ["error", "response.failed"]
     (record,) = world.records(key_id, count=1)
     assert record.status == 502 and record.endpoint == "responses" and record.model_used == "native/gpt-4o-mini"
+
+
+def test_what_chat_cannot_carry_goes_to_an_upstream_that_serves_responses(
+    gateway: str, sdk: Sdk, world: World, key: tuple[str, str], upstream_control: httpx.Client
+) -> None:
+    parts = [{"type": "input_text", "text": "summarise it"}, {"type": "input_file", "file_id": "file-1"}]
+    asked: dict[str, Any] = {
+        "input": [{"role": "user", "content": parts}],
+        "tools": [{"type": "web_search"}],
+        "tool_choice": {"type": "web_search"},
+        "store": False,
+    }
+    key_id, secret = key
+    done = sdk.openai(secret).responses.create(model="native/gpt-4o-mini", **asked)
+    assert done.status == "completed" and done.model == "native/gpt-4o-mini"
+    sent = upstream_control.get("/_mock/last").json()["body"]
+    assert sent["input"] == asked["input"] and sent["tool_choice"] == {"type": "web_search"}
+    (record,) = world.records(key_id, count=1)
+    assert record.status == 200 and record.input_tokens > 0 and record.cost_nanos > 0
+    # Translated for any other upstream, it cannot be carried; nor where guardrails must read its text.
+    with pytest.raises(openai.BadRequestError, match="input_file"):
+        sdk.openai(secret).responses.create(model="up/gpt-4o-mini", **asked)
+    _, screened = world.key(guardrails={"pii": "mask"})
+    wait_until_served(gateway, screened)
+    with pytest.raises(openai.BadRequestError, match="input_file"):
+        sdk.openai(screened).responses.create(model="native/gpt-4o-mini", **asked)

@@ -8,14 +8,16 @@ conversation put in its `input` by then (`continued`); the other stateful fields
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from covey.gateway.errors import GatewayError
 
 Json = dict[str, Any]
+T = TypeVar("T")
 
 # Freeform ("custom") tools travel as functions taking one string, and come back as custom calls.
 CUSTOM_INPUT = "input"
@@ -47,6 +49,8 @@ class Front:
     response_id: str = field(default_factory=lambda: new_id("resp"))
     store: bool = False
     previous_id: str | None = None
+    # Why its chat form cannot be sent (only an upstream serving the Responses API may have it).
+    untranslatable: str | None = None
 
 
 def input_items(given: Any) -> list[Any]:
@@ -250,15 +254,38 @@ def _response_format(text: Any) -> Json | None:
     raise GatewayError(400, f"text.format.type: {fmt.get('type')!r} is not text, json_object or json_schema")
 
 
-def request_to_chat(body: Json, *, store: bool = False, previous_id: str | None = None) -> tuple[Json, Front]:
-    """The chat request meaning the same, and what the answer needs of the original."""
+def _carried(native_only: bool, make: Callable[[], T], otherwise: T) -> T:
+    """What `make` translates; for a request only upstreams serving the Responses API get, `otherwise`
+    where chat cannot carry it (they get it as it came)."""
+    if not native_only:
+        return make()
+    try:
+        return make()
+    except GatewayError:
+        return otherwise
+
+
+def request_to_chat(
+    body: Json, *, store: bool = False, previous_id: str | None = None, untranslatable: str | None = None
+) -> tuple[Json, Front]:
+    """The chat request meaning the same, and what the answer needs of the original.
+
+    With `untranslatable` (why chat cannot carry the request; its route has upstreams that serve the
+    Responses API itself), what chat cannot carry (files, built-in tools' items and a forced built-in
+    tool, other text formats) is no reason to refuse it: the chat form only governs and meters it,
+    its input then as JSON text (which counts its bytes for the budget), and it is never sent."""
+    native_only = untranslatable is not None
     for name in _STATEFUL:
         if body.get(name):
             raise GatewayError(400, f"{name}: {_KEEPS_NONE}")
     if "input" not in body:
         raise GatewayError(400, "input: Field required")
     custom: set[str] = set()
-    messages = _messages(body["input"], custom)
+    given = body["input"]
+    as_text = [{"role": "user", "content": orjson.dumps(given).decode()}]
+    messages = _carried(
+        native_only and isinstance(given, list) and bool(given), lambda: _messages(given, custom), as_text
+    )
     instructions = body.get("instructions")
     if instructions is not None:
         if not isinstance(instructions, str):
@@ -281,12 +308,12 @@ def request_to_chat(body: Json, *, store: bool = False, previous_id: str | None 
         if offered:
             chat["tools"] = offered
     if body.get("tool_choice") is not None and body["tool_choice"] != "auto":
-        choice = _tool_choice(body["tool_choice"])
-        if chat.get("tools"):
+        choice = _carried(native_only, lambda: _tool_choice(body["tool_choice"]), None)
+        if chat.get("tools") and choice is not None:
             chat["tool_choice"] = choice
-        elif choice == "required" or isinstance(choice, dict):
+        elif (choice == "required" or isinstance(choice, dict)) and not native_only:
             raise GatewayError(400, "tool_choice: names a tool the request does not offer to this model")
-    response_format = _response_format(body.get("text"))
+    response_format = _carried(native_only, lambda: _response_format(body.get("text")), None)
     if response_format is not None:
         chat["response_format"] = response_format
     reasoning = body.get("reasoning")
@@ -297,5 +324,12 @@ def request_to_chat(body: Json, *, store: bool = False, previous_id: str | None 
             chat["reasoning_effort"] = reasoning["effort"]
     if isinstance(body.get("metadata"), dict) and body["metadata"]:
         chat["metadata"] = body["metadata"]
-    front = Front(request=body, custom=custom, namespaces=namespaces, store=store, previous_id=previous_id)
+    front = Front(
+        request=body,
+        custom=custom,
+        namespaces=namespaces,
+        store=store,
+        previous_id=previous_id,
+        untranslatable=untranslatable,
+    )
     return chat, front
