@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import dataclasses
 import logging
 import random
@@ -47,7 +46,7 @@ from covey.gateway.errors import (
 from covey.gateway.outcome import Outcome, cut_short, dollars, usage_record
 from covey.gateway.providers.base import ProviderError, ResponsesProvider
 from covey.gateway.relay import Converted, Relay, anthropic_frame, openai_frame
-from covey.gateway.responses import Front
+from covey.gateway.responses.conversations import Conversations, native_request, served_natively
 from covey.gateway.sse import Event
 from covey.gateway.stream_endings import StreamCut, usage_chunk
 from covey.gateway.validation import basics, validate
@@ -57,7 +56,7 @@ from covey.ops.metrics import Metrics
 from covey.plane.runtime import ControlPlane
 from covey.pricing.tokens import Tokens, count
 from covey.ratelimits.limiter import Pass, RateLimiter
-from covey.response_store.store import ResponseStore, owner
+from covey.response_store.store import ResponseStore
 from covey.usage.writer import UsageWriter
 
 Json = dict[str, Any]
@@ -98,6 +97,7 @@ class Gateway:
         self.budgets = budgets
         self.limiter = limiter
         self.stored = stored  # None: no response is kept, `previous_response_id` is refused
+        self.conversations = Conversations(stored, catalog=catalog, plane=plane)
 
     # ---- entry points ---------------------------------------------------------------------------------
 
@@ -149,7 +149,7 @@ class Gateway:
             ad = await admit(scope, receive, plane, max_body_bytes=self.settings.max_body_bytes)
             if endpoint == "responses":
                 basics(ad.body)
-                ad.body, ad.front = await self._responses_request(ad)
+                ad.body, ad.front = await self.conversations.request(ad)
             validate(ad.body, endpoint=endpoint, dialect=_WIRE[dialect])
             model: str = ad.body["model"]
             if endpoint == "embeddings":
@@ -234,61 +234,6 @@ class Gateway:
             await asgi.send_json(send, outcome.status, body, outcome.headers)
         else:
             await asgi.send_json(send, 200, answer, outcome.headers)
-
-    async def _responses_request(self, ad: Admitted) -> tuple[Json, Front]:
-        """A Responses request as its chat form, with the conversation it continues put first."""
-        body = ad.body
-        store = self.stored is not None and body.get("store") is not False
-        previous = body.get("previous_response_id")
-        if previous is not None and self.stored is not None:
-            if not isinstance(previous, str) or not previous:
-                raise GatewayError(400, "previous_response_id: must be the id of a stored response")
-            found = await self.stored.recall(owner(ad.grant), previous)
-            if found is None:
-                raise GatewayError(404, f"previous_response_id: no stored response {previous!r} for this key")
-            body = responses.continued(body, [*found.input, *(found.response.get("output") or [])])
-        else:
-            previous = None
-        try:
-            return responses.request_to_chat(body, store=store, previous_id=previous)
-        except GatewayError as exc:
-            if exc.status != 400 or not self._served_natively_first(ad, body.get("model")):
-                raise
-            return responses.request_to_chat(body, store=store, previous_id=previous, untranslatable=exc.message)
-
-    def _served_natively_first(self, ad: Admitted, model: Any) -> bool:
-        """The request's route starts at an upstream that serves the Responses API, and no guardrail
-        will have to mask its text: it may carry what chat cannot (any later step in another format
-        refuses it, `_native`)."""
-        if ad.grant.guardrails or not isinstance(model, str):
-            return False
-        try:
-            steps = routing.plan(
-                model,
-                catalog=self.catalog.models,
-                allowed=ad.grant.allowed_models,
-                policies=self.plane.current.policies.get(ad.grant.org_id, {}),
-                trace_id=ad.trace_id,
-            )
-        except CoveyError:
-            return False
-        first = self.catalog.models.get(steps[0].model) if steps else None
-        return first is not None and first.serves_responses
-
-    async def _keep(self, ad: Admitted, response: Json | None) -> None:
-        """Stores the answered Response when its request asked for it; unstored (`store: false`) when
-        the database refused it."""
-        front = ad.front
-        if front is None or not front.store or self.stored is None or response is None:
-            return
-        items = responses.input_items(front.request.get("input"))
-        if ad.grant.guardrails:  # the text guardrails find is stored nowhere (docs/design.md §5)
-            items = Screen(ad.grant.guardrails).walk(copy.deepcopy(items))
-        kept = await self.stored.keep(
-            owner(ad.grant), key_id=ad.grant.key_id, response_id=front.response_id, input=items, response=response
-        )
-        if not kept:
-            response["store"] = False
 
     def _guard(self, ad: Admitted, model: str, *, endpoint: str, features: list[str]) -> Screen | None:
         """Masks the request's text (in `ad.body`) when guardrails are on; a category in block mode
@@ -398,8 +343,8 @@ class Gateway:
                 return resp, Tokens.bounded(
                     input=count(usage.get("prompt_tokens") if isinstance(usage, dict) else 0), output=0
                 )
-            if _served_natively(ad, model, outcome):
-                body = _responses_request(ad, model, stream=False)
+            if served_natively(ad, model, outcome):
+                body = native_request(ad, model, stream=False)
                 resp = await cast(ResponsesProvider, model.provider).respond(body)
                 assert ad.front is not None
                 responses.stamp(resp, ad.front)
@@ -431,7 +376,7 @@ class Gateway:
             except Blocked as exc:  # withheld, and charged: the upstream wrote it
                 outcome.status, outcome.error, outcome.origin = 400, exc.message, "router"
                 return None
-        await self._keep(ad, resp)
+        await self.conversations.keep(ad, resp)
         body = orjson.dumps(resp)
         if ad.grant.logging:
             outcome.response_body = body.decode()
@@ -448,8 +393,8 @@ class Gateway:
     ) -> None:
         async def open_stream(model: CatalogModel) -> tuple[Bridge | None, AsyncIterator[list[Event]], list[Event]]:
             way: Bridge | None = None
-            if _served_natively(ad, model, outcome):
-                body = _responses_request(ad, model, stream=True)
+            if served_natively(ad, model, outcome):
+                body = native_request(ad, model, stream=True)
                 events = aiter(cast(ResponsesProvider, model.provider).stream_responses(body))
             else:
                 way = bridge(_WIRE[dialect], model.provider.dialect)
@@ -517,7 +462,7 @@ class Gateway:
                 return
         if ad.front is not None:
             responses.settle(closing, outcome.tokens, dollars(outcome.cost), cut_at_cap=cut.reached)
-            await self._keep(ad, responses.closing_response(closing))
+            await self.conversations.keep(ad, responses.closing_response(closing))
         tail = [frame(e) for e in closing]
         if dialect == "openai":
             options = ad.body.get("stream_options")
@@ -665,19 +610,6 @@ def _native(way: Bridge, ad: Admitted, model: CatalogModel) -> Json:
     if ad.caching and model.provider.dialect == "anthropic":
         caching.add_breakpoints(native)
     return native
-
-
-def _served_natively(ad: Admitted, model: CatalogModel, outcome: Outcome) -> bool:
-    """A Responses request goes as it came to an upstream that serves the Responses API, unless
-    guardrails masked its text (the masked form is its chat form)."""
-    return ad.front is not None and model.serves_responses and outcome.guard is None
-
-
-def _responses_request(ad: Admitted, model: CatalogModel, *, stream: bool) -> Json:
-    """The caller's Responses request for that upstream, held to the output cap its chat form was given."""
-    assert ad.front is not None
-    cap = given_cap(ad.body)
-    return responses.native_request(ad.front.request, upstream_model=model.upstream_model, cap=cap, stream=stream)
 
 
 def _passed(ad: Admitted, way: Bridge) -> dict[str, str] | None:

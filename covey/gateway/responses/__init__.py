@@ -6,7 +6,8 @@ serves the Responses API itself gets the caller's request (`native`); any other 
 translated by the usual bridges, and its answer is turned back into a Response (`answer`) or its
 stream into Responses events (`events`). Covey keeps the responses it answers with `store` on
 (`covey.response_store`); a request naming `previous_response_id` gets that conversation before its
-own input (`request.continued`) and goes on as any other.
+own input (`request.continued`) and goes on as any other (`conversations`, which the gateway's flow
+calls).
 """
 
 from covey.gateway.responses.answer import chat_to_response, stamp
