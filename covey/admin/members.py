@@ -39,7 +39,12 @@ def add(
     role: Annotated[Role, Form()] = "member",
 ) -> Response:
     result = groups.bulk_add(session, panel.caller, group_id, user_ids=picked(user_ids), role=role)
-    message = f"Added {people(len(result.added))}."
+    group = groups.get_readable(session, panel.caller, group_id)
+    if len(result.added) == 1:
+        who = users.get_visible(session, panel.caller, result.added[0]).label
+        message = f'Added {who} to "{group.name}" as {role}.'
+    else:
+        message = f'Added {people(len(result.added))} to "{group.name}".'
     if result.already_members:
         message += f" {people(len(result.already_members))} already in the group."
     return _done(request, f"{PREFIX}/groups/{group_id}", message)

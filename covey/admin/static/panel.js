@@ -125,19 +125,21 @@
   }
 
   // --- drag and drop ----------------------------------------------------------------------------
-  let dragging = null; // {kind: "group"|"member", id, name, element}
+  let dragging = null; // {kind: "group"|"member"|"person", id, name, element}
   const adding = (e) => e.altKey || e.ctrlKey || e.shiftKey || e.metaKey;
 
   document.addEventListener("dragstart", (event) => {
     const member = event.target.closest && event.target.closest("tr.member[draggable=true]");
     const group = event.target.closest && event.target.closest(".tree-root[data-move-groups] .row[draggable=true]");
-    const source = member || group;
+    const person = event.target.closest && event.target.closest("li.person[draggable=true]");
+    const source = member || group || person;
     if (!source) return;
-    dragging = member
-      ? { kind: "member", id: member.dataset.userId, name: member.dataset.userName, element: member }
-      : { kind: "group", id: group.dataset.groupId, name: group.dataset.groupName, element: group };
+    const kind = member ? "member" : person ? "person" : "group";
+    dragging = kind === "group"
+      ? { kind, id: group.dataset.groupId, name: group.dataset.groupName, element: group }
+      : { kind, id: source.dataset.userId, name: source.dataset.userName, element: source };
     source.classList.add("dragging");
-    event.dataTransfer.effectAllowed = member ? "copyMove" : "move";
+    event.dataTransfer.effectAllowed = kind === "member" ? "copyMove" : kind === "person" ? "copy" : "move";
     event.dataTransfer.setData("text/plain", dragging.name);
   });
 
@@ -151,7 +153,12 @@
     if (!dragging) return null;
     const row = event.target.closest && event.target.closest(".droppable");
     if (!row) return null;
+    // Someone found in the people finder: onto the members list, or onto a group the caller runs.
+    if (dragging.kind === "person") {
+      return row.hasAttribute("data-add-here") || row.closest("[data-member-targets]") ? row : null;
+    }
     const root = row.closest(".tree-root");
+    if (!root) return null;
     if (dragging.kind === "member" && !root.hasAttribute("data-member-targets")) return null;
     if (dragging.kind === "group" && !root.hasAttribute("data-move-groups")) return null;
     if (dragging.kind === "member" && row.dataset.groupId === root.dataset.sourceGroup) return null;
@@ -164,7 +171,7 @@
     document.querySelectorAll(".drop-over").forEach((el) => { if (el !== row) el.classList.remove("drop-over", "adding"); });
     if (!row) return;
     event.preventDefault();
-    const add = dragging.kind === "member" && adding(event);
+    const add = dragging.kind === "person" || (dragging.kind === "member" && adding(event));
     event.dataTransfer.dropEffect = add ? "copy" : "move";
     row.classList.add("drop-over");
     row.classList.toggle("adding", add);
@@ -177,7 +184,10 @@
     const what = dragging;
     row.classList.remove("drop-over", "adding");
     try {
-      if (what.kind === "group") {
+      if (what.kind === "person") {
+        const answer = await post(`/admin/groups/${row.dataset.groupId}/members/add`, { user_ids: [what.id], role: "member" });
+        reloadWith(answer.message);
+      } else if (what.kind === "group") {
         await post(`/admin/groups/${what.id}/move`, { parent_id: row.dataset.groupId });
         reloadWith(`Moved "${what.name}" under ${row.dataset.groupId ? '"' + row.dataset.groupName + '"' : "the top level"}.`);
       } else {
@@ -316,6 +326,43 @@
       }
     });
     refresh();
+  }
+
+  // --- the people finder: search the org, drag someone onto a group to add them ------------------
+  const finder = document.getElementById("people-finder");
+  if (finder) {
+    const input = finder.querySelector("input[type=search]");
+    const results = finder.querySelector("ul");
+    let timer = null;
+    let asked = 0;
+    async function find() {
+      const ticket = ++asked;
+      const query = `group_id=${encodeURIComponent(finder.dataset.groupId)}&q=${encodeURIComponent(input.value)}`;
+      const response = await fetch(`/admin/api/users?${query}`, {
+        headers: { "Accept": "application/json", "X-Requested-With": "fetch" }, credentials: "same-origin",
+      });
+      if (ticket !== asked) return;
+      const data = await response.json();
+      results.replaceChildren();
+      for (const user of data.users || []) {
+        const li = document.createElement("li");
+        li.className = "person" + (user.member ? " is-member" : "");
+        li.draggable = true;
+        li.dataset.userId = user.id;
+        li.dataset.userName = user.name || user.email;
+        li.innerHTML = "<span class='grip' aria-hidden='true'>⠿</span> <strong></strong> <span class='muted small'></span>";
+        li.querySelector("strong").textContent = user.name || user.email;
+        li.querySelector(".muted").textContent = user.email + (user.member ? " · in this group" : "");
+        results.append(li);
+      }
+      if (!results.children.length) {
+        const li = document.createElement("li");
+        li.className = "empty";
+        li.textContent = input.value ? "Nobody in the organization matches." : "Type a name or an email.";
+        results.append(li);
+      }
+    }
+    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(find, 150); });
   }
 
   const saved = sessionStorage.getItem("covey-toast");
