@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from covey.audit import service as audit
-from covey.audit.actor import Actor
+from covey.auth.caller import Caller
 from covey.budgets import doctor
 from covey.budgets.runtime import load_book, make_store
 from covey.config import Settings
@@ -172,8 +172,7 @@ def seed(db: Database, models: list[str] | None = None) -> str:
                 rate_limits=KEY_LIMITS,
             )
         )
-        actor = Actor.system("bench")
-        audit.record(session, org_id=org_id, actor=actor, action="bench.seed", target_type="org", target_id=org_id)
+        audit.record(session, Caller.system(org_id, "bench"), "bench.seed", "org", org_id)
     return issued.secret
 
 
