@@ -16,7 +16,7 @@ from covey.gateway.validation import validate
 from covey.kit.errors import CoveyError
 from covey.ops.metrics import Metrics
 from covey.plane.state import Plane
-from covey.response_store.store import ResponseStore, owner
+from covey.response_store.store import ResponseStore, owner, plausible
 
 
 async def models(scope: Scope, send: Send, *, plane: Plane, catalog: Catalog, metrics: Metrics) -> None:
@@ -84,7 +84,7 @@ async def stored_response(
     response_id = scope["path"].removeprefix(RESPONSE_PREFIX)
     try:
         grant = authenticate(plane, headers.token)
-        if store is None or not response_id or "/" in response_id:
+        if store is None or not plausible(response_id):
             raise GatewayError(404, f"Response {response_id!r} not found")
         if scope["method"] == "DELETE":
             if not await store.forget(owner(grant), response_id):

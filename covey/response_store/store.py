@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,15 @@ class Owner:
 
     org_id: str
     user_id: str
+
+
+# What Covey's response ids look like (`resp_` and 32 hex digits); anything else names no response.
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def plausible(response_id: str) -> bool:
+    """The id could be a stored response's; one that cannot is never looked up."""
+    return _ID.fullmatch(response_id) is not None
 
 
 def owner(grant: Grant) -> Owner:

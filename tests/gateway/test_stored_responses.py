@@ -120,9 +120,22 @@ def test_only_the_owners_keys_in_its_org_reach_a_response(
 
 def test_bad_ids_are_refused_in_openais_shape(gateway: str, secret: str) -> None:
     headers = {"Authorization": f"Bearer {secret}"}
-    for path in ("/v1/responses/", "/v1/responses/resp_nope", "/v1/responses/a/b"):
-        answer = httpx.get(gateway + path, headers=headers)
-        assert answer.status_code == 404 and answer.json()["error"]["message"]
+    for path in (
+        "/v1/responses/",
+        "/v1/responses/resp_nope",
+        "/v1/responses/a/b",
+        "/v1/responses/a%00b",
+        "/v1/responses/" + "r" * 300,
+    ):
+        for method in ("GET", "DELETE"):
+            answer = httpx.request(method, gateway + path, headers=headers)
+            assert answer.status_code == 404 and answer.json()["error"]["message"]
+    answer = httpx.post(
+        gateway + "/v1/responses",
+        headers=headers,
+        json={"model": "up/gpt-4o-mini", "input": "hi", "previous_response_id": "resp_\u0000" + "x" * 100},
+    )
+    assert answer.status_code == 404 and "previous_response_id" in answer.json()["error"]["message"]
     for bad in (7, "", ["resp_1"]):
         answer = httpx.post(
             gateway + "/v1/responses",

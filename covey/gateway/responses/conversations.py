@@ -17,7 +17,7 @@ from covey.gateway.responses import native, request
 from covey.guardrails.masking import Screen
 from covey.kit.errors import CoveyError
 from covey.plane.runtime import ControlPlane
-from covey.response_store.store import ResponseStore, owner
+from covey.response_store.store import ResponseStore, owner, plausible
 
 if TYPE_CHECKING:
     from covey.gateway.outcome import Outcome
@@ -42,7 +42,7 @@ class Conversations:
         if previous is not None and self.store is not None:
             if not isinstance(previous, str) or not previous:
                 raise GatewayError(400, "previous_response_id: must be the id of a stored response")
-            found = await self.store.recall(owner(ad.grant), previous)
+            found = await self.store.recall(owner(ad.grant), previous) if plausible(previous) else None
             if found is None:
                 raise GatewayError(404, f"previous_response_id: no stored response {previous!r} for this key")
             body = request.continued(body, [*found.input, *(found.response.get("output") or [])])
