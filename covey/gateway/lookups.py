@@ -4,6 +4,8 @@ and `POST /v1/messages/count_tokens`, answered from the compiled plane and the c
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from starlette.types import Receive, Scope, Send
 
@@ -12,6 +14,7 @@ from covey.gateway.admission import admit, authenticate, read_headers
 from covey.gateway.catalog import Catalog
 from covey.gateway.errors import GatewayError, anthropic_error, openai_error
 from covey.gateway.models_list import list_models, one_model
+from covey.gateway.responses import items
 from covey.gateway.validation import validate
 from covey.kit.errors import CoveyError
 from covey.ops.metrics import Metrics
@@ -73,23 +76,34 @@ async def count_tokens(
 
 
 RESPONSE_PREFIX = "/v1/responses/"
+ITEMS_SUFFIX = "/input_items"
 
 
 async def stored_response(
     scope: Scope, send: Send, *, plane: Plane, store: ResponseStore | None, metrics: Metrics
 ) -> None:
-    """`GET /v1/responses/{id}`: the Response as it was answered; `DELETE`: it is forgotten. Only the
-    keys of the owner of the key that made it, in its org, reach it; to any other it does not exist."""
+    """`GET /v1/responses/{id}`: the Response as it was answered; `GET …/input_items`: the conversation
+    it answered; `DELETE`: it is forgotten. Only the keys of the owner of the key that made it, in its
+    org, reach it; to any other it does not exist."""
+    answer: dict[str, Any]
     headers = read_headers(scope)
     response_id = scope["path"].removeprefix(RESPONSE_PREFIX)
+    listing = scope["method"] == "GET" and response_id.endswith(ITEMS_SUFFIX)
+    if listing:
+        response_id = response_id.removesuffix(ITEMS_SUFFIX)
     try:
         grant = authenticate(plane, headers.token)
         if store is None or not plausible(response_id):
             raise GatewayError(404, f"Response {response_id!r} not found")
-        if scope["method"] == "DELETE":
+        if listing:
+            found = await store.recall(owner(grant), response_id)
+            if found is None:
+                raise GatewayError(404, f"Response {response_id!r} not found")
+            answer = items.listed(response_id, found.input, scope.get("query_string", b""))
+        elif scope["method"] == "DELETE":
             if not await store.forget(owner(grant), response_id):
                 raise GatewayError(404, f"Response {response_id!r} not found")
-            answer: dict[str, object] = {"id": response_id, "object": "response", "deleted": True}
+            answer = {"id": response_id, "object": "response", "deleted": True}
         else:
             found = await store.recall(owner(grant), response_id)
             if found is None:

@@ -170,3 +170,25 @@ def test_a_stored_conversation_keeps_only_masked_text(gateway: str, sdk: Sdk, wo
     assert "ada@example.com" not in kept and "[EMAIL REDACTED]" in kept
     follow = client.responses.create(model="up/gpt-4o-mini", input="and again", previous_response_id=done.id)
     assert follow.previous_response_id == done.id
+
+
+def test_the_input_items_of_a_stored_response(gateway: str, sdk: Sdk, secret: str) -> None:
+    client = sdk.openai(secret)
+    first = client.responses.create(model="up/gpt-4o-mini", instructions="Be brief.", input="My name is Ada")
+    second = client.responses.create(model="up/gpt-4o-mini", input="What is my name?", previous_response_id=first.id)
+    newest_first = client.responses.input_items.list(second.id)
+    roles = [(item.type, getattr(item, "role", None)) for item in newest_first]
+    assert roles == [("message", "user"), ("message", "assistant"), ("message", "user")]
+    texts = [item.model_dump()["content"][0]["text"] for item in newest_first]
+    assert texts == ["What is my name?", first.output_text, "My name is Ada"]
+    oldest = client.responses.input_items.list(second.id, order="asc", limit=1)
+    assert [item.model_dump()["content"][0]["text"] for item in oldest.data] == ["My name is Ada"]
+    assert oldest.has_more
+    # The SDK pages on with `after`: every item once, in order.
+    assert [item.id for item in oldest] == [item.id for item in reversed(list(newest_first))]
+    headers = {"Authorization": f"Bearer {secret}"}
+    for query in ("order=sideways", "limit=0", "limit=x", "after=nope"):
+        answer = httpx.get(f"{gateway}/v1/responses/{second.id}/input_items?{query}", headers=headers)
+        assert answer.status_code == 400 and query.split("=")[0] in answer.json()["error"]["message"]
+    with pytest.raises(openai.NotFoundError):
+        client.responses.input_items.list("resp_" + "0" * 32)
