@@ -51,11 +51,11 @@ class RateLimited(GatewayError):
 
 
 class TooLarge(GatewayError):
-    """More tokens than a tokens-per-minute limit allows in a whole minute: waiting never helps, so
-    no `Retry-After`."""
+    """More tokens than a tokens-per-minute limit allows in a whole minute: no wait would let it
+    through, so it is bad input (400 naming `max_tokens`), not a 429 to retry."""
 
     def __init__(self, limit: Limit, least: int) -> None:
-        super().__init__(429, limit.too_large(least))
+        super().__init__(400, limit.too_large(least))
         self.limit = limit
 
 
@@ -84,7 +84,6 @@ class RateLimiter:
         needs = tokens if least is None else min(least, tokens)
         for limit in limits:
             if limit.kind == rules.TOKENS and needs > limit.amount:
-                self._refused(limit)
                 raise TooLarge(limit, needs)
         request = f"{self._prefix}-{next(self._ids)}"
         try:
@@ -101,14 +100,11 @@ class RateLimiter:
             raise GatewayError(503, UNAVAILABLE) from None
         if verdict.failed is not None:
             limit = limits[verdict.failed]
-            self._refused(limit)
+            if self.on_refusal is not None:
+                self.on_refusal(limit)
             full = rules.Standing(limit=limit, remaining=0, reset_seconds=verdict.wait_seconds)
             raise RateLimited(limit, verdict.wait_seconds, rules.headers([full]))
         return Pass(request=request, limits=tuple(limits), headers=rules.headers(verdict.standings), held=verdict.held)
-
-    def _refused(self, limit: Limit) -> None:
-        if self.on_refusal is not None:
-            self.on_refusal(limit)
 
     async def hold(self, admitted: Pass | None, tokens: int) -> None:
         """Lower what an admitted request holds to `tokens` (its cap was lowered since). Never raises:
