@@ -1,11 +1,13 @@
 """What rate limits and guardrails add to a request, measured side by side in one run.
 
 1. In process: the guardrail screen on request bodies of several sizes (with and without findings),
-   and the stream masker per chunk — microseconds per call.
+   and the stream masker per chunk of text and of tool-call arguments (JSON) — microseconds per call.
 2. Over HTTP, against the bare mock upstream: one Covey (SQLite, windows in process) serving four keys
    — plain, with every guardrail on, with rate limits on (all three kinds, never reached), and with
    both — one request at a time; the table gives the median latency and what Covey adds to the bare
-   upstream, and what the policies add to the plain key.
+   upstream, and what the policies add to the plain key, then the CPU per request: the process's
+   (client, mock and Covey share it), Covey's (less the bare upstream's run) and the policies' (less
+   the plain key's). CPU time is the robust figure on a busy machine; latency is not.
 
     python bench/policies.py [--requests 400]
 """
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -21,6 +24,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -76,6 +80,17 @@ def in_process() -> None:
 
     per = timed(stream, 50) / len(chunks)
     print(f"  stream masker        {per:10.1f} per 8-character chunk")
+    arguments = orjson.dumps({"to": "alice.smith@example.com", "note": PROSE * 3, "card": "4111 1111 1111 1111"})
+    pieces = [arguments.decode()[i : i + 8] for i in range(0, len(arguments), 8)]
+
+    def tool_stream() -> None:
+        masker = Screen(ALL).stream()
+        for c in pieces:
+            masker.feed((0, 0), c, json=True)
+        masker.flush((0, 0))
+
+    per = timed(tool_stream, 50) / len(pieces)
+    print(f"  tool arguments       {per:10.1f} per 8-character chunk of JSON")
 
 
 def over_http(requests: int) -> None:
@@ -107,30 +122,43 @@ def over_http(requests: int) -> None:
             time.sleep(0.5)
             body = _body(PROSE * 4 + PII)
 
-            def run(target: str, headers: dict[str, str]) -> float:
+            def run(target: str, headers: dict[str, str]) -> tuple[float, float]:
+                """The median latency (ms) and the process's CPU per request (µs)."""
                 for _ in range(20):  # warm up
                     http.post(target, json=body, headers=headers)
                 samples = []
+                cpu = time.process_time()
                 for _ in range(requests):
                     t = time.perf_counter()
                     r = http.post(target, json=body, headers=headers)
                     samples.append((time.perf_counter() - t) * 1000)
                     assert r.status_code == 200, r.text
-                return statistics.median(samples)
+                return statistics.median(samples), (time.process_time() - cpu) / requests * 1e6
 
             # Interleaved rounds, so drift on a noisy machine touches every row alike.
-            rows: dict[str, list[float]] = {"bare upstream": [], **{k: [] for k in keys}}
+            rows: dict[str, list[tuple[float, float]]] = {"bare upstream": [], **{k: [] for k in keys}}
             for _ in range(3):
                 rows["bare upstream"].append(run(f"{upstream}/v1/chat/completions", {}))
                 for name, secret in keys.items():
                     rows[name].append(run(f"{covey}/v1/chat/completions", {"Authorization": f"Bearer {secret}"}))
-        medians = {k: statistics.median(v) for k, v in rows.items()}
+        medians = {k: statistics.median(ms for ms, _ in v) for k, v in rows.items()}
+        cpus = {k: statistics.median(us for _, us in v) for k, v in rows.items()}
         bare, plain = medians["bare upstream"], medians["plain"]
-        print(f"\nover HTTP, one request at a time, {requests} requests × 3 rounds (median ms)")
-        print(f"  {'':<16}{'latency':>9}{'vs bare':>10}{'vs plain key':>14}")
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"\nover HTTP, one request at a time, {requests} requests × 3 rounds (load average {load})")
+        print(
+            f"  {'':<16}{'median ms':>10}{'vs bare':>9}{'vs plain':>10}{'CPU µs/req':>12}{'Covey':>8}{'vs plain':>10}"
+        )
         for name, ms in medians.items():
-            vs_plain = "" if name == "bare upstream" else f"{ms - plain:+13.3f}"
-            print(f"  {name:<16}{ms:9.3f}{ms / bare:9.2f}×{vs_plain}")
+            covey_cpu = cpus[name] - cpus["bare upstream"]
+            if name == "bare upstream":
+                print(f"  {name:<16}{ms:10.3f}{1:8.2f}×{'':>10}{cpus[name]:12.0f}")
+                continue
+            added = cpus[name] - cpus["plain"]
+            print(
+                f"  {name:<16}{ms:10.3f}{ms / bare:8.2f}×{ms - plain:+10.3f}"
+                f"{cpus[name]:12.0f}{covey_cpu:8.0f}{added:+10.0f}"
+            )
 
 
 def main() -> None:

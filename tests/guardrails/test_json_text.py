@@ -3,10 +3,14 @@ none of the values, and each placeholder comes out whole in one piece."""
 
 from __future__ import annotations
 
+import random
+
 import orjson
 import pytest
 
+from covey.guardrails.detectors import CATEGORIES_ALL, find
 from covey.guardrails.masking import Screen
+from tests.guardrails.corpus import NEGATIVES, POSITIVES
 
 EMAIL = "alice.smith@example.com"
 CARD = "4111 1111 1111 1111"
@@ -58,3 +62,23 @@ def test_a_tool_input_object_has_every_string_masked() -> None:
     assert body["content"][0]["input"] == WANT
     assert body["content"][0]["id"] == "toolu_1"
     assert screen.hits == {"pii": 4, "financial": 2, "secrets": 2}
+
+
+def test_the_corpus_as_tool_arguments_stays_json_and_loses_its_values() -> None:
+    """Every snippet of the corpus as a JSON argument, masked whole and in random pieces: still JSON,
+    the same in both, and no value found in plain text survives in the decoded arguments."""
+    rng = random.Random(11)
+    for snippet in POSITIVES + NEGATIVES:
+        text = orjson.dumps({"q": snippet.text, "n": 1}).decode()
+        whole = Screen(ALL).text(text, json=True)
+        stream = Screen(ALL).stream()
+        out, at = [], 0
+        while at < len(text):
+            size = rng.randint(1, 9)
+            out.append(stream.feed("a", text[at : at + size], json=True))
+            at += size
+        out.append(stream.flush("a"))
+        assert "".join(out) == whole, snippet.text
+        decoded = orjson.loads(whole)["q"]
+        if find(snippet.text, CATEGORIES_ALL) and snippet in POSITIVES:
+            assert snippet.value not in decoded, snippet.text
