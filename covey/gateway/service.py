@@ -425,7 +425,7 @@ class Gateway:
         outcome.started = True
         cut = StreamCut()
         try:
-            await self._pump(first, events, relay, send, outcome, ad, logged, cut)
+            last = await self._pump(first, events, relay, send, outcome, ad, logged, cut)
         except ProviderError as exc:
             outcome.tokens = cut_short(relay.tokens, ad.body, outcome.streamed, outcome.cap)
             outcome.status, outcome.error = 502, f"{STREAM_BROKEN}: {exc.message}"
@@ -441,6 +441,9 @@ class Gateway:
         finally:
             if logged is not None:
                 outcome.response_body = b"".join(logged).decode(errors="replace")
+            close = getattr(events, "aclose", None)
+            if close is not None:  # hang up on the upstream unless its answer was read whole
+                await close()
         outcome.tokens = relay.tokens
         if cut.reached and outcome.cap is not None:
             # Ended at its paid cap: billed the cap (or what the upstream said, when it said more).
@@ -475,7 +478,7 @@ class Gateway:
         data = b"".join(tail)
         if logged is not None:
             outcome.response_body = (outcome.response_body or "") + data.decode(errors="replace")
-        await asgi.end_body(send, data)
+        await asgi.end_body(send, last + data)
 
     async def _blocked(
         self, exc: Blocked, events: AsyncIterator[list[Event]], outcome: Outcome, dialect: str, send: Send
@@ -517,11 +520,13 @@ class Gateway:
         ad: Admitted,
         logged: list[bytes] | None,
         cut: StreamCut,
-    ) -> None:
+    ) -> bytes:
         """Relays the stream at the provider's pace, ending it once its text reaches the paid cap. The
         events that arrived together go out in one write, as soon as they arrived; each write waits until
         the caller's socket takes it, and nothing more is read from the provider meanwhile, so a slow
-        caller slows only its own upstream."""
+        caller slows only its own upstream. The last batch, when the upstream's answer came whole with it
+        (`ended`), is returned instead, to go out in the stream's last write (not with a Responses caller,
+        whose ending may wait for its answer to be stored)."""
         allowance = outcome.cap * STREAM_BYTES_PER_TOKEN if outcome.cap is not None else None
         batch = first
         while True:
@@ -540,16 +545,15 @@ class Gateway:
                 data = out[0] if len(out) == 1 else b"".join(out)
                 if logged is not None:
                     logged.append(data)
+                if cut.reached or (ad.front is None and getattr(events, "ended", False)):
+                    return data
                 await asgi.send_chunk(send, data)
             if cut.reached:
-                close = getattr(events, "aclose", None)
-                if close is not None:  # hang up on the upstream: it stops writing, and billing
-                    await close()
-                return
+                return b""
             try:
                 batch = await anext(events)
             except StopAsyncIteration:
-                return
+                return b""
 
     # ---- metering -------------------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ import httpx
 import orjson
 import pytest
 
+from covey.gateway.providers.base import ProviderContext
+from covey.gateway.providers.http import HttpUpstream
 from covey.gateway.providers.httpclient import Endpoint, UpstreamConnectionError
 from tests.gateway.servers import free_port
 
@@ -65,3 +67,34 @@ def test_timeouts_and_unreachable_upstreams(upstream: str, upstream_control: htt
 
     with pytest.raises(UpstreamConnectionError):
         asyncio.run(nowhere())
+
+
+def test_a_streams_events_say_when_the_answer_ended_and_leaving_early_hangs_up(
+    upstream: str, upstream_control: httpx.Client
+) -> None:
+    """`ended` is never said before the last batch, and is said once the answer was read whole (the
+    connection back in the pool); a stream closed before its end drops its connection."""
+    upstream_control.post("/_mock/behaviour", json={"model": "m", "chunk_delay_ms": 5})
+
+    async def run() -> tuple[list[bool], int, int]:
+        context = ProviderContext()
+        http = HttpUpstream(context, base_url=f"{upstream}/v1", headers={}, timeout=5)
+        try:
+            body = {**orjson.loads(CHAT), "stream": True}
+            events = http.stream("/chat/completions", body)
+            seen = []
+            async for batch in events:
+                assert batch
+                seen.append(events.ended)
+            seen.append(events.ended)
+            whole = len(http.endpoint.idle)
+            early = http.stream("/chat/completions", body)
+            await anext(early)
+            await early.aclose()
+            return seen, whole, len(http.endpoint.idle)
+        finally:
+            context.close()
+
+    seen, whole, after_leaving = asyncio.run(run())
+    assert len(seen) > 2 and seen[-1] is True and not any(seen[:-2])
+    assert (whole, after_leaving) == (1, 0)

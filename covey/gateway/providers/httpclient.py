@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -262,33 +262,66 @@ class Endpoint:
 
     async def stream(
         self, path: str, body: bytes, *, read_timeout: float, headers: Mapping[str, str] | None = None
-    ) -> tuple[int, AsyncGenerator[bytes, None]]:
-        """The status, then the body as it arrives: each piece is all that arrived since the last one was
-        taken. A silence longer than `read_timeout` fails it; a reader that falls behind by more than
-        `STREAM_BUFFER_BYTES` stops the connection reading until it catches up."""
+    ) -> tuple[int, StreamedBody]:
+        """The status, then the body as it arrives (`StreamedBody`). A silence longer than `read_timeout`
+        fails it; a reader that falls behind by more than `STREAM_BUFFER_BYTES` stops the connection
+        reading until it catches up."""
         conn = await self._start(path, body, read_timeout, headers)
         conn.limit = STREAM_BUFFER_BYTES
-
-        async def chunks() -> AsyncGenerator[bytes, None]:
-            done = False
-            try:
-                while True:
-                    if conn.chunks:
-                        yield conn.take()
-                        continue
-                    if conn.complete:
-                        done = True
-                        return
-                    conn.arm(read_timeout)
-                    await conn.wait()
-            finally:
-                if done:
-                    self._release(conn)
-                else:
-                    conn.close()
-
-        return conn.status, chunks()
+        return conn.status, StreamedBody(self, conn, read_timeout)
 
     def close(self) -> None:
         while self.idle:
             self.idle.pop().close()
+
+
+class StreamedBody:
+    """A streamed answer's body, async-iterated: each piece is all that arrived since the last one was
+    taken. `done` once the body was taken whole: its connection is back in the pool by then. A failure
+    or a cancellation while waiting drops the connection, and so does `aclose` before the end."""
+
+    __slots__ = ("_conn", "_endpoint", "_read_timeout", "done")
+
+    def __init__(self, endpoint: Endpoint, conn: _Connection, read_timeout: float) -> None:
+        self._endpoint = endpoint
+        self._conn: _Connection | None = conn
+        self._read_timeout = read_timeout
+        self.done = False
+
+    def __aiter__(self) -> StreamedBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        conn = self._conn
+        if conn is None:
+            raise StopAsyncIteration
+        while not conn.chunks:
+            if conn.complete:
+                self._finished(conn)
+                raise StopAsyncIteration
+            conn.arm(self._read_timeout)
+            try:
+                await conn.wait()
+            except BaseException:
+                self._drop()
+                raise
+        data = conn.take()
+        if conn.complete:
+            self._finished(conn)
+        return data
+
+    def _finished(self, conn: _Connection) -> None:
+        self.done = True
+        self._conn = None
+        self._endpoint._release(conn)
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def aclose(self) -> None:
+        self._drop()
+
+    def __del__(self) -> None:  # dropped unread (its reader was cancelled elsewhere): hang up
+        self._drop()
