@@ -233,5 +233,10 @@ def delete(
 ) -> Response:
     group = groups.get_readable(session, panel.caller, group_id)
     name = group.name
+    below = len(grouping.subtree(groups.list_visible(session, panel.caller), group.id)) - 1
+    if below and not recursive:
+        subgroups = "a subgroup" if below == 1 else f"{below} subgroups"
+        message = f"{name} has {subgroups}. Tick “With all its subgroups” to delete them too, or move them first."
+        return redirect(request, f"{PREFIX}/groups/{group.id}", message, kind="error")
     groups.delete(session, panel.caller, group_id, recursive=recursive)
     return redirect(request, f"{PREFIX}/groups", f'Deleted group "{name}".')

@@ -30,12 +30,13 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from covey.admin import signin
 from covey.admin.formatting import FILTERS
+from covey.admin.wording import plain_errors
 from covey.auth.caller import Caller
 from covey.auth.deps import SessionDep
 from covey.config import Settings
 from covey.kit.clock import utcnow
 from covey.kit.crypto import sign
-from covey.kit.error_handlers import describe_validation_error, error_body
+from covey.kit.error_handlers import error_body
 from covey.kit.errors import CoveyError, Forbidden
 from covey.models import Organization, User
 from covey.orgs import repository as orgs_repo
@@ -272,9 +273,9 @@ def _describe(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, CoveyError):
         return exc.status_code, exc.message
     if isinstance(exc, RequestValidationError):
-        return 400, describe_validation_error(exc)
+        return 400, plain_errors(exc.errors())
     if isinstance(exc, ValidationError):
-        return 400, describe_validation_error(RequestValidationError(exc.errors()))
+        return 400, plain_errors(exc.errors())
     return 409, "Conflicts with an existing object"
 
 

@@ -340,6 +340,19 @@ def delete(session: Session, caller: Caller, group_id: str, *, recursive: bool =
 # --- memberships ---------------------------------------------------------------------------------
 
 
+def path_of(session: Session, *, org_id: str, group: Group) -> str:
+    """How messages name a group: its path from the top level, "Engineering › Backend" (names repeat
+    under different parents)."""
+    chain = tree_rules.chain(repository.parent_map(session, org_id=org_id), group.id)
+    names = {g.id: g.name for g in repository.groups_by_id(session, org_id=org_id, group_ids=chain).values()}
+    return " › ".join(names[gid] for gid in reversed(chain) if gid in names)
+
+
+def _person(user: User) -> str:
+    """How messages name a person: by name, else by email or user name."""
+    return user.name or user.label
+
+
 def _user(session: Session, caller: Caller, user_id: str) -> User:
     user = users_repo.get(session, org_id=caller.org_id, user_id=user_id)
     if user is None:
@@ -350,7 +363,9 @@ def _user(session: Session, caller: Caller, user_id: str) -> User:
 def _membership(session: Session, caller: Caller, group: Group, user_id: str) -> Membership:
     membership = repository.get_membership(session, org_id=caller.org_id, group_id=group.id, user_id=user_id)
     if membership is None:
-        raise NotFound(f'user {user_id} is not a member of group "{group.name}"')
+        user = users_repo.get(session, org_id=caller.org_id, user_id=user_id)
+        who = _person(user) if user is not None else f"user {user_id}"
+        raise NotFound(f"{who} is not a member of {path_of(session, org_id=caller.org_id, group=group)}")
     return membership
 
 
@@ -390,7 +405,7 @@ def add_member(session: Session, caller: Caller, group_id: str, *, user_id: str,
     user = _user(session, caller, user_id)
     _require_manage(caller, group)
     if repository.get_membership(session, org_id=caller.org_id, group_id=group.id, user_id=user.id):
-        raise Conflict(f'user {user.id} is already a member of group "{group.name}"')
+        raise Conflict(f"{_person(user)} is already a member of {path_of(session, org_id=caller.org_id, group=group)}")
     membership = _new_membership(session, caller, group, user.id, role)
     audit.record(session, caller, "group.member.add", "group", group.id, after=views.membership_snapshot(membership))
     return membership
@@ -509,12 +524,12 @@ def move_member(
     """Out of one group and into another in the same transaction; the role stays unless one is given."""
     source = _get(session, caller, group_id)
     target = _get(session, caller, to_group_id, message=f"group {to_group_id} not found")
-    _user(session, caller, user_id)
+    user = _user(session, caller, user_id)
     _require_manage(caller, source)
     _require_manage(caller, target)
     old = _membership(session, caller, source, user_id)
     if repository.get_membership(session, org_id=caller.org_id, group_id=target.id, user_id=old.user_id):
-        raise Conflict(f'user {old.user_id} is already a member of group "{target.name}"')
+        raise Conflict(f"{_person(user)} is already a member of {path_of(session, org_id=caller.org_id, group=target)}")
     before = views.membership_snapshot(old)
     new_role = role or old.role
     repository.remove_membership(session, org_id=caller.org_id, group_id=source.id, user_id=old.user_id)

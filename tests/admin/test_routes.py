@@ -212,7 +212,7 @@ def test_bad_input_comes_back_as_a_notice_naming_the_field(owner_panel: PanelSes
     assert response.status_code == 303
     assert response.headers["location"] == f"/admin/groups/{group_id}"
     page = owner_panel.get(response.headers["location"])
-    assert "monthly_budget: money amount must not be negative" in page.text
+    assert "Monthly budget must not be negative." in page.text
     assert org.admin.get(f"/v1/manage/group/{group_id}").json()["group"]["monthly_budget"] is None
 
 

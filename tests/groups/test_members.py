@@ -12,7 +12,8 @@ def test_add_change_role_and_remove(org: Org) -> None:
     added = org.admin.post(f"{GROUPS}/{group}/member", json={"user_id": user, "role": "member"})
     assert added.status_code == 204 and added.content == b""
     again = org.admin.post(f"{GROUPS}/{group}/member", json={"user_id": user, "role": "admin"})
-    assert again.status_code == 409 and user in error_message(again)
+    name = org.admin.get(f"/v1/manage/user/{user}").json()["user"]["name"]
+    assert again.status_code == 409 and error_message(again) == f"{name} is already a member of Research"
     assert members_of(org, group) == {user: "member"}
 
     promoted = org.admin.put(f"{GROUPS}/{group}/member/{user}/role", json={"role": "admin"})
