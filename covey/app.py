@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics = Metrics(shared=settings.prometheus_multiproc_dir is not None)
         budgets = await BudgetsRuntime.start(settings, db)
         gateway = await GatewayRuntime.start(settings, db, metrics=metrics, budgets=budgets.guard)
-        budgets.follow_ledger(gateway.gateway.writer.hold)
+        budgets.follow_ledger(gateway.gateway.writer)
         try:
             yield State(
                 settings=settings,

@@ -52,6 +52,13 @@ class Ticket:
     charged_groups: tuple[str, ...]
     at: datetime  # when the request started: its period, and its usage record's time
     settled: bool = False
+    # Once its settle has been answered (or failed): what it added, and the counters' generation it
+    # landed in (None: a store without generations, or one that had lost its data); `missed` when it
+    # could not reach the store. The usage writer reads these (`covey.budgets.cut`).
+    landed: bool = False
+    actual: int = 0
+    generation: str | None = None
+    missed: bool = False
 
 
 class Guard:
@@ -169,11 +176,12 @@ class Guard:
         if ticket.settled:
             return
         ticket.settled = True
-        actual = max(actual, 0)  # nothing an upstream reports gives room back
+        actual = ticket.actual = max(actual, 0)  # nothing an upstream reports gives room back
         counters = ticket.plan.counters
         try:
             totals = await self.store.settle(reservation=ticket.reservation, counters=counters, actual=actual)
         except CountersUnavailable as exc:
+            ticket.missed = ticket.landed = True
             self.missed_settles += 1
             self.last_miss = time.monotonic()
             log.error(
@@ -182,6 +190,11 @@ class Guard:
                 exc,
             )
             return
+        except BaseException:
+            ticket.missed = ticket.landed = True
+            raise
+        ticket.generation = getattr(totals, "generation", None)
+        ticket.landed = True
         if self.alerts is None or actual <= 0:
             return
         after = dict(zip(counters, totals, strict=True))

@@ -7,6 +7,11 @@ Keys, under the configured prefix, per counter: `c:<counter>` settled spend, `r:
 of reservation ids scored by expiry (ms), `a:<counter>` reservation id → amount, `t:<counter>` the sum
 of live reservations. Expired reservations are purged inside the scripts, so a crashed request's
 hold disappears without any job.
+
+`<prefix>:seeded` holds the counters' generation: a token set when they are made from the usage
+records (`cut`). A Redis that lost its data has none until the next cut; every batch answers with the
+generation its settles landed in, so the usage writer can tell which settles a cut wiped
+(`covey.budgets.cut`).
 """
 
 from __future__ import annotations
@@ -35,14 +40,16 @@ _NAMES_KEPT = 100_000
 # while the previous batch was on its way, in arrival order. Each operation runs as if alone (Redis runs
 # a script atomically), so a batch is exactly the same operations sent one by one, in one round trip.
 #
-# KEYS: 4 per distinct counter of the batch (c, r, a, t). ARGV: the counter TTL (s), then the operations:
+# KEYS: 4 per distinct counter of the batch (c, r, a, t), then the generation mark. ARGV: the counter TTL
+# (s), then the operations:
 #   R id estimate least now(ms) expiry(ms) n  then n × (counter, limit)
 #                                       hold `estimate` on every check, or the least room of any when
 #                                       that is at least `least`, or nothing
 #   S id actual n                       then n × counter            release the hold, add the cost
 # where `counter` is the counter's position among the batch's counters (1-based). One answer per
 # operation: a reservation's is {0, amount held}, else {the (1-based) check without room, 0}; a settle's
-# the new totals. A new kind of check (a rate-limit window) is one more handler in OPS.
+# the new totals; after them, the generation (nil when the mark is gone). A new kind of check (a
+# rate-limit window) is one more handler in OPS.
 BATCH = """
 local ttl = ARGV[1]
 local purged = {}
@@ -118,23 +125,59 @@ while p <= #ARGV do
   answer, p = OPS[ARGV[p]](p + 1)
   answers[#answers + 1] = answer
 end
+answers[#answers + 1] = redis.call('GET', KEYS[#KEYS])
 return answers
 """
 
-# KEYS: the counters' `c:` keys, then the seeded mark. ARGV: a value per counter, then the counter TTL (s).
+# KEYS: the counters' `c:` keys. ARGV: a value per counter, then the counter TTL (s).
 RAISE = """
 local raised = 0
 local ttl = ARGV[#ARGV]
-for i = 1, #KEYS - 1 do
+for i = 1, #KEYS do
   local want = tonumber(ARGV[i])
   if want > tonumber(redis.call('GET', KEYS[i]) or '0') then
     redis.call('SET', KEYS[i], want, 'EX', ttl)
     raised = raised + 1
   end
 end
-redis.call('SET', KEYS[#KEYS], '1')
 return raised
 """
+
+# A new generation of counters, made from the usage records, only where the mark is gone (the first
+# replica to get here wins; the others find the mark): every `c:` key goes (what settled since the data
+# was lost is in the records too), the given values are set, then the mark.
+# KEYS: the mark, then the counters' `c:` keys. ARGV: the generation, the TTL (s), the `c:` key pattern,
+# then a value per counter.
+CUT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local cursor = '0'
+repeat
+  local found = redis.call('SCAN', cursor, 'MATCH', ARGV[3], 'COUNT', 1000)
+  cursor = found[1]
+  for _, k in ipairs(found[2]) do redis.call('DEL', k) end
+until cursor == '0'
+for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 2], 'EX', ARGV[2]) end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+"""
+
+# Settles a cut wiped, added again once their records are known to be after it: only while the mark
+# still names that generation (a later cut counted them from the records). KEYS: the mark, then `c:`
+# keys. ARGV: the generation, the TTL (s), then an amount per counter.
+CATCH_UP = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for i = 2, #KEYS do
+  redis.call('INCRBY', KEYS[i], ARGV[i + 1])
+  redis.call('EXPIRE', KEYS[i], ARGV[2])
+end
+return 1
+"""
+
+
+class Totals(list[int]):
+    """A settle's new totals, and the generation of counters it landed in (None: the mark was gone)."""
+
+    generation: str | None = None
 
 
 class _Batch:
@@ -180,6 +223,8 @@ class RedisCounters:
         self._sync = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._batch_script = self._client.register_script(BATCH)
         self._raise = self._client.register_script(RAISE)
+        self._cut = self._sync.register_script(CUT)
+        self._catch_up = self._sync.register_script(CATCH_UP)
         # Present from the first seed on; a Redis that restarted without its data has lost it too.
         self._seeded = f"{prefix}:seeded"
         self.settle_delay = settle_delay
@@ -230,7 +275,7 @@ class RedisCounters:
                 batch, self._batch = self._batch, _Batch(COUNTER_TTL_SECONDS)
                 self.round_trips += 1
                 try:
-                    answers = await self._batch_script(keys=batch.keys, args=batch.args)
+                    *answers, generation = await self._batch_script(keys=[*batch.keys, self._seeded], args=batch.args)
                 except _DOWN as exc:
                     for waiter in batch.waiters:
                         if not waiter.done():
@@ -238,7 +283,7 @@ class RedisCounters:
                     continue
                 for waiter, answer, hold in zip(batch.waiters, answers, batch.holds, strict=True):
                     if not waiter.done():
-                        waiter.set_result(answer)
+                        waiter.set_result((answer, generation))
                     elif hold is not None and answer[0] == 0:  # held for a request that is gone: give it back
                         self._queue(["S", hold[0], 0], hold[1], None)
         finally:
@@ -259,13 +304,17 @@ class RedisCounters:
         op: list[str | int] = ["R", reservation, estimate, least, now_ms, now_ms + int(hold_seconds * 1000)]
         waiter = self._queue(op, [c.counter for c in checks], [c.limit for c in checks])
         self._send_now()  # a request waits on it: at once (settles waiting for company go along)
-        failed, amount = (int(v) for v in await waiter)
+        answer, _ = await waiter
+        failed, amount = (int(v) for v in answer)
         return Hold(failed - 1, 0) if failed else Hold(None, amount)
 
     async def settle(self, *, reservation: str, counters: Sequence[str], actual: int) -> list[int]:
         waiter = self._queue(["S", reservation, actual], counters, None)
         self._send_soon()  # nobody waits on it: with the next reservation, or after `settle_delay`
-        return [int(v) for v in await waiter]
+        answer, generation = await waiter
+        totals = Totals(int(v) for v in answer)
+        totals.generation = generation.decode() if isinstance(generation, bytes) else None
+        return totals
 
     async def flush(self) -> None:
         """Send whatever waits, and wait for it (at shutdown)."""
@@ -305,15 +354,41 @@ class RedisCounters:
             async with self._client.pipeline(transaction=False) as pipe:
                 for counter, value in values.items():
                     pipe.set(self._keys(counter)[0], value, ex=COUNTER_TTL_SECONDS, nx=True)
-                pipe.set(self._seeded, "1")
                 await pipe.execute()
         except _DOWN as exc:
             raise CountersUnavailable(str(exc)) from exc
 
     async def raise_to(self, values: Mapping[str, int]) -> int:
-        keys = [self._keys(c)[0] for c in values] + [self._seeded]
+        if not values:
+            return 0
+        keys = [self._keys(c)[0] for c in values]
         try:
             return int(await self._raise(keys=keys, args=[*values.values(), COUNTER_TTL_SECONDS]))
+        except _DOWN as exc:
+            raise CountersUnavailable(str(exc)) from exc
+
+    def generation_sync(self) -> str | None:
+        """The counters' generation now; None while the mark is gone (a worker thread)."""
+        try:
+            value = self._sync.get(self._seeded)
+        except _DOWN as exc:
+            raise CountersUnavailable(str(exc)) from exc
+        return value.decode() if isinstance(value, bytes) else None
+
+    def cut_sync(self, values: Mapping[str, int], generation: str) -> bool:
+        """Start `generation` from `values` unless a generation exists already (see CUT); whether it did."""
+        keys = [self._seeded, *(self._keys(c)[0] for c in values)]
+        pattern = _glob_escaped(f"{self.prefix}:c:") + "*"
+        try:
+            return bool(self._cut(keys=keys, args=[generation, COUNTER_TTL_SECONDS, pattern, *values.values()]))
+        except _DOWN as exc:
+            raise CountersUnavailable(str(exc)) from exc
+
+    def catch_up_sync(self, values: Mapping[str, int], generation: str) -> bool:
+        """Add `values` while the counters are still of `generation` (see CATCH_UP); whether they were."""
+        keys = [self._seeded, *(self._keys(c)[0] for c in values)]
+        try:
+            return bool(self._catch_up(keys=keys, args=[generation, COUNTER_TTL_SECONDS, *values.values()]))
         except _DOWN as exc:
             raise CountersUnavailable(str(exc)) from exc
 
@@ -340,3 +415,7 @@ class RedisCounters:
         await self._client.aclose()
         await self._pool.disconnect()
         self._sync.close()
+
+
+def _glob_escaped(text: str) -> str:
+    return "".join(f"\\{ch}" if ch in "*?[]\\" else ch for ch in text)

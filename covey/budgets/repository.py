@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import false, func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from covey.budgets.lines import Line, member_scope
@@ -307,3 +308,12 @@ def top_level_and_personal(session: Session, *, org_id: str, start: datetime, en
         )
     )
     return int(top or 0), int(personal or 0)
+
+
+def lock_usage(session: Session) -> None:
+    """Until `session`'s transaction ends, no usage record is written (writers wait for it) and none is
+    being written: what it reads next is every record committed, and only those."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE usage_records IN SHARE MODE"))
+    else:  # SQLite has one writer at a time: taking the write lock is the same
+        session.execute(sql_delete(UsageRecord).where(false()))

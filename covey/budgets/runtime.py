@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from covey.alerts.dispatcher import Dispatcher
-from covey.budgets import ledger, repository
+from covey.budgets import cut, ledger, repository
 from covey.budgets.counters import CounterStore, CountersUnavailable, MemoryCounters
 from covey.budgets.guard import Guard
 from covey.budgets.lines import Book, make_book
@@ -24,6 +24,7 @@ from covey.config import Settings
 from covey.kit.clock import utcnow
 from covey.kit.db import Database
 from covey.plane.repository import current_revision
+from covey.usage.writer import UsageWriter
 
 log = logging.getLogger("covey.budgets")
 
@@ -53,8 +54,6 @@ class BudgetsRuntime:
         self._keeping = asyncio.Lock()
         # The usage writer's `hold`: records this process has not written yet, and no flush meanwhile.
         self.unwritten: Callable[[], AbstractAsyncContextManager[list[dict[str, Any]]]] | None = None
-        # After the store lost its data, passes that make counters good again until one finds nothing to do.
-        self._rechecks = 0
 
     @property
     def store(self) -> CounterStore:
@@ -78,13 +77,19 @@ class BudgetsRuntime:
         ]
         return runtime
 
-    def follow_ledger(self, hold: Callable[[], AbstractAsyncContextManager[list[dict[str, Any]]]]) -> None:
-        """The usage writer whose unwritten records count when counters are refilled (see `_refill`)."""
-        self.unwritten = hold
+    def follow_ledger(self, writer: UsageWriter) -> None:
+        """The usage writer whose unwritten records count when missed settles are made good (see
+        `_refill`), and which tells Redis counters what it writes after a cut (`covey.budgets.cut`)."""
+        self.unwritten = writer.hold
+        if isinstance(self.store, RedisCounters):
+            writer.counting = cut.Counting(self.store)
 
     async def seed(self) -> None:
         """Counters that do not exist yet start from the usage records of their period, so the in-process
-        store survives a restart, and a Redis that lost its data comes back with the recorded spend."""
+        store survives a restart, and a Redis without counters (new, or that lost its data) gets a
+        generation made from the recorded spend."""
+        if not await self.store.intact():
+            await self._cut()
         book, at = self.guard.book, self.guard.clock()
 
         def expected() -> dict[str, int]:
@@ -102,10 +107,10 @@ class BudgetsRuntime:
                 log.exception("making the budget counters good from the usage records failed; will retry")
 
     async def keep_counters(self) -> None:
-        """After an outage of the counter store, bring its counters back up to the usage records: when
-        settles could not reach it (once their records have had time to land), or when it came back
-        without its data. Counters are only ever raised: a request in flight may have settled before
-        its record is written."""
+        """After an outage of the counter store, make its counters good from the usage records: when it
+        came back without its data, a new generation (`covey.budgets.cut`); when settles could not reach
+        it, counters raised to the records once those have had time to land (only raised: a request in
+        flight may have settled before its record is written)."""
         async with self._keeping:
             await self._keep_counters()
 
@@ -116,27 +121,33 @@ class BudgetsRuntime:
             lost = not await self.store.intact()
         except CountersUnavailable:
             return  # still away
-        landed = time.monotonic() - guard.last_miss >= self._landing_seconds
         if lost:
-            # Other processes' records land within the landing time: look again then, until a pass
-            # finds every counter up to the records.
-            self._rechecks, guard.last_miss = 3, time.monotonic()
-        elif not ((missed or self._rechecks) and landed):
+            try:
+                made = await self._cut()
+            except CountersUnavailable:
+                return
+            if made:
+                log.warning("budget counters made again from the usage records: the store had lost its data")
+            return
+        if not (missed and time.monotonic() - guard.last_miss >= self._landing_seconds):
             return
         try:
             raised = await self._refill()
         except CountersUnavailable:
             return
         guard.missed_settles -= missed
-        if not lost:
-            self._rechecks = max(self._rechecks - 1, 0) if raised else 0
-            guard.last_miss = time.monotonic()
-        if raised or lost:
+        guard.last_miss = time.monotonic()
+        if raised:
             log.warning(
-                "budget counters made good from the usage records (%s): %d raised",
-                "the store lost its data" if lost else f"{missed} settles missed" if missed else "a second look",
-                raised,
+                "budget counters made good from the usage records (%d settles missed): %d raised", missed, raised
             )
+
+    async def _cut(self) -> bool:
+        """A new generation of Redis counters from the usage records, unless another process made it."""
+        store = self.store
+        if not isinstance(store, RedisCounters):
+            return False
+        return await asyncio.to_thread(cut.make, self.db, store, book=self.guard.book, at=self.guard.clock())
 
     async def _refill(self) -> int:
         """Raise counters to the usage records, written and not yet written, taken at one instant: the

@@ -572,7 +572,7 @@ class Gateway:
         record, cost = usage_record(
             ad, model_requested, outcome, endpoint=endpoint, stream=stream, features=features, ticket=ticket
         )
-        self.writer.add(record)
+        self.writer.add(record, ticket)
         return cost
 
     def _check_overrun(self, ad: Admitted, outcome: Outcome) -> None:

@@ -3,7 +3,10 @@ batches every `usage_flush_seconds`, and `stop` writes whatever is left (docs/de
 
 The writer never stops: a batch the database refuses is split until the records it refuses stand
 alone, and those go to the quarantine (`usage_quarantine`, with the reason) so the rest land. Only a
-database that does not answer keeps records waiting, in order, for the next flush."""
+database that does not answer keeps records waiting, in order, for the next flush.
+
+A record added with its budget charge is written once that charge has settled on the counters, and the
+counters are told which generation each write saw (`Counting`, kept by `covey.budgets.cut`)."""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -32,6 +35,29 @@ log = logging.getLogger("covey.usage")
 MAX_TRIES = 3
 # A graceful stop keeps trying a database that does not answer for this long before giving up.
 STOP_SECONDS = 10.0
+# A record whose charge has not settled after this many flushes is written anyway.
+SETTLE_FLUSHES = 20
+
+
+class Charge(Protocol):
+    """A record's budget charge (`covey.budgets.guard.Ticket`)."""
+
+    @property
+    def landed(self) -> bool:
+        """Its settle has been answered, or failed."""
+        ...
+
+
+class Counting(Protocol):
+    """The budget counters' side of a write (`covey.budgets.cut.Counting`), called in the worker thread."""
+
+    def generation(self) -> str | None:
+        """Read inside the transaction that writes records, after them."""
+        ...
+
+    def catch_up(self, charges: Sequence[Charge], generation: str | None) -> None:
+        """Once those records are committed, with the charges they were added with."""
+        ...
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -80,6 +106,10 @@ class UsageWriter:
         # Prices of the catalog's models, for the cache savings the rollups keep.
         self.prices = prices
         self._records: list[dict[str, Any]] = []
+        # Charges of records not yet written, by the record's identity, and the flushes each has waited.
+        self._charges: dict[int, Charge] = {}
+        self._waited: dict[int, int] = {}
+        self.counting: Counting | None = None
         self._lock = asyncio.Lock()
         self._tries: dict[str, int] = {}
         self._failing = False
@@ -88,18 +118,32 @@ class UsageWriter:
         # When the buffer was last written out (monotonic seconds): `/readyz` says when that is long ago.
         self.last_drained = time.monotonic()
 
-    def add(self, record: dict[str, Any]) -> None:
-        """Called on the hot path: appends, never waits. Ids and charge rows are made by the writer."""
+    def add(self, record: dict[str, Any], charge: Charge | None = None) -> None:
+        """Called on the hot path: appends, never waits. Ids and charge rows are made by the writer; a
+        record with a budget `charge` is written once the charge has settled."""
         self._records.append(record)
+        if charge is not None:
+            self._charges[id(record)] = charge
 
     # ---- a worker thread ------------------------------------------------------------------------------
 
     def _insert(self, records: list[dict[str, Any]]) -> None:
         last_used = {r["key_id"]: r["created_at"] for r in records}
+        counting = self.counting
+        generation: str | None = None
         with self.db.transaction() as session:
             record_usage(session, records, prices=self.prices)
             repository.stamp_last_used(session, last_used)
             audit.observed(session, [guardrail_event(r) for r in records if r.get("guardrails")])
+            if counting is not None:
+                generation = counting.generation()  # after the rows: a cut is before this or after it
+        if counting is None:
+            return
+        charges = [c for c in (self._charges.get(id(r)) for r in records) if c is not None]
+        try:
+            counting.catch_up(charges, generation)
+        except Exception:  # the records are written: nothing here may make them look unwritten
+            log.exception("telling the budget counters about %d written records failed", len(records))
 
     def _quarantine(self, refused: list[tuple[dict[str, Any], str]]) -> None:
         with self.db.transaction() as session:
@@ -176,13 +220,36 @@ class UsageWriter:
 
     # ---- the event loop -------------------------------------------------------------------------------
 
-    async def flush(self) -> None:
+    def _take(self, *, everything: bool) -> list[dict[str, Any]]:
+        """The records to write now: all but those whose charge is still settling (kept, in order)."""
+        if everything or not self._charges:
+            records, self._records = self._records, []
+            return records
+        ready: list[dict[str, Any]] = []
+        settling: list[dict[str, Any]] = []
+        for r in self._records:
+            charge = self._charges.get(id(r))
+            if charge is None or charge.landed:
+                ready.append(r)
+                continue
+            waited = self._waited[id(r)] = self._waited.get(id(r), 0) + 1
+            (ready if waited >= SETTLE_FLUSHES else settling).append(r)
+        self._records = settling
+        return ready
+
+    def _forget(self, records: list[dict[str, Any]]) -> None:
+        for r in records:
+            self._charges.pop(id(r), None)
+            self._waited.pop(id(r), None)
+
+    async def flush(self, *, everything: bool = False) -> None:
         async with self._lock:
             if not self._records:
                 self.last_drained = time.monotonic()
                 return
-            records = self._records
-            self._records = []
+            records = self._take(everything=everything)
+            if not records:
+                return
             try:
                 written, quarantined, kept = await asyncio.to_thread(self._write, records)
             except Exception as exc:  # noqa: BLE001 — the database did not answer (or worse): keep them all
@@ -196,6 +263,8 @@ class UsageWriter:
                 log.warning("usage records are being written again")
                 self._failing = False
             self._records[:0] = kept
+            kept_ids = {id(r) for r in kept}
+            self._forget([r for r in records if id(r) not in kept_ids])
             if kept:
                 self.metrics.write_failed()
             for r in written:
@@ -246,7 +315,7 @@ class UsageWriter:
         """Writes everything left, retrying a database that does not answer for up to `STOP_SECONDS`."""
         deadline = time.monotonic() + STOP_SECONDS
         while True:
-            await self.flush()
+            await self.flush(everything=True)
             if not self._records:
                 return
             if time.monotonic() > deadline:

@@ -145,14 +145,34 @@ def test_seed_keeps_existing_counters_and_replace_overwrites(make: Make) -> None
     assert run(make, body) == [9, 5, 3, 9]
 
 
-def test_raise_to_only_raises_and_seeding_marks_the_store_intact(make: Make) -> None:
+def test_raise_to_only_raises(make: Make) -> None:
     async def body(store: CounterStore) -> tuple[Any, ...]:
         await store.settle(reservation="r", counters=["a@1", "b@1"], actual=10)
         raised = await store.raise_to({"a@1": 4, "b@1": 12, "c@1": 6})
-        await store.seed({})
-        return raised, await store.spent(["a@1", "b@1", "c@1"]), await store.intact()
+        return raised, await store.spent(["a@1", "b@1", "c@1"])
 
-    assert run(make, body) == (2, [10, 12, 6], True)
+    assert run(make, body) == (2, [10, 12, 6])
+
+
+def test_a_cut_starts_a_generation_once_and_settles_say_which_they_landed_in(redis_url: str, redis_prefix: str) -> None:
+    """Without a mark, settles land in no generation; the first cut replaces every counter with its
+    values and marks the store, a second finds the mark and changes nothing; a catch-up counts only
+    in the generation it was meant for."""
+
+    async def body(store: RedisCounters) -> list[Any]:
+        before = await store.settle(reservation="r1", counters=["a@1", "x@1"], actual=10)
+        seen = [await store.intact(), getattr(before, "generation", "?")]
+        seen.append(await asyncio.to_thread(store.cut_sync, {"a@1": 100, "b@1": 5}, "g1"))
+        seen.append(await asyncio.to_thread(store.cut_sync, {"a@1": 1}, "g2"))
+        after = await store.settle(reservation="r2", counters=["a@1"], actual=1)
+        seen += [list(after), getattr(after, "generation", "?"), await store.intact()]
+        seen.append(await asyncio.to_thread(store.catch_up_sync, {"b@1": 2}, "g1"))
+        seen.append(await asyncio.to_thread(store.catch_up_sync, {"b@1": 1000}, "g0"))
+        seen.append(await store.spent(["a@1", "b@1", "x@1"]))
+        return seen
+
+    got = run(lambda: RedisCounters(redis_url, prefix=redis_prefix), body)
+    assert got == [False, None, True, False, [101], "g1", True, True, False, [101, 7, 0]]
 
 
 def test_concurrent_reservations_never_pass_the_limit(make: Make) -> None:

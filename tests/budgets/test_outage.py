@@ -24,11 +24,11 @@ from covey.budgets.runtime import BudgetsRuntime
 from covey.config import Settings
 from covey.kit.db import Database
 from covey.kit.ids import new_id
-from tests.budgets.conftest import gateway_settings
+from tests.budgets.conftest import GATEWAY_CONFIG, gateway_settings
 from tests.budgets.test_runtime import CENT, plant
 from tests.budgets.traffic import hammer, wait_served
-from tests.conftest import IN_CI, Org
-from tests.gateway.servers import serve
+from tests.conftest import BACKEND, IN_CI, Org
+from tests.gateway.servers import covey_serve, serve
 
 
 @contextlib.asynccontextmanager
@@ -205,3 +205,56 @@ def test_counters_refilled_under_load_agree_with_the_records_within_seconds(
             time.sleep(0.1)
         last = httpx.get(f"{url}/v1/manage/doctor", headers=org.admin.headers).json()
         assert report is not None, last["drifts"][:5]
+
+
+def lose_redis_data(redis_url: str, prefix: str) -> None:
+    """What a Redis restarted without persistence leaves of the counters: nothing."""
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="two processes share PostgreSQL: runs in the PostgreSQL pass")
+def test_two_replicas_under_load_agree_with_the_records_after_redis_lost_its_data_twice(
+    org: Org, database_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    """Two `covey serve` processes on one PostgreSQL and one Redis, requests flowing through both; Redis
+    loses its data twice while they flow. Each process holds records the other has not seen and settles
+    the other does not know of, yet once the traffic ends `covey doctor` finds no drift on either."""
+    config = tmp_path / "covey.toml"
+    config.write_text(GATEWAY_CONFIG)
+    env = {
+        "COVEY_DATABASE_URL": database_url,
+        "COVEY_REDIS_URL": redis_url,
+        "COVEY_REDIS_PREFIX": redis_prefix,
+        "COVEY_CONFIG": str(config),
+        "COVEY_SNAPSHOT_POLL_SECONDS": "0.1",
+        "COVEY_USAGE_FLUSH_SECONDS": "0.2",
+    }
+    group = org.group(monthly_budget="1000")
+    user = org.user()
+    org.add_member(group, user)
+    secret = org.key(user, group_id=group, manage="none").key
+    with covey_serve(env, 2, logs=tmp_path) as urls:
+        for url in urls:
+            wait_served(url, secret)
+        results: list[tuple[int, str]] = []
+        load = threading.Thread(
+            target=lambda: results.extend(hammer(urls, secret, clients=16, each=40)), name="load", daemon=True
+        )
+        load.start()
+        for _ in range(2):
+            time.sleep(0.6)
+            lose_redis_data(redis_url, redis_prefix)
+        load.join()
+        assert {status for status, _ in results} == {200}, results[:5]
+        reports: list[dict[str, Any]] = []
+        for _ in range(300):  # a generous while: the answer must come, not come fast
+            reports = [httpx.get(f"{url}/v1/manage/doctor", headers=org.admin.headers).json() for url in urls]
+            if all(r["healthy"] for r in reports):
+                break
+            time.sleep(0.1)
+        assert all(r["healthy"] for r in reports), [r["drifts"][:5] for r in reports]
+        assert reports[0]["checked"] > 0
