@@ -63,7 +63,9 @@ class Counting:
         values: dict[str, int] = {}
         if generation is not None:
             for ticket in charges:
-                if not isinstance(ticket, Ticket) or ticket.missed or ticket.generation == generation:
+                if not isinstance(ticket, Ticket) or not ticket.landed or ticket.missed:
+                    continue  # still on its way (it lands after this write), or left to the refill
+                if ticket.generation == generation:
                     continue
                 if ticket.actual > 0:
                     for counter in ticket.plan.counters:

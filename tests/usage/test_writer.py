@@ -196,3 +196,33 @@ def test_a_record_reads_back_as_written_every_column(org: Org, db: Database) -> 
     assert (row.error, row.request_body, row.response_body, row.end_user_id) == (odd, odd, None, None)
     assert (row.stream, row.ttft_ms, row.attempts, row.trace_id) == (True, 12, 1, "t-1")
     assert (row.input_tokens, row.output_tokens, row.cost_nanos, row.status) == (3, 5, 100, 200)
+
+
+class Settling:
+    """A record's budget charge, as the writer sees it: landed once its settle was answered."""
+
+    def __init__(self) -> None:
+        self.landed = False
+
+
+def test_a_record_waits_for_its_settle_and_a_stop_writes_it_anyway(org: Org, db: Database) -> None:
+    key = f"k-{uuid.uuid4().hex[:8]}"
+    writer = UsageWriter(db, flush_seconds=60, metrics=Metrics())
+    first, second = Settling(), Settling()
+    writer.add(record(org.id, key, trace_id="first"), first)
+    writer.add(record(org.id, key, trace_id="plain"))
+    writer.add(record(org.id, key, trace_id="second"), second)
+
+    async def scenario() -> list[list[str]]:
+        seen = []
+        await writer.flush()
+        seen.append(sorted(r.trace_id or "" for r in rows(db, key)))
+        first.landed = True
+        await writer.flush()
+        seen.append(sorted(r.trace_id or "" for r in rows(db, key)))
+        await writer.stop()  # the second never settles: a stop writes it all the same
+        seen.append(sorted(r.trace_id or "" for r in rows(db, key)))
+        return seen
+
+    assert asyncio.run(scenario()) == [["plain"], ["first", "plain"], ["first", "plain", "second"]]
+    assert writer.pending == 0
