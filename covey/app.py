@@ -33,6 +33,7 @@ from covey.scim.token_endpoints import router as scim_token_router
 from covey.sso.endpoints import router as sso_router
 from covey.sso.issuer import Issuers
 from covey.state import State
+from covey.usage.endpoints import router as requests_router
 from covey.users.endpoints import router as users_router
 
 
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes[0:0] = gateway_routes()
     app.include_router(policies_router, prefix="/v1/manage")
     app.include_router(sso_router, prefix="/v1/manage")
-    for router in (keys_router, groups_router, access_router, orgs_router, users_router, audit_router):
+    for router in (keys_router, groups_router, access_router, orgs_router, users_router, audit_router, requests_router):
         app.include_router(router, prefix="/v1/manage")
     for router in (reports.usage_router, reports.router, reports.recommendations_router):
         app.include_router(router, prefix="/v1/manage")

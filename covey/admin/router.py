@@ -5,11 +5,24 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from covey.admin import account, audit, budgets, groups, insights, keys, members, overview, policies, sso, users
+from covey.admin import (
+    account,
+    audit,
+    budgets,
+    groups,
+    insights,
+    keys,
+    members,
+    overview,
+    policies,
+    requests,
+    sso,
+    users,
+)
 from covey.admin.web import PREFIX, PanelRoute, page
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-for module in (account, sso, overview, groups, members, budgets, users, keys, policies, insights, audit):
+for module in (account, sso, overview, groups, members, budgets, users, keys, policies, insights, audit, requests):
     router.include_router(module.router)
 
 _fallback = APIRouter(route_class=PanelRoute)

@@ -1,22 +1,23 @@
-"""SQL for usage records: batched inserts (records, their charged groups), key last-use stamps and the
-quarantine of records the database refused."""
+"""SQL for usage records: batched inserts (records, their charged groups), key last-use stamps, the
+quarantine of records the database refused, and the request log's reads."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
-from sqlalchemy import JSON, Table, TypeDecorator, bindparam, insert, update
+from sqlalchemy import JSON, Table, TypeDecorator, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from covey.kit.clock import utcnow
 from covey.kit.ids import new_id
 from covey.models import ApiKey, Base, QuarantinedUsage, UsageCharge, UsageRecord
+from covey.models.base import in_org
 
 if TYPE_CHECKING:
     import psycopg
@@ -93,3 +94,70 @@ def quarantine(session: Session, *, org_id: str | None, reason: str, record: str
         insert(_table(QuarantinedUsage)),
         [{"id": new_id(), "quarantined_at": utcnow(), "org_id": org_id, "reason": reason, "record": record}],
     )
+
+
+# --- the request log -----------------------------------------------------------------------------
+
+
+def search_requests(
+    session: Session,
+    *,
+    org_id: str,
+    user_id: str | None,
+    key_id: str | None,
+    group_id: str | None,
+    model: str | None,
+    status_range: tuple[int, int] | None,
+    start: datetime | None,
+    end: datetime | None,
+    visible_groups: Collection[str] | None,
+    visible_user_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[UsageRecord], int]:
+    """Newest first. `group_id` is a group's subtree (the requests charged to it); `model` matches the
+    model asked for or the one that answered. For a caller who is not an org admin, `visible_*` keep
+    the requests charged to one of `visible_groups` and the caller's own (None = no narrowing)."""
+    stmt = in_org(UsageRecord, org_id)
+    if user_id:
+        stmt = stmt.where(UsageRecord.user_id == user_id)
+    if key_id:
+        stmt = stmt.where(UsageRecord.key_id == key_id)
+    if group_id:
+        charged = select(UsageCharge.usage_id).where(UsageCharge.org_id == org_id, UsageCharge.group_id == group_id)
+        stmt = stmt.where(UsageRecord.id.in_(charged))
+    if model:
+        stmt = stmt.where(or_(UsageRecord.model_requested == model, UsageRecord.model_used == model))
+    if status_range:
+        stmt = stmt.where(UsageRecord.status.between(*status_range))
+    if start:
+        stmt = stmt.where(UsageRecord.created_at >= start)
+    if end:
+        stmt = stmt.where(UsageRecord.created_at < end)
+    if visible_groups is not None:
+        through = select(UsageCharge.usage_id).where(
+            UsageCharge.org_id == org_id, UsageCharge.group_id.in_(list(visible_groups))
+        )
+        stmt = stmt.where(or_(UsageRecord.id.in_(through), UsageRecord.user_id == visible_user_id))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    ordered = stmt.order_by(UsageRecord.created_at.desc(), UsageRecord.id.desc())
+    return session.scalars(ordered.limit(limit).offset(offset)).all(), total
+
+
+def get_request(session: Session, *, org_id: str, request_id: str) -> UsageRecord | None:
+    return session.scalars(in_org(UsageRecord, org_id).where(UsageRecord.id == request_id)).first()
+
+
+def charged_groups_of(session: Session, *, org_id: str, request_id: str) -> set[str]:
+    rows = session.scalars(
+        select(UsageCharge.group_id).where(UsageCharge.org_id == org_id, UsageCharge.usage_id == request_id)
+    )
+    return set(rows)
+
+
+def logging_keys(session: Session, *, org_id: str, key_ids: Collection[str]) -> set[str]:
+    """Which of these keys have their `logging` flag on now."""
+    if not key_ids:
+        return set()
+    rows = session.scalars(in_org(ApiKey, org_id, ApiKey.id).where(ApiKey.id.in_(list(key_ids)), ApiKey.logging))
+    return set(rows)
