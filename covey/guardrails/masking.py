@@ -22,10 +22,13 @@ TEXT_KEYS = frozenset(("content", "text", "input", "system", "prompt", "instruct
 # every string in it text.
 JSON_KEYS = frozenset(("arguments", "partial_json"))
 TOOL_INPUT_KEYS = frozenset(("input", "arguments"))
-# A stream holds back this many characters at most (the longest finding with spaces in it, a card
-# number or an IBAN, fits), plus the word being written; a private key until its end line.
+# A stream holds back the last `HOLD` characters (the longest finding with spaces in it, a card number
+# or an IBAN, fits) and the word being written (a private key until its end line), and sends what is
+# before them once at least `RELEASE` characters are ready: the detectors run about once per 32
+# characters, not on every small chunk (often a token's worth).
 HOLD = 48
 MAX_HELD = 16 * 1024
+RELEASE = 32
 
 
 BLOCKED = "blocked by guardrails"
@@ -130,7 +133,7 @@ class StreamText:
             cut = min(cut, block)
         if len(buf) > MAX_HELD:
             cut = len(buf) - HOLD
-        if cut <= 0:
+        if cut < RELEASE:
             held.text = buf
             return ""
         findings = find(buf, self.guard.categories)
