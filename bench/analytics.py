@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from covey.auth.caller import Caller
+from covey.budgets.periods import add_months
 from covey.config import normalize_database_url
 from covey.kit.db import make_engine
 from covey.migrations import runner
@@ -365,9 +366,9 @@ def questions(org: Org, engine: sa.Engine) -> list[tuple[str, Callable[[Session]
     now = _now()
     this_month = now.date().replace(day=1)
     month_dt = datetime(this_month.year, this_month.month, 1, tzinfo=UTC)
-    last_month = periods.add_months(this_month, -1)
+    last_month = add_months(this_month, -1)
     last_dt = datetime(last_month.year, last_month.month, 1, tzinfo=UTC)
-    year_ago = periods.add_months(this_month, -11)
+    year_ago = add_months(this_month, -11)
     year_dt = datetime(year_ago.year, year_ago.month, 1, tzinfo=UTC)
     with Session(engine) as session:
         spend = service.group_tree(session, caller, month=this_month).nodes

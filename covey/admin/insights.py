@@ -15,6 +15,7 @@ from covey.admin.web import PREFIX, AdminDep, OrgAdminDep, Panel, PanelRoute, pa
 from covey.alerts import service as alerts
 from covey.alerts.schemas import WebhookCreate, WebhookUpdate
 from covey.auth.deps import SessionDep
+from covey.budgets.periods import month_key
 from covey.kit.clock import utcnow
 from covey.kit.pagination import Page
 from covey.reports import export, periods, recommendations
@@ -29,7 +30,7 @@ TREND_MONTHS = 6
 @router.get("/analytics", include_in_schema=False)
 def analytics(request: Request, panel: AdminDep, session: SessionDep, month: str | None = None) -> Response:
     caller = panel.caller
-    chosen = periods.parse_month(month, today=utcnow().date())
+    chosen = periods.parse_month(month) or reports.this_month(session, caller)
     by_month = reports.group_spend(session, caller, months=TREND_MONTHS, group_id=None)
     allocation = reports.allocation(session, caller, month=chosen) if panel.is_org_admin else None
     current = spend.current_month(panel.org.timezone, utcnow())
@@ -38,7 +39,7 @@ def analytics(request: Request, panel: AdminDep, session: SessionDep, month: str
         request,
         panel,
         "analytics.html",
-        month=periods.month_key(chosen),
+        month=month_key(chosen),
         months=[m.month for m in by_month.groups[0].months] if by_month.groups else [],
         groups=ranked,
         allocation=allocation,
@@ -62,9 +63,8 @@ def _models_by_month(session: Session, panel: Panel) -> dict[str, Any]:
 
 @router.get("/analytics/allocation.csv", include_in_schema=False)
 def allocation_csv(panel: OrgAdminDep, session: SessionDep, month: str | None = None) -> Response:
-    chosen = periods.parse_month(month, today=utcnow().date())
-    report = reports.allocation(session, panel.caller, month=chosen)
-    return export.csv_response(export.allocation_table(report), f"allocation-{periods.month_key(chosen)}")
+    report = reports.allocation(session, panel.caller, month=periods.parse_month(month))
+    return export.csv_response(export.allocation_table(report), f"allocation-{report.month}")
 
 
 @router.get("/recommendations", include_in_schema=False)

@@ -1,5 +1,7 @@
-"""All SQL of the panel: its own tables (sessions, refused sign-ins), and the spend figures it shows,
-summed from the usage ledger (usage records and their charged groups, docs/design.md §3)."""
+"""All SQL of the panel: its own tables (sessions, refused sign-ins), and the spend figures it shows —
+from the rollups the reports read, by the months of the org's calendar, so a page and a report on the
+same month agree to the nano-dollar (docs/design.md §4). What no rollup keeps (a user's spend through
+a charged group, every feature named) is summed from the usage ledger over the same month."""
 
 from __future__ import annotations
 
@@ -9,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from covey.admin.spend import Month
 from covey.models import AdminSession, SignInFailure, UsageCharge, UsageRecord, User, in_org
+from covey.reports.tables import GroupMonthRollup, UsageRollup, UserMonthRollup
 
 
 def users_by_email(session: Session, *, email: str) -> Sequence[User]:
@@ -70,50 +73,48 @@ def prune_failures(session: Session, *, before: datetime) -> None:
     session.execute(delete(SignInFailure).where(SignInFailure.occurred_at < before))
 
 
-# --- spend, from the usage ledger ---------------------------------------------------------------
+# --- spend: the rollups the reports read, by the months of the org's calendar ---------------------
 
 
 def _charges(org_id: str, *columns: Any) -> Any:
     return in_org(UsageCharge, org_id, *columns)
 
 
+def _month_sums(model: type[GroupMonthRollup] | type[UserMonthRollup], org_id: str, month: Month, *by: Any) -> Any:
+    stmt = in_org(model, org_id, *by, func.coalesce(func.sum(model.cost_nanos), 0)).where(model.month == month.first)
+    return stmt.group_by(*by) if by else stmt
+
+
 def org_total(session: Session, *, org_id: str, month: Month) -> int:
-    stmt = in_org(UsageRecord, org_id, func.coalesce(func.sum(UsageRecord.cost_nanos), 0)).where(
-        UsageRecord.created_at >= month.start, UsageRecord.created_at < month.end
-    )
+    """The org's spend: the `own` rows count each request once (personal keys under group '')."""
+    stmt = _month_sums(GroupMonthRollup, org_id, month).where(GroupMonthRollup.own.is_(True))
     return int(session.scalar(stmt) or 0)
 
 
 def by_group(session: Session, *, org_id: str, month: Month) -> dict[str, int]:
     """Each group's spend, its whole subtree's included (a record charges the key's group and every ancestor)."""
-    rows = session.execute(
-        _charges(org_id, UsageCharge.group_id, func.sum(UsageCharge.cost_nanos))
-        .where(UsageCharge.created_at >= month.start, UsageCharge.created_at < month.end)
-        .group_by(UsageCharge.group_id)
-    )
-    return {gid: int(total or 0) for gid, total in rows}
+    rows = session.execute(_month_sums(GroupMonthRollup, org_id, month, GroupMonthRollup.group_id))
+    return {gid: int(total) for gid, total in rows if gid}
 
 
 def by_user(session: Session, *, org_id: str, month: Month) -> dict[str, int]:
-    rows = session.execute(
-        in_org(UsageRecord, org_id, UsageRecord.user_id, func.sum(UsageRecord.cost_nanos))
-        .where(UsageRecord.created_at >= month.start, UsageRecord.created_at < month.end)
-        .group_by(UsageRecord.user_id)
-    )
-    return {uid: int(total or 0) for uid, total in rows}
+    rows = session.execute(_month_sums(UserMonthRollup, org_id, month, UserMonthRollup.user_id))
+    return {uid: int(total) for uid, total in rows}
 
 
 def by_key(session: Session, *, org_id: str, month: Month) -> dict[str, int]:
+    """From the day rollups: the days of the org's calendar that make up the month."""
     rows = session.execute(
-        in_org(UsageRecord, org_id, UsageRecord.key_id, func.sum(UsageRecord.cost_nanos))
-        .where(UsageRecord.created_at >= month.start, UsageRecord.created_at < month.end)
-        .group_by(UsageRecord.key_id)
+        in_org(UsageRollup, org_id, UsageRollup.key_id, func.sum(UsageRollup.cost_nanos))
+        .where(UsageRollup.day >= month.first, UsageRollup.day < month.next)
+        .group_by(UsageRollup.key_id)
     )
     return {kid: int(total or 0) for kid, total in rows}
 
 
 def members_through_group(session: Session, *, org_id: str, group_id: str, month: Month) -> dict[str, int]:
-    """Each user's spend charged to this group (through its keys and its subgroups' keys)."""
+    """Each user's spend charged to this group (through its keys and its subgroups' keys), from the usage
+    ledger (no rollup keeps user by charged group), over the same month's instants."""
     rows = session.execute(
         _charges(org_id, UsageRecord.user_id, func.sum(UsageCharge.cost_nanos))
         .join(UsageRecord, UsageRecord.id == UsageCharge.usage_id)
@@ -128,20 +129,16 @@ def members_through_group(session: Session, *, org_id: str, group_id: str, month
 
 
 def trend(session: Session, *, org_id: str, group_id: str | None, periods: Sequence[Month]) -> list[int]:
-    """Spend per month, for the org (group_id None) or one group's subtree. One indexed sum per month
-    keeps it the same SQL on SQLite and PostgreSQL."""
-    out = []
-    for month in periods:
-        if group_id is None:
-            out.append(org_total(session, org_id=org_id, month=month))
-            continue
-        stmt = _charges(org_id, func.coalesce(func.sum(UsageCharge.cost_nanos), 0)).where(
-            UsageCharge.group_id == group_id,
-            UsageCharge.created_at >= month.start,
-            UsageCharge.created_at < month.end,
-        )
-        out.append(int(session.scalar(stmt) or 0))
-    return out
+    """Spend per month, for the org (group_id None) or one group's subtree."""
+    if not periods:
+        return []
+    m = GroupMonthRollup
+    stmt = in_org(m, org_id, m.month, func.sum(m.cost_nanos)).where(
+        m.month >= periods[0].first, m.month <= periods[-1].first
+    )
+    stmt = stmt.where(m.own.is_(True)) if group_id is None else stmt.where(m.group_id == group_id)
+    spent = {month: int(total or 0) for month, total in session.execute(stmt.group_by(m.month))}
+    return [spent.get(month.first, 0) for month in periods]
 
 
 @dataclass(frozen=True)
@@ -154,15 +151,13 @@ class ModelSpend:
 def top_models(
     session: Session, *, org_id: str, group_id: str | None, month: Month, limit: int = 8
 ) -> list[ModelSpend]:
-    model = func.coalesce(UsageRecord.model_used, UsageRecord.model_requested)
-    cost = func.sum(UsageRecord.cost_nanos)
-    stmt = in_org(UsageRecord, org_id, model, func.count(), cost).where(
-        UsageRecord.created_at >= month.start, UsageRecord.created_at < month.end
-    )
-    if group_id is not None:
-        stmt = stmt.join(UsageCharge, UsageCharge.usage_id == UsageRecord.id).where(UsageCharge.group_id == group_id)
-    rows = session.execute(stmt.group_by(model).order_by(cost.desc()).limit(limit))
-    return [ModelSpend(model=m, requests=int(n), cost_nanos=int(c or 0)) for m, n, c in rows]
+    m = GroupMonthRollup
+    model = case((m.model_used != "", m.model_used), else_=m.model_requested)
+    cost = func.sum(m.cost_nanos)
+    stmt = in_org(m, org_id, model, func.sum(m.requests), cost).where(m.month == month.first)
+    stmt = stmt.where(m.own.is_(True)) if group_id is None else stmt.where(m.group_id == group_id)
+    rows = session.execute(stmt.group_by(model).order_by(cost.desc(), model).limit(limit))
+    return [ModelSpend(model=name, requests=int(n or 0), cost_nanos=int(c or 0)) for name, n, c in rows]
 
 
 def feature_use(session: Session, *, org_id: str, group_id: str, month: Month) -> list[tuple[str, int]]:

@@ -1,30 +1,33 @@
-"""The months the panel's spend figures cover: calendar months in the organization's time zone, as
-budgets count them (docs/design.md §4). The figures themselves are read in `admin.repository`."""
+"""The months the panel's spend figures cover: calendar months in the organization's time zone, the
+months budgets count and reports answer for (`covey.budgets.periods`, docs/design.md §4). The figures
+themselves are read in `admin.repository`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
+
+from covey.budgets.periods import add_months, month_bounds, month_key, month_of, zone
 
 
 @dataclass(frozen=True)
 class Month:
     label: str  # "2026-11"
+    first: date  # its first day in the org's calendar: how the rollups name it
+    next: date  # the first day of the month after
     start: datetime  # UTC
     end: datetime  # UTC, exclusive
 
 
 def months(timezone: str, now: datetime, count: int = 12) -> list[Month]:
     """The last `count` calendar months in `timezone`, oldest first, the current one last."""
-    zone = ZoneInfo(timezone or "UTC")
-    local = now.astimezone(zone)
-    index = local.year * 12 + local.month - 1
+    tz = zone(timezone)
+    current = month_of(now, tz)
     out = []
-    for i in range(index - count + 1, index + 1):
-        start = datetime(i // 12, i % 12 + 1, 1, tzinfo=zone)
-        end = datetime((i + 1) // 12, (i + 1) % 12 + 1, 1, tzinfo=zone)
-        out.append(Month(label=f"{start.year}-{start.month:02d}", start=start.astimezone(UTC), end=end.astimezone(UTC)))
+    for back in range(count - 1, -1, -1):
+        first = add_months(current, -back)
+        start, end = month_bounds(first, tz)
+        out.append(Month(label=month_key(first), first=first, next=add_months(first, 1), start=start, end=end))
     return out
 
 

@@ -1,7 +1,11 @@
-"""Budget periods as pure functions: which period an instant falls in, in the org's timezone.
+"""Covey's one calendar (docs/design.md §4): which day, week and month an instant falls in is decided in
+the org's timezone, by these pure functions, for everything that counts spend by period — budget
+counters, the rollups and every report on them, the panel's spend pages.
 
 Counters are keyed by period (`2026-11`, `2026-W48`, `2026-11-27`), so a new period starts at zero
-without any reset job; a request is charged to the period it started in.
+without any reset job; a request is charged to the period it started in (its record's `created_at`).
+A month is named by its first day (a `date`) in the org's calendar; `month_bounds` turns it into the
+instants [start, end) it covers.
 """
 
 from __future__ import annotations
@@ -21,6 +25,15 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+# The names a timezone that is UTC all year goes by.
+_UTC = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu", "GMT"})
+
+
+def is_utc(tz: ZoneInfo) -> bool:
+    """Whether the org's calendar days are UTC days."""
+    return tz.key in _UTC
 
 
 def period_key(period: str, at: datetime, tz: ZoneInfo) -> str:
@@ -61,3 +74,39 @@ def bounds(period: str, at: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]
 
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return _midnight(day, tz), _midnight(day + timedelta(days=1), tz)
+
+
+def local_day(at: datetime, tz: ZoneInfo) -> date:
+    """The org's calendar day `at` falls on: the day a rollup adds it to."""
+    return at.astimezone(tz).date()
+
+
+def month_of(at: datetime, tz: ZoneInfo) -> date:
+    """The month `at` falls in, by its first day in the org's calendar."""
+    return local_day(at, tz).replace(day=1)
+
+
+def add_months(month: date, months: int) -> date:
+    """The first of the month `months` after (or before) `month`'s."""
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_key(month: date) -> str:
+    """`2026-11`: how a month is named in counters, reports and the panel."""
+    return f"{month.year:04d}-{month.month:02d}"
+
+
+def month_bounds(month: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of a month of the org's calendar."""
+    first = month.replace(day=1)
+    return _midnight(first, tz), _midnight(add_months(first, 1), tz)
+
+
+def project_to_month_end(month_to_date: int, month: date, now: datetime, tz: ZoneInfo) -> int:
+    """Month-to-date spend extended to the whole month at the same pace (exact integer arithmetic)."""
+    start, end = month_bounds(month, tz)
+    if now >= end:
+        return month_to_date
+    elapsed = max(int((now - start).total_seconds()), 1)
+    return month_to_date * int((end - start).total_seconds()) // elapsed

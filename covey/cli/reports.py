@@ -8,22 +8,22 @@ import typer
 
 from covey.cli.context import JsonOption, OrgOption, acting, database, fail, reported, settings
 from covey.cli.output import emit_json, emit_table
-from covey.kit.clock import utcnow
 from covey.reports import periods, recommendations, retention, service
 from covey.response_store import store as response_store
 
 report_app = typer.Typer(help="Spend reports and recommendations.", no_args_is_help=True)
 usage_app = typer.Typer(help="Usage records.", no_args_is_help=True)
 
-MonthOption = Annotated[str | None, typer.Option("--month", metavar="YYYY-MM", help="Default: this month (UTC).")]
+MonthOption = Annotated[
+    str | None, typer.Option("--month", metavar="YYYY-MM", help="Default: this month, in the organization's timezone.")
+]
 
 
 @report_app.command("groups")
 def groups(org: OrgOption = None, month: MonthOption = None, as_json: JsonOption = False) -> None:
     """The group tree with each group's spend (its subtree's), budget and share of its parent."""
     with acting(org) as (session, caller):
-        chosen = periods.parse_month(month, today=utcnow().date())
-        tree = service.group_tree(session, caller, month=chosen)
+        tree = service.group_tree(session, caller, month=periods.parse_month(month))
         spend = {g.group_id: g for g in service.group_spend(session, caller, months=2, group_id=None).groups}
     if as_json:
         emit_json(tree.model_dump(mode="json"))
@@ -48,7 +48,7 @@ def groups(org: OrgOption = None, month: MonthOption = None, as_json: JsonOption
 def allocation(org: OrgOption = None, month: MonthOption = None, as_json: JsonOption = False) -> None:
     """Cost allocation for a month: every nano-dollar on one line, summing to the org total."""
     with acting(org) as (session, caller):
-        report = service.allocation(session, caller, month=periods.parse_month(month, today=utcnow().date()))
+        report = service.allocation(session, caller, month=periods.parse_month(month))
     if as_json:
         emit_json(report.model_dump(mode="json"))
         return

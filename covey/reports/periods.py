@@ -1,8 +1,9 @@
-"""Periods: RFC 3339 parsing, calendar months in UTC, and period buckets in SQL on either database."""
+"""What the usage endpoints and reports parse (RFC 3339 instants, `2026-11` months), and the UTC buckets
+of Requesty's usage endpoints (hour, day, month) in SQL on either database. The calendar that budgets,
+reports and the panel count by, the org's, is `covey.budgets.periods`."""
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -10,6 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import func, literal_column
 from sqlalchemy.sql.elements import ColumnElement
 
+from covey.budgets.periods import add_months
 from covey.kit.errors import BadRequest
 
 Resolution = Literal["hour", "day", "month"]
@@ -27,32 +29,15 @@ def parse_rfc3339(value: str, field: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def parse_month(value: str | None, *, today: date, field: str = "month") -> date:
-    """`2026-11` → the first of that month; None → the current month."""
+def parse_month(value: str | None, field: str = "month") -> date | None:
+    """`2026-11` → the first of that month; None stays None (the org's current month, where it is used)."""
     if value is None:
-        return today.replace(day=1)
+        return None
     try:
         year, month = (int(p) for p in value.split("-"))
         return date(year, month, 1)
     except ValueError:
         raise BadRequest(f"{field}: {value!r} is not a month like 2026-11") from None
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def days_in_month(day: date) -> int:
-    return calendar.monthrange(day.year, day.month)[1]
-
-
-def month_key(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
 
 
 def truncate(moment: datetime, resolution: Resolution) -> datetime:
@@ -69,7 +54,7 @@ def step(moment: datetime, resolution: Resolution) -> datetime:
         return moment + timedelta(hours=1)
     if resolution == "day":
         return moment + timedelta(days=1)
-    nxt = add_months(moment.date(), 1)
+    nxt = add_months(moment.date().replace(day=1), 1)
     return datetime(nxt.year, nxt.month, 1, tzinfo=UTC)
 
 
@@ -83,17 +68,6 @@ def periods(start: datetime, end: datetime, resolution: Resolution) -> Iterator[
 
 def period_label(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def project_to_month_end(month_to_date: int, month: date, now: datetime) -> int:
-    """Month-to-date spend extended to the whole month at the same pace (exact integer arithmetic)."""
-    start = datetime(month.year, month.month, 1, tzinfo=UTC)
-    nxt = add_months(month, 1)
-    end = datetime(nxt.year, nxt.month, 1, tzinfo=UTC)
-    if now >= end:
-        return month_to_date
-    elapsed = max(int((now - start).total_seconds()), 1)
-    return month_to_date * int((end - start).total_seconds()) // elapsed
 
 
 def is_midnight(moment: datetime) -> bool:

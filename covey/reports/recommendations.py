@@ -19,14 +19,16 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from covey.auth.caller import Caller
+from covey.budgets.periods import add_months, local_day, month_key, month_of, project_to_month_end
 from covey.gateway.access import matches
 from covey.groups import tree
 from covey.kit.clock import utcnow
 from covey.kit.money import nanos_to_text
 from covey.models import Group
-from covey.reports import periods, repository
+from covey.reports import repository
 from covey.reports.figures import share
 from covey.reports.schemas import Recommendation, Recommendations
+from covey.reports.service import org_zone
 from covey.reports.tables import GroupMonthRollup, GroupRollup, UsageRollup
 
 INACTIVE_DAYS = 60
@@ -54,7 +56,7 @@ def recommend(session: Session, caller: Caller, *, now: datetime | None = None) 
 def _inactive_members(
     session: Session, caller: Caller, groups: Mapping[str, Group], shown: set[str], now: datetime
 ) -> list[Recommendation]:
-    today = now.date()
+    today = local_day(now, org_zone(session, caller))
     since = today - timedelta(days=INACTIVE_DAYS)
     recent = repository.last_active_days(session, org_id=caller.org_id, since=since)
     last_month = repository.last_active_months(session, org_id=caller.org_id)
@@ -76,7 +78,7 @@ def _inactive_members(
                 group_id=m.group_id,
                 user_id=m.user_id,
                 figures={
-                    "last_active_month": periods.month_key(active) if active else None,
+                    "last_active_month": month_key(active) if active else None,
                     "member_since": m.added_at.date().isoformat(),
                     "role": m.role,
                     "inactive_days_at_least": INACTIVE_DAYS,
@@ -103,7 +105,8 @@ def _users_in_no_group(session: Session, caller: Caller) -> list[Recommendation]
 def _over_budget(
     session: Session, caller: Caller, groups: Mapping[str, Group], shown: set[str], now: datetime
 ) -> list[Recommendation]:
-    month = now.date().replace(day=1)
+    tz = org_zone(session, caller)
+    month = month_of(now, tz)
     budgeted = [gid for gid in shown if groups[gid].monthly_budget]
     if not budgeted:
         return []
@@ -112,7 +115,7 @@ def _over_budget(
         GroupMonthRollup,
         org_id=caller.org_id,
         start=month,
-        end=periods.add_months(month, 1),
+        end=add_months(month, 1),
         by=[GroupMonthRollup.group_id],
         where=[GroupMonthRollup.group_id.in_(budgeted)],
         counters=("cost_nanos",),
@@ -120,7 +123,7 @@ def _over_budget(
     out = []
     for gid, cost in rows:
         budget = groups[gid].monthly_budget or 0
-        projected = periods.project_to_month_end(int(cost), month, now)
+        projected = project_to_month_end(int(cost), month, now, tz)
         if projected > budget:
             out.append(
                 Recommendation(
@@ -146,7 +149,7 @@ def _allowed(model: str, patterns_chain: list[list[str] | None]) -> bool:
 def _dropped_models(
     session: Session, caller: Caller, groups: Mapping[str, Group], shown: set[str], now: datetime
 ) -> list[Recommendation]:
-    today = now.date()
+    today = local_day(now, org_zone(session, caller))
     rows = repository.sum_rollups(
         session,
         GroupRollup,
@@ -194,7 +197,7 @@ def _cosine(a: Mapping[str, int], b: Mapping[str, int]) -> float:
 def _better_groups(
     session: Session, caller: Caller, groups: Mapping[str, Group], shown: set[str], now: datetime
 ) -> list[Recommendation]:
-    today = now.date()
+    today = local_day(now, org_zone(session, caller))
     start, end = today - timedelta(days=RECENT_DAYS), today + timedelta(days=1)
     group_rows = repository.sum_rollups(
         session,

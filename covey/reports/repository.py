@@ -145,6 +145,20 @@ def access_lists(session: Session, *, org_id: str) -> dict[str, AccessList]:
     return {a.id: a for a in session.scalars(in_org(AccessList, org_id))}
 
 
+def org_timezone(session: Session, *, org_id: str) -> str:
+    org = session.get(Organization, org_id)
+    return (org.timezone if org is not None else None) or "UTC"
+
+
+def org_timezones(session: Session, org_ids: Collection[str]) -> dict[str, str]:
+    """Each named org's timezone, for the rollups of a batch of usage records."""
+    if not org_ids:
+        return {}
+    # cross-org: a batch of usage records can hold any organization's.
+    rows = session.execute(select(Organization.id, Organization.timezone).where(Organization.id.in_(list(org_ids))))
+    return {oid: tz or "UTC" for oid, tz in rows}
+
+
 def approved_models(session: Session, *, org_id: str) -> list[str]:
     org = session.get(Organization, org_id)
     return list(org.approved_models or []) if org is not None else []

@@ -1,8 +1,12 @@
 """Keeping the rollups as usage records are written (never by rescanning the log).
 
-The usage writer calls `apply_to_rollups(session, records)` in the transaction that inserts the
-records, so a record and its share of the rollups commit or fail together. `record_usage` does both
-(records, their charged groups, the rollups) for callers that write records themselves.
+The usage writer calls `record_usage(session, records)`: the records, their charged groups and their
+share of the rollups in one transaction, so a record and its share commit or fail together.
+
+A record's day and month are its org's calendar day and month (`covey.budgets.periods`), the periods
+its budget counters charged it to: a month of the rollups is the month budgets and the panel speak of.
+The day is fixed when the record is written; an org that changes its timezone keeps the days its
+earlier usage was counted on.
 
 A batch is first summed in memory by rollup key, then upserted with one `INSERT … ON CONFLICT DO
 UPDATE SET n = n + excluded.n` per table, in key order so concurrent writers lock rows in the same
@@ -12,13 +16,16 @@ order and cannot deadlock.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from covey.budgets.periods import local_day, zone
+from covey.reports import repository
 from covey.reports.savings import PriceLookup, cache_savings_nanos
 from covey.reports.tables import (
     COUNTERS,
@@ -66,9 +73,9 @@ def counters_of(record: Record, prices: PriceLookup | None) -> list[int]:
     ]
 
 
-def day_of(record: Record) -> date:
-    moment: datetime = record["created_at"]
-    return moment.astimezone(UTC).date()
+def day_of(record: Record, zones: Mapping[str, ZoneInfo]) -> date:
+    """The day of its org's calendar a record counts on (UTC for an org `zones` does not name)."""
+    return local_day(record["created_at"], zones.get(record["org_id"]) or zone(None))
 
 
 def charged_of(record: Record) -> list[str]:
@@ -79,15 +86,19 @@ def charged_of(record: Record) -> list[str]:
     return [record.get("group_id") or ""]
 
 
-def summarize(records: Iterable[Record], prices: PriceLookup | None = None) -> list[Sums]:
-    """A batch summed by the key of each rollup table, in `TABLES` order."""
+def summarize(
+    records: Iterable[Record], prices: PriceLookup | None = None, zones: Mapping[str, ZoneInfo] | None = None
+) -> list[Sums]:
+    """A batch summed by the key of each rollup table, in `TABLES` order; `zones` holds each org's
+    timezone (`org_zones`)."""
+    zones = zones or {}
     usage: Sums = {}
     groups: Sums = {}
     group_months: Sums = {}
     user_months: Sums = {}
     for r in records:
         counts = counters_of(r, prices)
-        day = day_of(r)
+        day = day_of(r, zones)
         month = day.replace(day=1)
         org_id = r["org_id"]
         own_group = r.get("group_id") or ""
@@ -134,9 +145,14 @@ def apply_summary(session: Session, summary: Sequence[Sums]) -> None:
         _upsert(session, table, dims, sums)
 
 
+def org_zones(session: Session, records: Iterable[Record]) -> dict[str, ZoneInfo]:
+    """The timezone of each org a batch's records belong to, read in the writer's transaction."""
+    return {oid: zone(tz) for oid, tz in repository.org_timezones(session, {r["org_id"] for r in records}).items()}
+
+
 def apply_to_rollups(session: Session, records: Sequence[Record], *, prices: PriceLookup | None = None) -> None:
     """Add a batch of new usage records (the dicts the writer inserts) to the rollups."""
-    apply_summary(session, summarize(records, prices))
+    apply_summary(session, summarize(records, prices, org_zones(session, records)))
 
 
 def charges_of(record: Record) -> list[dict[str, Any]]:

@@ -1,4 +1,6 @@
-"""Covey's spend reports (`/v1/manage/report/…`). Months are calendar months in UTC.
+"""Covey's spend reports (`/v1/manage/report/…`). Months are calendar months in the org's timezone
+(`covey.budgets.periods`), the months budgets count and the panel shows; a report for no month named is
+for the org's current one.
 
 Group figures come from `usage_group_months`, where a request is charged to the groups it was
 charged to when it was made (docs/design.md §3): a group's figures include its subtree, each request once.
@@ -10,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from covey.auth.caller import Caller
+from covey.budgets.periods import add_months, month_key, month_of, project_to_month_end, zone
 from covey.groups import tree
 from covey.kit.clock import utcnow
 from covey.kit.errors import Forbidden, NotFound
 from covey.kit.money import nanos_to_text
 from covey.models import Group
-from covey.reports import periods, repository
+from covey.reports import repository
 from covey.reports.figures import breakdown, counters, efficiency, merge, money, share
 from covey.reports.schemas import (
     AllocationLine,
@@ -46,8 +50,20 @@ def _group(session: Session, caller: Caller, group_id: str) -> Group:
     return found
 
 
-def _month_bounds(month: date) -> tuple[date, date]:
-    return month, periods.add_months(month, 1)
+def org_zone(session: Session, caller: Caller) -> ZoneInfo:
+    """The timezone of the caller's org: its calendar is the reports' calendar."""
+    return zone(repository.org_timezone(session, org_id=caller.org_id))
+
+
+def this_month(session: Session, caller: Caller, now: datetime | None = None) -> date:
+    """The org's current month, by its first day."""
+    return month_of(now or utcnow(), org_zone(session, caller))
+
+
+def _month_bounds(session: Session, caller: Caller, month: date | None) -> tuple[date, date]:
+    """A month of the rollups (their months are the org's), the current one for None."""
+    first = month or this_month(session, caller)
+    return first, add_months(first, 1)
 
 
 # --- group spend by month ---------------------------------------------------------------------
@@ -57,8 +73,9 @@ def group_spend(
     session: Session, caller: Caller, *, months: int, group_id: str | None, now: datetime | None = None
 ) -> GroupSpendReport:
     now = now or utcnow()
-    current = now.date().replace(day=1)
-    first = periods.add_months(current, -(months - 1))
+    tz = org_zone(session, caller)
+    current = month_of(now, tz)
+    first = add_months(current, -(months - 1))
     all_groups = repository.groups(session, org_id=caller.org_id)
     if group_id is not None:
         chosen = [_group(session, caller, group_id)]
@@ -71,18 +88,18 @@ def group_spend(
         GroupMonthRollup,
         org_id=caller.org_id,
         start=first,
-        end=periods.add_months(current, 1),
+        end=add_months(current, 1),
         by=[GroupMonthRollup.group_id, GroupMonthRollup.month],
         where=[GroupMonthRollup.group_id.in_(ids)],
         counters=("cost_nanos",),
     )
-    spend: dict[tuple[str, str], int] = {(gid, periods.month_key(month)): int(cost) for gid, month, cost in rows}
-    labels = [periods.month_key(periods.add_months(first, i)) for i in range(months)]
-    this, last = periods.month_key(current), periods.month_key(periods.add_months(current, -1))
+    spend: dict[tuple[str, str], int] = {(gid, month_key(month)): int(cost) for gid, month, cost in rows}
+    labels = [month_key(add_months(first, i)) for i in range(months)]
+    this, last = month_key(current), month_key(add_months(current, -1))
     out = []
     for g in chosen:
         mtd = spend.get((g.id, this), 0)
-        projected = periods.project_to_month_end(mtd, current, now)
+        projected = project_to_month_end(mtd, current, now, tz)
         previous = spend.get((g.id, last), 0)
         out.append(
             GroupSpend(
@@ -104,8 +121,8 @@ def group_spend(
 # --- the tree ---------------------------------------------------------------------------------
 
 
-def group_tree(session: Session, caller: Caller, *, month: date, now: datetime | None = None) -> TreeReport:
-    start, end = _month_bounds(month)
+def group_tree(session: Session, caller: Caller, *, month: date | None = None) -> TreeReport:
+    start, end = _month_bounds(session, caller, month)
     all_groups = {g.id: g for g in repository.groups(session, org_id=caller.org_id)}
     parent_of = {gid: g.parent_id for gid, g in all_groups.items()}
     rows = repository.sum_rollups(
@@ -160,9 +177,7 @@ def group_tree(session: Session, caller: Caller, *, month: date, now: datetime |
 
     for root in roots:
         visit(root, 0)
-    return TreeReport(
-        month=periods.month_key(month), org_total=nanos_to_text(org_total) if seen is None else None, nodes=nodes
-    )
+    return TreeReport(month=month_key(start), org_total=nanos_to_text(org_total) if seen is None else None, nodes=nodes)
 
 
 # --- one group --------------------------------------------------------------------------------
@@ -172,9 +187,11 @@ def _model_name(model_used: str, model_requested: str) -> str:
     return model_used or model_requested
 
 
-def group_report(session: Session, caller: Caller, group_id: str, *, month: date, top: int) -> GroupReport:
+def group_report(
+    session: Session, caller: Caller, group_id: str, *, month: date | None = None, top: int = 10
+) -> GroupReport:
     group = _group(session, caller, group_id)
-    start, end = _month_bounds(month)
+    start, end = _month_bounds(session, caller, month)
     rows = repository.sum_rollups(
         session,
         GroupMonthRollup,
@@ -193,7 +210,7 @@ def group_report(session: Session, caller: Caller, group_id: str, *, month: date
     cost = totals.get("cost_nanos", 0)
     ranked = sorted(by_model.items(), key=lambda item: (-item[1]["cost_nanos"], -item[1]["requests"], item[0]))
     return GroupReport(
-        month=periods.month_key(month),
+        month=month_key(start),
         group_id=group.id,
         name=group.name,
         totals=efficiency(totals),
@@ -212,14 +229,14 @@ def group_report(session: Session, caller: Caller, group_id: str, *, month: date
 # --- one user ---------------------------------------------------------------------------------
 
 
-def user_report(session: Session, caller: Caller, user_id: str, *, month: date) -> UserReport:
+def user_report(session: Session, caller: Caller, user_id: str, *, month: date | None = None) -> UserReport:
     person = repository.user(session, org_id=caller.org_id, user_id=user_id)
     if person is None:
         raise NotFound(f"user {user_id} not found")
     direct = [m.group_id for m in repository.memberships(session, org_id=caller.org_id) if m.user_id == user_id]
     if not caller.scope.can_read_user(user_id, direct):
         raise Forbidden("Reading this user's spend needs the org admin role or admin of one of their groups")
-    start, end = _month_bounds(month)
+    start, end = _month_bounds(session, caller, month)
     rows = repository.sum_rollups(
         session,
         UserMonthRollup,
@@ -241,7 +258,7 @@ def user_report(session: Session, caller: Caller, user_id: str, *, month: date) 
         merge(by_model.setdefault(_model_name(row.model_used, row.model_requested), {}), c)
     cost = totals.get("cost_nanos", 0)
     return UserReport(
-        month=periods.month_key(month),
+        month=month_key(start),
         user_id=person.id,
         email=person.email,
         totals=efficiency(totals),
@@ -257,9 +274,9 @@ def _ranked(items: dict[str, dict[str, int]]) -> Iterable[tuple[str, dict[str, i
 # --- cost allocation --------------------------------------------------------------------------
 
 
-def allocation(session: Session, caller: Caller, *, month: date) -> AllocationReport:
+def allocation(session: Session, caller: Caller, *, month: date | None = None) -> AllocationReport:
     caller.require_org_admin("Cost allocation")
-    start, end = _month_bounds(month)
+    start, end = _month_bounds(session, caller, month)
     all_groups = {g.id: g for g in repository.groups(session, org_id=caller.org_id)}
     parent_of = {gid: g.parent_id for gid, g in all_groups.items()}
     own = repository.sum_rollups(
@@ -346,7 +363,7 @@ def allocation(session: Session, caller: Caller, *, month: date) -> AllocationRe
     lines.sort(key=lambda ln: (order[ln.kind], ln.top_group or "", ln.path or "", ln.email or "", ln.group_id or ""))
     tops = sorted(top_totals.items(), key=lambda item: all_groups[item[0]].name.lower())
     return AllocationReport(
-        month=periods.month_key(month),
+        month=month_key(start),
         org_total=nanos_to_text(org_total),
         org_total_nanos=org_total,
         top_groups=[

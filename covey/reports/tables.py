@@ -1,5 +1,6 @@
-"""The rollup tables. Each row sums the usage records of one UTC day that share every dimension;
-the writer adds to them in the transaction that inserts the records, so they never need a rescan.
+"""The rollup tables. Each row sums the usage records of one day of the org's calendar (its timezone,
+`covey.budgets.periods`) that share every dimension; the writer adds to them in the transaction that
+inserts the records, so they never need a rescan.
 
 - `usage_rollups` keeps the finest grain (key, user, the key's own group, endpoint, models,
   provider): per-user and per-key figures and Requesty's usage endpoints read it.
@@ -8,7 +9,7 @@ the writer adds to them in the transaction that inserts the records, so they nev
   subtree are a plain `WHERE group_id = :g`, each request counted once, and history does not move when
   the tree does. `own` marks the rows of the key's own group; personal-key requests are stored once
   under `group_id = ''` with `own` set, so the `own` rows of a day sum to the org's total.
-- `usage_group_months` and `usage_user_months` hold the same sums per calendar month (UTC), a few
+- `usage_group_months` and `usage_user_months` hold the same sums per calendar month (the org's), a few
   thousand rows a month: the monthly reports (tree, trend, allocation, per group, per user) read
   these and stay fast however many requests a month holds.
 """

@@ -1,12 +1,15 @@
 """Requesty's usage endpoints (`GET /v1/manage/apikey/{id|self}/usage`, `GET /v1/manage/org/usage`).
 
-Where the answer comes from:
-- `day` and `month` over whole UTC days read the rollups: `usage_group_rollups` (the `own` rows)
-  when only group and model dimensions are asked for, `usage_rollups` when a user or key is involved,
-  and for whole calendar months the month tables (`usage_group_months`, `usage_user_months`);
-- `hour` resolution, a range that does not start and end at midnight UTC, and `extra.<field>`
-  read the raw usage records (indexed by org or key, then time). These answers are meant for short
-  windows, and reach back only as far as usage records are retained.
+They take instants (RFC 3339) and answer in UTC periods (`2026-11-30T00:00:00Z`), as Requesty's
+clients expect, whatever the org's timezone. Where the answer comes from:
+- `day` and `month` over whole UTC days, for an org whose calendar is UTC, read the rollups:
+  `usage_group_rollups` (the `own` rows) when only group and model dimensions are asked for,
+  `usage_rollups` when a user or key is involved, and for whole calendar months the month tables
+  (`usage_group_months`, `usage_user_months`);
+- `hour` resolution, a range that does not start and end at midnight UTC, `extra.<field>`, and any
+  range of an org in another timezone (its rollups are kept by its own days, docs/design.md §4) read
+  the raw usage records (indexed by org or key, then time). These answers are meant for short windows,
+  and reach back only as far as usage records are retained.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy import String, func, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from covey.budgets.periods import is_utc, zone
 from covey.kit import collector
 from covey.kit.errors import BadRequest
 from covey.kit.money import NANOS_PER_DOLLAR
@@ -129,7 +133,8 @@ def _rows(session: Session, *, org_id: str, key_id: str | None, query: UsageQuer
     no NULL dimension values. The period is its label, or the rollup's own `date` where the table's
     grain is the resolution asked for (cheaper to group by; `usage` labels it)."""
     dialect = repository.dialect_of(session)
-    if raw or _needs_raw(query):
+    utc_rollups = is_utc(zone(repository.org_timezone(session, org_id=org_id)))
+    if raw or not utc_rollups or _needs_raw(query):
         by = [
             periods.timestamp_bucket(UsageRecord.created_at, query.resolution, dialect),
             *(_raw_column(d) for d in query.group_by),
