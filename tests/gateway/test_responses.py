@@ -10,6 +10,9 @@ import httpx
 import openai
 import pytest
 
+from covey.config import GatewayConfig, ProviderConfig
+from covey.gateway.catalog import Catalog
+from covey.gateway.providers import ProviderContext, default_registry
 from covey.pricing.prices import priced_model
 from covey.pricing.tokens import Tokens
 from tests.gateway.conftest import Sdk, World, wait_until_served
@@ -325,3 +328,13 @@ def test_what_chat_cannot_carry_goes_to_an_upstream_that_serves_responses(
     wait_until_served(gateway, screened)
     with pytest.raises(openai.BadRequestError, match="input_file"):
         sdk.openai(screened).responses.create(model="native/gpt-4o-mini", **asked)
+
+
+def test_only_a_kind_that_serves_responses_may_say_so() -> None:
+    config = GatewayConfig(providers={"claude": ProviderConfig(kind="anthropic", responses=True, models=["m"])})
+    context = ProviderContext()
+    try:
+        with pytest.raises(ValueError, match="responses = true"):
+            Catalog.build(config, default_registry(), context)
+    finally:
+        context.close()
