@@ -32,10 +32,10 @@ SQL_RECEIVERS = {"session", "conn", "connection", "engine", "db"}
 CROSS_ORG = "# cross-org:"
 
 
-def _modules() -> Iterator[tuple[str, ast.Module, str]]:
-    for path in sorted(PACKAGE.rglob("*.py")):
+def _modules(package: Path = PACKAGE) -> Iterator[tuple[str, ast.Module, str]]:
+    for path in sorted(package.rglob("*.py")):
         source = path.read_text()
-        yield path.relative_to(PACKAGE).as_posix(), ast.parse(source), source
+        yield path.relative_to(package).as_posix(), ast.parse(source), source
 
 
 def _is_sql_home(name: str) -> bool:
@@ -137,8 +137,12 @@ def _with_parents(tree: ast.Module) -> ast.Module:
     return tree
 
 
+def sql_hits(package: Path = PACKAGE) -> list[str]:
+    return [hit for name, tree, _ in _modules(package) for hit in sql_outside_repositories(name, tree)]
+
+
 def test_sql_is_written_only_in_repositories() -> None:
-    found = [hit for name, tree, _ in _modules() for hit in sql_outside_repositories(name, tree)]
+    found = sql_hits()
     assert not found, "SQL outside a repository.py; move it into the domain's repository:\n" + "\n".join(found)
 
 
@@ -196,3 +200,22 @@ def test_the_checks_catch_what_they_are_for() -> None:
     assert len(environment_reads("gateway/service.py", reads)) == 2
     handed = _with_parents(ast.parse("import os\nos.environ['A'] = 'b'\n"))
     assert environment_reads("cli/server.py", handed) == []
+
+
+def test_a_query_added_outside_a_repository_fails_the_rule(tmp_path: Path) -> None:
+    """The rule over a package on disk, as it runs over covey/: a copy of a real service module passes,
+    the same module with one query added fails, naming the file and the line."""
+    service = (PACKAGE / "budgets" / "service.py").read_text()
+    (tmp_path / "budgets").mkdir()
+    target = tmp_path / "budgets" / "service.py"
+    target.write_text(service)
+    (tmp_path / "budgets" / "repository.py").write_text((PACKAGE / "budgets" / "repository.py").read_text())
+    assert sql_hits(tmp_path) == []
+
+    added = "\n\ndef total(session, org_id):\n    return session.scalar(select(BudgetLine.amount))\n"
+    target.write_text("from sqlalchemy import select\n" + service + added)
+    line = target.read_text().splitlines().index("    return session.scalar(select(BudgetLine.amount))") + 1
+    assert sql_hits(tmp_path) == [
+        f"covey/budgets/service.py:{line}: session.scalar(…)",
+        f"covey/budgets/service.py:{line}: select(…)",
+    ]
