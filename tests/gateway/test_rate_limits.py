@@ -221,6 +221,46 @@ def test_a_request_without_a_cap_is_sent_the_cap_the_minute_has_room_for(
     assert upstream_control.get("/_mock/last").json()["body"]["max_tokens"] == 20
 
 
+def test_a_cap_its_budget_lowers_lowers_what_it_holds(
+    world: World, gateway: str, upstream: str, upstream_control: httpx.Client
+) -> None:
+    """Two keys share a group's 100,000 tokens a minute; one has a budget that pays for about 100
+    output tokens. Its request is admitted holding its prompt and the default cap of 4,096, then
+    sent the cap its budget pays for, and from then on holds only that: a request of the other key
+    made meanwhile sees the smaller hold."""
+    group = world.group(f"TB {uuid.uuid4().hex[:6]}", rate_limits={"tokens_per_minute": 100_000})
+    user = world.org.user()
+    world.member(group, user)
+    _, tight = world.key(user, group_id=group, monthly_limit="0.001")
+    _, free = world.key(user, group_id=group)
+    served((gateway,), tight)
+    served((gateway,), free)
+    upstream_control.post("/_mock/behaviour", json={"model": "verbose", "writes": 10_000, "delay_ms": 1500})
+    slow = {"model": "up/verbose", "messages": [{"role": "user", "content": "write"}]}
+
+    async def both() -> tuple[httpx.Response, httpx.Response, int]:
+        async with httpx.AsyncClient(timeout=30) as http:
+            first = asyncio.ensure_future(
+                http.post(f"{gateway}/v1/chat/completions", json=slow, headers={"Authorization": f"Bearer {tight}"})
+            )
+            for _ in range(500):  # until the upstream has it (and holds it for 1.5 s)
+                if (await http.get(f"{upstream}/_mock/calls")).json().get("verbose"):
+                    break
+                await asyncio.sleep(0.01)
+            sent = (await http.get(f"{upstream}/_mock/last")).json()["body"]["max_tokens"]
+            second = await http.post(
+                f"{gateway}/v1/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {free}"}
+            )
+            return await first, second, sent
+
+    first, second, cap = asyncio.run(both())
+    assert first.status_code == 200 and second.status_code == 200, (first.text, second.text)
+    assert 0 < cap < 4096 and first.json()["usage"]["completion_tokens"] == cap
+    held = prompt_tokens(slow) + cap
+    remaining = 100_000 - held - token_estimate(CHAT, endpoint="chat", default=0)
+    assert second.headers["x-ratelimit-remaining-tokens"] == str(remaining)
+
+
 async def _chats(url: str, secret: str, body: dict[str, Any], count: int) -> list[httpx.Response]:
     headers = {"Authorization": f"Bearer {secret}"}
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=count)) as http:
