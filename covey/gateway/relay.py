@@ -47,13 +47,20 @@ class Relay(Protocol):
 
 def text_bytes(value: Any) -> int:
     """Bytes of generated text in events, deltas or content blocks."""
-    if isinstance(value, dict):
-        return sum(
-            len(v.encode()) if isinstance(v, str) and k in TEXT_FIELDS else text_bytes(v) for k, v in value.items()
-        )
-    if isinstance(value, list):
-        return sum(text_bytes(v) for v in value)
-    return 0
+    total = 0
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            for key, v in item.items():
+                if isinstance(v, str):
+                    if key in TEXT_FIELDS:
+                        total += len(v) if v.isascii() else len(v.encode())
+                elif isinstance(v, (dict, list)):
+                    pending.append(v)
+        elif isinstance(item, list):
+            pending.extend(item)
+    return total
 
 
 def openai_frame(event: Json) -> bytes:
