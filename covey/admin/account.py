@@ -1,4 +1,4 @@
-"""Signing in and out, the stylesheet and script, and a member's own page."""
+"""Signing in and out, the stylesheet and script, and a member's own page (and own password)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from covey.auth.deps import SessionDep
 from covey.groups import service as groups
 from covey.keys import service as keys
 from covey.kit.clock import utcnow
+from covey.kit.errors import BadRequest
 from covey.sso import repository as sso_repository
 from covey.state import SettingsDep
 from covey.users import service as users
@@ -162,3 +163,30 @@ def me(request: Request, panel: PanelDep, session: SessionDep) -> Response:
         spent=spent,
         month=month,
     )
+
+
+@router.post("/me/password", include_in_schema=False)
+def change_password(
+    request: Request,
+    panel: PanelDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    current_password: Annotated[str, Form(max_length=1000)],
+    new_password: Annotated[str, Form(max_length=1000)],
+    repeat_password: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    """Your own password, the current one required. Every other panel session of yours ends; this
+    browser stays signed in with a new session."""
+    if new_password != repeat_password:
+        raise BadRequest("repeat_password: the two new passwords differ")
+    user = users.change_own_password(session, panel.caller, current=current_password, new=new_password)
+    response = redirect(request, PREFIX + "/me", "Changed your password. You are signed out everywhere else.")
+    token = signin.open_session(session, user, now=utcnow())
+    set_cookie(
+        request,
+        response,
+        SESSION_COOKIE,
+        seal(secret_of(settings), token),
+        max_age=int(signin.SESSION_LIFETIME.total_seconds()),
+    )
+    return response

@@ -14,6 +14,7 @@ from covey.admin import (
     keys,
     members,
     overview,
+    person,
     policies,
     requests,
     sso,
@@ -22,7 +23,21 @@ from covey.admin import (
 from covey.admin.web import PREFIX, PanelRoute, page
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-for module in (account, sso, overview, groups, members, budgets, users, keys, policies, insights, audit, requests):
+for module in (
+    account,
+    sso,
+    overview,
+    groups,
+    members,
+    budgets,
+    users,
+    keys,
+    policies,
+    insights,
+    audit,
+    requests,
+    person,
+):
     router.include_router(module.router)
 
 _fallback = APIRouter(route_class=PanelRoute)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy.orm import Session
 
 from covey.audit import service as audit
@@ -16,7 +17,7 @@ from covey.groups import repository as groups_repo
 from covey.groups import tree
 from covey.kit.clock import utcnow
 from covey.kit.crypto import new_password
-from covey.kit.errors import Conflict, Forbidden, NotFound
+from covey.kit.errors import BadRequest, Conflict, Forbidden, NotFound
 from covey.kit.fields import limit_nanos
 from covey.kit.pagination import Page
 from covey.models import Membership, User
@@ -243,6 +244,31 @@ def reset_password(session: Session, caller: Caller, user_id: str) -> tuple[User
     session.flush()
     audit.record(session, caller, "user.password.reset", "user", user.id)
     return user, password
+
+
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1000
+
+
+def change_own_password(session: Session, caller: Caller, *, current: str, new: str) -> User:
+    """A person's own panel password: the current one proves it is them. Every panel session of theirs
+    ends (the caller's too: the panel opens a new one for the page that asked)."""
+    user = repository.get(session, org_id=caller.org_id, user_id=caller.user_id)
+    if user is None or user.password_hash is None:
+        raise Conflict("You sign in without a password here: there is none to change")
+    try:
+        PasswordHasher().verify(user.password_hash, current)
+    except (VerifyMismatchError, InvalidHashError):
+        raise BadRequest("current_password: that is not your current password") from None
+    if not MIN_PASSWORD <= len(new) <= MAX_PASSWORD:
+        raise BadRequest(f"new_password: between {MIN_PASSWORD} and {MAX_PASSWORD} characters, please")
+    if new == current:
+        raise BadRequest("new_password: the same as the current one")
+    user.password_hash = PasswordHasher().hash(new)
+    repository.end_panel_sessions(session, org_id=caller.org_id, user_id=user.id)
+    session.flush()
+    audit.record(session, caller, "user.password.change", "user", user.id)
+    return user
 
 
 def search(

@@ -87,3 +87,37 @@ def test_a_group_admin_moves_a_subgroup_with_the_path_picker(page: Any, base_url
     page.click("text=Move under")
     page.wait_for_selector(".notice")
     assert org.admin.get(f"/v1/manage/group/{first}").json()["group"]["parent_id"] == second
+
+
+def test_open_a_person_from_users_and_change_their_role(owner_page: Any, base_url: str, org: Org) -> None:
+    tag = org.id[:8]
+    person = org.user(f"role-{tag}@example.com", name=f"Role Person {tag}")
+    page = owner_page
+    page.goto(f"{base_url}/admin/users?q=role-{tag}")
+    page.click(f"text=Role Person {tag}")
+    page.wait_for_url(f"{base_url}/admin/users/{person}")
+    page.select_option("#role select[name=role]", "admin")
+    page.click("text=Change role")
+    page.wait_for_selector(".notice")
+    assert "is now admin" in page.locator(".notice").inner_text()
+    assert org.admin.get(f"/v1/manage/user/{person}").json()["user"]["role"] == "admin"
+
+
+def test_a_member_changes_their_own_password(page: Any, base_url: str, org: Org, db: Any) -> None:
+    member = org.user()
+    email = _email(org, member)
+    old = give_password(db, member)
+    sign_in(page, base_url, email, old)
+    assert page.url.endswith("/admin/me")
+    page.fill("input[name=current_password]", old)
+    page.fill("input[name=new_password]", "a much longer secret")
+    page.fill("input[name=repeat_password]", "a much longer secret")
+    page.click("text=Change password")
+    page.wait_for_selector(".notice")
+    assert "Changed your password" in page.locator(".notice").inner_text()
+    page.reload()  # still signed in, and the reload changes nothing
+    assert page.url.endswith("/admin/me")
+    assert page.locator(".notice").count() == 0
+    page.click("text=Sign out")
+    sign_in(page, base_url, email, "a much longer secret")
+    assert page.url.endswith("/admin/me")
