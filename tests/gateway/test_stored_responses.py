@@ -136,6 +136,10 @@ def test_bad_ids_are_refused_in_openais_shape(gateway: str, secret: str) -> None
         json={"model": "up/gpt-4o-mini", "input": "hi", "previous_response_id": "resp_\u0000" + "x" * 100},
     )
     assert answer.status_code == 404 and "previous_response_id" in answer.json()["error"]["message"]
+    answer = httpx.post(
+        gateway + "/v1/responses", headers=headers, json={"model": "up/gpt-4o-mini", "input": "hi", "store": "yes"}
+    )
+    assert answer.status_code == 400 and "store" in answer.json()["error"]["message"]
     for bad in (7, "", ["resp_1"]):
         answer = httpx.post(
             gateway + "/v1/responses",

@@ -37,6 +37,8 @@ class Conversations:
     async def request(self, ad: Admitted) -> tuple[Json, request.Front]:
         """A Responses request as its chat form, with the conversation it continues put first."""
         body = ad.body
+        if body.get("store") is not None and not isinstance(body["store"], bool):
+            raise GatewayError(400, "store: must be true or false")
         store = self.store is not None and body.get("store") is not False
         previous = body.get("previous_response_id")
         if previous is not None and self.store is not None:
