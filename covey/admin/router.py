@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from covey.admin import (
+    access,
     account,
     audit,
     budgets,
@@ -34,6 +35,7 @@ for module in (
     keys,
     policies,
     insights,
+    access,
     audit,
     requests,
     person,

@@ -142,3 +142,19 @@ TRAFFIC = (
     TrafficSpec("sarah-personal", 5, ("mock/claude-sonnet",)),
     TrafficSpec("marcus-scripts", 10, ("mock/text-embedding-3-small",), endpoint="embeddings"),
 )
+
+
+@dataclass(frozen=True)
+class AccessListSpec:
+    name: str
+    chat: tuple[str, ...]
+    groups: tuple[str, ...]  # group paths it is assigned to
+    embedding: tuple[str, ...] = ()
+
+
+# Sales may use the chat models its keys use, and no others (its subgroups inherit the list).
+ACCESS_LISTS = (
+    AccessListSpec(
+        "Sales approved models", ("mock/gpt-4o-mini", "mock/gpt-4o", "mock/claude-sonnet"), groups=("Sales",)
+    ),
+)

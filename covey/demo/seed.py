@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from covey.access import service as access
+from covey.access.schemas import AccessListCreate
 from covey.auth.caller import Caller
-from covey.demo.roster import GROUPS, KEYS, ORG_NAME, PEOPLE
+from covey.demo.roster import ACCESS_LISTS, GROUPS, KEYS, ORG_NAME, PEOPLE
 from covey.demo.traffic import record_past_traffic
 from covey.groups import repository as groups_repo
 from covey.groups import service as groups
-from covey.groups.schemas import GroupCreate
+from covey.groups.schemas import GroupCreate, GroupUpdate
 from covey.keys import service as keys
 from covey.keys.schemas import KeyCreate
 from covey.kit.clock import utcnow
@@ -72,6 +74,14 @@ def seed(session: Session) -> Seeded:
                 labels=spec.labels or None,
             ),
         )
+    for listed in ACCESS_LISTS:
+        made_list = access.create(
+            session,
+            caller,
+            AccessListCreate(name=listed.name, chat=list(listed.chat), embedding=list(listed.embedding)),
+        )
+        for path in listed.groups:
+            groups.update(session, caller, group_ids[path], GroupUpdate(access_list_id=made_list.id))
     parent_of = groups_repo.parent_map(session, org_id=made.org.id)
     record_past_traffic(session, keys=made_keys, parent_of=parent_of, now=utcnow())
     return Seeded(

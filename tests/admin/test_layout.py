@@ -44,6 +44,8 @@ def long_names(org: Org) -> tuple[str, str]:
     person = org.user(LONG_EMAIL, name="Ana " + "Ruiz" * 40)
     org.add_member(group, person, role="admin")
     org.key(name="k" * 150, owner_id=person, group_id=group)
+    made = org.admin.post("/v1/manage/access-list", json={"name": "L" * 200, "chat": ["mock/" + "m" * 190]})
+    assert made.status_code == 200, made.text
     return group, person
 
 
@@ -58,6 +60,7 @@ def _main_pages(group: str) -> list[str]:
         "/admin/recommendations",
         "/admin/alerts",
         "/admin/audit",
+        "/admin/access",
         "/admin/me",
     ]
 
