@@ -1,4 +1,5 @@
-"""`make screenshots`: the panel's main pages from the demo organization, into docs/screenshots/*.png.
+"""`make screenshots`: the panel's main pages from the demo organization, into docs/screenshots/*.png
+at 1440 px wide, and the same pages at phone width (390 px) into docs/screenshots/phone-*.png.
 
 Seeds a fresh demo database (the same `covey demo` makes), serves it, signs in as the demo owner in
 Chromium and photographs each page.
@@ -18,6 +19,7 @@ from covey.models import Group, in_org
 from tests.admin.browser import chromium, live_server, missing_browser, sign_in
 
 VIEWPORT = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 def main(out: Path) -> None:
@@ -46,6 +48,7 @@ def main(out: Path) -> None:
                 "users": "/admin/users",
                 "keys": "/admin/keys",
                 "analytics": "/admin/analytics",
+                "access": "/admin/access",
             }
             for name, path in shots.items():
                 page.goto(base + path)
@@ -70,6 +73,18 @@ def main(out: Path) -> None:
             page.screenshot(path=str(out / "add-members.png"))
             print(f"wrote {out / 'add-members.png'}")
             context.close()
+            phone = browser.new_context(viewport=PHONE, device_scale_factor=1)
+            page = phone.new_page()
+            sign_in(page, base, email, password)
+            for name, path in {**shots, "access": "/admin/access", "audit": "/admin/audit"}.items():
+                page.goto(base + path)
+                page.screenshot(path=str(out / f"phone-{name}.png"))
+                print(f"wrote {out / f'phone-{name}.png'}")
+            page.goto(base + "/admin/")
+            page.click(".menu-button")
+            page.screenshot(path=str(out / "phone-menu.png"))
+            print(f"wrote {out / 'phone-menu.png'}")
+            phone.close()
 
 
 if __name__ == "__main__":
