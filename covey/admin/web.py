@@ -167,8 +167,7 @@ def require_admin(panel: PanelDep) -> Panel:
 
 
 def require_org_admin(panel: PanelDep) -> Panel:
-    if not panel.is_org_admin:
-        raise Forbidden("This page needs the org admin role.")
+    panel.caller.require_org_admin("This page")
     return panel
 
 

@@ -170,8 +170,8 @@ def _check_access_list(session: Session, caller: Caller, *, new_id: str | None, 
             if list_id == new_id
             else repository.get_access_list(session, org_id=caller.org_id, access_list_id=list_id)
         )
-        if found is not None and found.restricted and not caller.scope.is_org_admin:
-            raise Forbidden(f'access list "{found.name}" is restricted: only org admins may attach or detach it')
+        if found is not None and found.restricted:
+            caller.require_org_admin(f'Attaching or detaching the restricted access list "{found.name}"')
 
 
 # --- changing groups -----------------------------------------------------------------------------
@@ -185,8 +185,8 @@ def create(session: Session, caller: Caller, data: GroupCreate) -> Group:
         caller.require_org_admin("Creating a top-level group")
     elif not caller.scope.can_manage_group(parent.id):
         raise Forbidden(f'Creating a group under "{parent.name}" needs the org admin role or the group admin role')
-    if data.default and not caller.scope.is_org_admin:
-        raise Forbidden("Only org admins may make a group default: every new user joins it")
+    if data.default:
+        caller.require_org_admin("Making a group default (every new user joins it)")
     _check_access_list(session, caller, new_id=data.access_list_id, old_id=None)
     _check_name_free(session, caller, name=data.name, parent=parent)
     _check_placement(session, caller, group=None, parent=parent)
@@ -234,8 +234,8 @@ def update(session: Session, caller: Caller, group_id: str, data: GroupUpdate) -
     new_place = parent.id if parent else None
     if moving and not (scope.can_manage_under(group.parent_id) and scope.can_manage_under(new_place)):
         raise Forbidden(f'Moving group "{group.name}" there needs the org admin role')
-    if "default" in fields and fields["default"] != group.is_default and not scope.is_org_admin:
-        raise Forbidden("Only org admins may change whether a group is default: every new user joins it")
+    if "default" in fields and fields["default"] != group.is_default:
+        caller.require_org_admin("Changing whether a group is default (every new user joins it)")
     if "access_list_id" in fields:
         _check_access_list(session, caller, new_id=fields["access_list_id"], old_id=group.access_list_id)
 

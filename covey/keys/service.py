@@ -162,8 +162,8 @@ def _find_access_list(session: Session, caller: Caller, access_list_id: str) -> 
 
 
 def _check_may_attach(caller: Caller, access_list: AccessList) -> None:
-    if access_list.restricted and not caller.scope.is_org_admin:
-        raise Forbidden(f"access_list_id: access list {access_list.name} is restricted to org admins")
+    if access_list.restricted:
+        caller.require_org_admin(f"access_list_id: attaching the restricted access list {access_list.name}")
 
 
 def _find_group(session: Session, caller: Caller, group_id: str) -> Group:
