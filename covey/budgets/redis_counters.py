@@ -367,6 +367,14 @@ class RedisCounters:
         except _DOWN as exc:
             raise CountersUnavailable(str(exc)) from exc
 
+    async def generation(self) -> str | None:
+        """The counters' generation now; None while the mark is gone."""
+        try:
+            value = await self._client.get(self._seeded)
+        except _DOWN as exc:
+            raise CountersUnavailable(str(exc)) from exc
+        return value.decode() if isinstance(value, bytes) else None
+
     def generation_sync(self) -> str | None:
         """The counters' generation now; None while the mark is gone (a worker thread)."""
         try:

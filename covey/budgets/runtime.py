@@ -54,6 +54,8 @@ class BudgetsRuntime:
         self._keeping = asyncio.Lock()
         # The usage writer's `hold`: records this process has not written yet, and no flush meanwhile.
         self.unwritten: Callable[[], AbstractAsyncContextManager[list[dict[str, Any]]]] | None = None
+        # The counters' generation at the last look (`covey.budgets.cut`).
+        self._generation: str | None = None
 
     @property
     def store(self) -> CounterStore:
@@ -115,12 +117,19 @@ class BudgetsRuntime:
             await self._keep_counters()
 
     async def _keep_counters(self) -> None:
-        guard = self.guard
+        guard, store = self.guard, self.store
         missed = guard.missed_settles
         try:
-            lost = not await self.store.intact()
+            generation = await store.generation() if isinstance(store, RedisCounters) else "in process"
         except CountersUnavailable:
             return  # still away
+        lost = generation is None
+        if not lost and generation != self._generation:
+            if self._generation is not None:
+                # A new generation: the settles the cut wiped come back as their records are written
+                # (`covey.budgets.cut`); missed settles are raised to the records only after those.
+                guard.last_miss = time.monotonic()
+            self._generation = generation
         if lost:
             try:
                 made = await self._cut()
