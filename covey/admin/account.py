@@ -178,7 +178,7 @@ def change_password(
     """Your own password, the current one required. Every other panel session of yours ends; this
     browser stays signed in with a new session."""
     if new_password != repeat_password:
-        raise BadRequest("repeat_password: the two new passwords differ")
+        raise BadRequest("The two new passwords differ: type the same one twice.")
     user = users.change_own_password(session, panel.caller, current=current_password, new=new_password)
     response = redirect(request, PREFIX + "/me", "Changed your password. You are signed out everywhere else.")
     token = signin.open_session(session, user, now=utcnow())

@@ -49,8 +49,9 @@ def long_names(org: Org) -> tuple[str, str]:
     return group, person
 
 
-def _main_pages(group: str) -> list[str]:
+def _main_pages(group: str, person: str) -> list[str]:
     return [
+        f"/admin/users/{person}",
         "/admin/",
         "/admin/groups",
         f"/admin/groups/{group}",
@@ -61,6 +62,7 @@ def _main_pages(group: str) -> list[str]:
         "/admin/alerts",
         "/admin/audit",
         "/admin/access",
+        "/admin/requests",
         "/admin/me",
     ]
 
@@ -85,7 +87,7 @@ def test_phone_width_has_no_sideways_scroll_and_titles_on_a_light_band(
     tab_at: Callable[[dict[str, int]], Any], base_url: str, long_names: tuple[str, str]
 ) -> None:
     tab = tab_at(PHONE)
-    for path in _main_pages(long_names[0]):
+    for path in _main_pages(*long_names):
         response = tab.goto(base_url + path)
         assert response.status == 200, path
         width = tab.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
@@ -171,7 +173,7 @@ def test_no_serious_accessibility_problems_on_the_main_pages(
         pytest.skip(reason)
     tab = tab_at(viewport)
     problems = {}
-    for path in _main_pages(long_names[0]):
+    for path in _main_pages(*long_names):
         assert tab.goto(base_url + path).status == 200, path
         found = accessibility_problems(tab)
         if found:
