@@ -1,5 +1,5 @@
-"""The house rules of CONTRIBUTING.md, checked on the source: SQL only in repositories, org-scoped
-reads through `in_org`, the environment read only by `covey/config.py`.
+"""The house rules of CONTRIBUTING.md, checked on the source: SQL only in repositories, one writer of
+usage rows, org-scoped reads through `in_org`, the environment read only by `covey/config.py`.
 
 Each check walks the syntax tree of every module, so a comment or a string never trips it, and a
 failure names the file, the line and what to do instead.
@@ -146,6 +146,28 @@ def test_sql_is_written_only_in_repositories() -> None:
     assert not found, "SQL outside a repository.py; move it into the domain's repository:\n" + "\n".join(found)
 
 
+def usage_writers(name: str, tree: ast.Module) -> list[str]:
+    """Usage rows made or inserted anywhere but the one writer, `reports.rollups.record_usage`."""
+    if name in ("reports/rollups.py", "usage/repository.py") or name.startswith(("models/", "migrations/")):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if called in ("insert_batch", "UsageRecord", "UsageCharge"):
+            found.append(f"covey/{name}:{node.lineno}: {called}(…)")
+    return found
+
+
+def test_usage_rows_have_one_writer() -> None:
+    found = [hit for name, tree, _ in _modules() for hit in usage_writers(name, tree)]
+    assert not found, "Usage rows are written by reports.rollups.record_usage (with their rollups):\n" + "\n".join(
+        found
+    )
+
+
 def test_org_scoped_reads_go_through_in_org() -> None:
     scoped = _org_scoped_models()
     found = [hit for name, tree, source in _modules() for hit in unscoped_reads(name, tree, source, scoped)]
@@ -200,6 +222,12 @@ def test_the_checks_catch_what_they_are_for() -> None:
     assert len(environment_reads("gateway/service.py", reads)) == 2
     handed = _with_parents(ast.parse("import os\nos.environ['A'] = 'b'\n"))
     assert environment_reads("cli/server.py", handed) == []
+
+    writer = ast.parse(
+        "def seed(session, r):\n    session.add(UsageRecord(**r))\n    repository.insert_batch(session, [r], [])\n"
+    )
+    assert len(usage_writers("demo/seed.py", writer)) == 2
+    assert usage_writers("reports/rollups.py", writer) == []
 
 
 def test_a_query_added_outside_a_repository_fails_the_rule(tmp_path: Path) -> None:
