@@ -88,3 +88,29 @@ def bar_chart(labels: Sequence[str], values: Sequence[int], *, width: int = WIDT
         ticks=ticks,
         empty=not any(values),
     )
+
+
+@dataclass(frozen=True)
+class Spark:
+    """One month's bar of a row's small chart."""
+
+    x: float
+    y: float
+    height: float
+    label: str
+
+
+SPARK_WIDTH = 8
+SPARK_GAP = 3
+SPARK_HEIGHT = 22
+
+
+def sparks(labels: Sequence[str], values: Sequence[int], *, top: int) -> list[Spark]:
+    """A row's months as small bars on a scale shared by the rows (`top`, the largest value)."""
+    out = []
+    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+        h = SPARK_HEIGHT * value / top if top else 0
+        # A month with any spend stays visible, however small beside the largest.
+        h = max(h, 1.0) if value else 0.0
+        out.append(Spark(x=i * (SPARK_WIDTH + SPARK_GAP), y=SPARK_HEIGHT - h, height=h, label=f"{label}: {usd(value)}"))
+    return out

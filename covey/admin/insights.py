@@ -10,16 +10,18 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from covey.admin import repository, spend
+from covey.admin import chart, repository, spend
 from covey.admin.web import PREFIX, AdminDep, OrgAdminDep, Panel, PanelRoute, page, redirect, show_once
 from covey.alerts import service as alerts
 from covey.alerts.schemas import WebhookCreate, WebhookUpdate
 from covey.auth.deps import SessionDep
 from covey.budgets.periods import month_key
 from covey.kit.clock import utcnow
+from covey.kit.money import to_nanos
 from covey.kit.pagination import Page
 from covey.reports import export, periods, recommendations
 from covey.reports import service as reports
+from covey.reports.schemas import GroupSpend
 from covey.state import SettingsDep
 
 router = APIRouter(route_class=PanelRoute)
@@ -34,20 +36,45 @@ def analytics(request: Request, panel: AdminDep, session: SessionDep, month: str
     by_month = reports.group_spend(session, caller, months=TREND_MONTHS, group_id=None)
     allocation = reports.allocation(session, caller, month=chosen) if panel.is_org_admin else None
     current = spend.current_month(panel.org.timezone, utcnow())
-    ranked = sorted(by_month.groups, key=lambda g: (-Decimal(g.month_to_date), g.name.lower()))
+    rows = _as_tree(by_month.groups)
+    labels = [m.month for m in by_month.groups[0].months] if by_month.groups else []
+    top = max((to_nanos(Decimal(m.spend)) for g in by_month.groups for m in g.months), default=0)
     return page(
         request,
         panel,
         "analytics.html",
         month=month_key(chosen),
-        months=[m.month for m in by_month.groups[0].months] if by_month.groups else [],
-        groups=ranked,
+        months=labels,
+        groups=rows,
+        sparks={
+            g.group_id: chart.sparks(labels, [to_nanos(Decimal(m.spend)) for m in g.months], top=top) for g, _ in rows
+        },
+        spark_width=len(labels) * (chart.SPARK_WIDTH + chart.SPARK_GAP),
+        spark_height=chart.SPARK_HEIGHT,
         allocation=allocation,
         models=repository.top_models(session, org_id=caller.org_id, group_id=None, month=current, limit=10)
         if panel.is_org_admin
         else [],
         model_months=_models_by_month(session, panel) if panel.is_org_admin else None,
     )
+
+
+def _as_tree(groups: list[GroupSpend]) -> list[tuple[GroupSpend, int]]:
+    """Each group followed by its subgroups, indented by depth; siblings by this month's spend. A group
+    whose parent is not in the report starts a tree of its own."""
+    present = {g.group_id for g in groups}
+    children: dict[str | None, list[GroupSpend]] = {}
+    for g in groups:
+        children.setdefault(g.parent_id if g.parent_id in present else None, []).append(g)
+    out: list[tuple[GroupSpend, int]] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for g in sorted(children.get(parent, []), key=lambda g: (-Decimal(g.month_to_date), g.name.lower())):
+            out.append((g, depth))
+            walk(g.group_id, depth + 1)
+
+    walk(None, 0)
+    return out
 
 
 def _models_by_month(session: Session, panel: Panel) -> dict[str, Any]:

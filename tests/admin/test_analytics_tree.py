@@ -1,0 +1,63 @@
+"""Analytics: subgroups under their parents, indented, each row with a small chart of its months."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from covey.kit.db import Database
+from tests.admin.conftest import PanelSession
+from tests.conftest import Org
+from tests.reports.usage_factory import company, usage, write
+
+
+def test_subgroups_follow_their_parent_indented_with_a_bar_per_month(
+    owner_panel: PanelSession, org: Org, db: Database
+) -> None:
+    c = company(org)
+    now = datetime.now(UTC)
+    write(
+        db,
+        [
+            usage(
+                org_id=org.id,
+                key_id=c.sam_sales.key_id,
+                user_id=c.sam_sales.user_id,
+                charged=c.charged(c.sales),
+                at=now,
+                cost=9_000_000_000,
+            ),
+            usage(
+                org_id=org.id,
+                key_id=c.dana_frontend.key_id,
+                user_id=c.dana_frontend.user_id,
+                charged=c.charged(c.frontend),
+                at=now,
+                cost=2_000_000_000,
+            ),
+        ],
+    )
+    page = owner_panel.get("/admin/analytics").text
+    rows = re.findall(r'<tr data-group-id="([^"]+)" data-depth="(\d)">', page)
+    order = [gid for gid, _ in rows]
+    # Sales spent most, so it leads; Engineering's subgroups come right after it, Frontend (spent) first.
+    assert order == [c.sales, c.engineering, c.frontend, c.backend]
+    assert dict(rows) == {c.sales: "0", c.engineering: "0", c.frontend: "1", c.backend: "1"}
+    row = page[page.index(f'<tr data-group-id="{c.frontend}"') :]
+    row = row[: row.index("</tr>")]
+    assert "padding-left: 26px" in row
+    bars = re.findall(r'<rect x="[^"]+" y="[^"]+" width="8" height="([^"]+)"', row)
+    assert len(bars) == 6 and float(bars[-1]) > 0 and all(float(h) == 0 for h in bars[:-1])
+    assert "$2.00" in row
+
+
+def test_the_indented_analytics_in_the_browser(owner_page: Any, base_url: str, org: Org) -> None:
+    top = org.group("Analytics top")
+    child = org.group("Analytics child", parent_id=top)
+    page = owner_page
+    page.goto(f"{base_url}/admin/analytics")
+    parent_left = page.locator(f"tr[data-group-id='{top}'] a").bounding_box()["x"]
+    child_left = page.locator(f"tr[data-group-id='{child}'] a").bounding_box()["x"]
+    assert child_left > parent_left + 10
+    assert page.locator(f"tr[data-group-id='{child}'] svg.spark rect").count() == 6
