@@ -1,12 +1,13 @@
-"""Spend counters in Redis, shared by every gateway replica. Reservations and settles go in batches:
-whatever reached the process while the previous round trip was on its way travels in the next one, as
-one Lua script that runs each operation atomically and in arrival order. A reservation across several
-counters is all or nothing; a request waits one round trip for its reservation and none for its settle.
+"""Spend counters in Redis, shared by every gateway replica. Reservations and settles travel in batches
+(`covey.kit.redis_batch`) together with the rate-limit windows' operations (`covey.ratelimits.redis_store`):
+a request waits one round trip for its rate limits and its reservation together, and none for its
+settle. A reservation across several counters is all or nothing, and made only when the request's rate
+limits, queued just before it, admitted it.
 
 Keys, under the configured prefix, per counter: `c:<counter>` settled spend, `r:<counter>` a sorted set
 of reservation ids scored by expiry (ms), `a:<counter>` reservation id → amount, `t:<counter>` the sum
 of live reservations. Expired reservations are purged inside the scripts, so a crashed request's
-hold disappears without any job.
+hold disappears without any job. Reservation ids are single words (an operation travels as one string).
 
 `<prefix>:seeded` holds the counters' generation: a token set when they are made from the usage
 records (`cut`). A Redis that lost its data has none until the next cut; every batch answers with the
@@ -16,51 +17,43 @@ generation its settles landed in, so the usage writer can tell which settles a c
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import redis
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from covey.budgets.counters import Check, CountersUnavailable, Hold
+from covey.kit.redis_batch import DOWN, ScriptBatch, script
+from covey.ratelimits.redis_store import WINDOW_OPS
 
 # Counters outlive their period long enough for month-end reports and `covey doctor`.
 COUNTER_TTL_SECONDS = 100 * 86400
-_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+_DOWN = DOWN
 MAX_CONNECTIONS = 16
 # How long a settle may wait for a reservation to travel with before it goes alone. Nobody waits for
 # a settle, and until it lands its request's hold keeps the room taken, so waiting never overspends.
 SETTLE_DELAY_SECONDS = 0.002
 _NAMES_KEPT = 100_000
 
-# One script carries a batch of operations: every reservation and settle that reached this process
-# while the previous batch was on its way, in arrival order. Each operation runs as if alone (Redis runs
-# a script atomically), so a batch is exactly the same operations sent one by one, in one round trip.
-#
-# KEYS: 4 per distinct counter of the batch (c, r, a, t), then the generation mark. ARGV: the counter TTL
-# (s), then the operations:
-#   R id estimate least now(ms) expiry(ms) n  then n × (counter, limit)
+# The budget operations of a batch. KEYS: 4 per counter (c, r, a, t) from `base`. An operation's words:
+#   R id estimate least now(ms) expiry(ms) gate n  then n × (base, limit)
 #                                       hold `estimate` on every check, or the least room of any when
-#                                       that is at least `least`, or nothing
-#   S id actual n                       then n × counter            release the hold, add the cost
-# where `counter` is the counter's position among the batch's counters (1-based). One answer per
-# operation: a reservation's is {0, amount held}, else {the (1-based) check without room, 0}; a settle's
-# the new totals; after them, the generation (nil when the mark is gone). A new kind of check (a
-# rate-limit window) is one more handler in OPS.
-BATCH = """
-local ttl = ARGV[1]
+#                                       that is at least `least`, or nothing; when `gate` names an
+#                                       earlier operation of the batch (1-based) that did not pass
+#                                       (the request's rate limits refused it): nothing, answering {0, 0}
+#   S id actual n  then n × base       release the hold, add the cost
+# A reservation's answer is {0, amount held}, else {the (1-based) check without room, 0}; a settle's
+# the new totals.
+BUDGET_OPS = """
+local COUNTER_TTL = {ttl}
 local purged = {}
 
-local function key(i, part) return KEYS[(i - 1) * 4 + part] end
-
 -- Drop reservations that expired by `now` (a crashed request's hold), once per counter and instant.
-local function purge(i, now)
-  if purged[i] ~= nil and purged[i] >= now then return end
-  purged[i] = now
-  local r, a, t = key(i, 2), key(i, 3), key(i, 4)
+local function purge(b, now)
+  if purged[b] ~= nil and purged[b] >= now then return end
+  purged[b] = now
+  local r, a, t = KEYS[b + 2], KEYS[b + 3], KEYS[b + 4]
   local old = redis.call('ZRANGEBYSCORE', r, '-inf', now)
   for _, id in ipairs(old) do
     local amount = tonumber(redis.call('HGET', a, id) or '0')
@@ -70,64 +63,53 @@ local function purge(i, now)
   if #old > 0 then redis.call('ZREMRANGEBYSCORE', r, '-inf', now) end
 end
 
-local OPS = {}
-
-OPS.R = function(p)
-  local id, estimate, least = ARGV[p], tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2])
-  local now, expiry, n = tonumber(ARGV[p + 3]), ARGV[p + 4], tonumber(ARGV[p + 5])
-  local first, after = p + 6, p + 6 + 2 * n
-  for j = 0, n - 1 do purge(tonumber(ARGV[first + 2 * j]), now) end
+OPS.R = function(a, op)
+  local id, estimate, least = a[2], tonumber(a[3]), tonumber(a[4])
+  local now, expiry, gate, n = tonumber(a[5]), a[6], tonumber(a[7]), tonumber(a[8])
+  if gate > 0 and not passed[gate] then return {0, 0} end
+  for j = 0, n - 1 do purge(tonumber(a[9 + 2 * j]), now) end
   local amount = estimate
   for j = 0, n - 1 do
-    local i = tonumber(ARGV[first + 2 * j])
-    local spent = tonumber(redis.call('GET', key(i, 1)) or '0')
-    local held = tonumber(redis.call('GET', key(i, 4)) or '0')
-    local room = tonumber(ARGV[first + 2 * j + 1]) - spent - held
-    if room < least then return {j + 1, 0}, after end
+    local b = tonumber(a[9 + 2 * j])
+    local spent = tonumber(redis.call('GET', KEYS[b + 1]) or '0')
+    local held = tonumber(redis.call('GET', KEYS[b + 4]) or '0')
+    local room = tonumber(a[10 + 2 * j]) - spent - held
+    if room < least then return {j + 1, 0} end
     if room < amount then amount = room end
   end
   local keep = math.ceil((tonumber(expiry) - now) / 1000) + 60
   local done = {}
   for j = 0, n - 1 do
-    local i = tonumber(ARGV[first + 2 * j])
-    if not done[i] then
-      done[i] = true
-      redis.call('ZADD', key(i, 2), expiry, id)
-      redis.call('HSET', key(i, 3), id, amount)
-      redis.call('INCRBY', key(i, 4), amount)
-      for part = 2, 4 do redis.call('EXPIRE', key(i, part), keep) end
+    local b = tonumber(a[9 + 2 * j])
+    if not done[b] then
+      done[b] = true
+      redis.call('ZADD', KEYS[b + 2], expiry, id)
+      redis.call('HSET', KEYS[b + 3], id, amount)
+      redis.call('INCRBY', KEYS[b + 4], amount)
+      for part = 2, 4 do redis.call('EXPIRE', KEYS[b + part], keep) end
     end
   end
-  return {0, amount}, after
+  passed[op] = true
+  return {0, amount}
 end
 
-OPS.S = function(p)
-  local id, actual, n = ARGV[p], ARGV[p + 1], tonumber(ARGV[p + 2])
+OPS.S = function(a, op)
+  local id, actual, n = a[2], a[3], tonumber(a[4])
   local out = {}
   for j = 1, n do
-    local i = tonumber(ARGV[p + 2 + j])
-    local amount = redis.call('HGET', key(i, 3), id)
+    local b = tonumber(a[4 + j])
+    local amount = redis.call('HGET', KEYS[b + 3], id)
     if amount then
-      redis.call('HDEL', key(i, 3), id)
-      redis.call('ZREM', key(i, 2), id)
-      redis.call('DECRBY', key(i, 4), amount)
+      redis.call('HDEL', KEYS[b + 3], id)
+      redis.call('ZREM', KEYS[b + 2], id)
+      redis.call('DECRBY', KEYS[b + 4], amount)
     end
-    out[j] = redis.call('INCRBY', key(i, 1), actual)
-    redis.call('EXPIRE', key(i, 1), ttl)
+    out[j] = redis.call('INCRBY', KEYS[b + 1], actual)
+    redis.call('EXPIRE', KEYS[b + 1], COUNTER_TTL)
   end
-  return out, p + 3 + n
+  return out
 end
-
-local answers = {}
-local p = 2
-while p <= #ARGV do
-  local answer
-  answer, p = OPS[ARGV[p]](p + 1)
-  answers[#answers + 1] = answer
-end
-answers[#answers + 1] = redis.call('GET', KEYS[#KEYS])
-return answers
-"""
+""".replace("{ttl}", str(COUNTER_TTL_SECONDS))
 
 # KEYS: the counters' `c:` keys. ARGV: a value per counter, then the counter TTL (s).
 RAISE = """
@@ -180,28 +162,6 @@ class Totals(list[int]):
     generation: str | None = None
 
 
-class _Batch:
-    """Operations waiting for the next round trip: the script's keys and arguments, and who waits for
-    each answer."""
-
-    __slots__ = ("args", "holds", "index", "keys", "waiters")
-
-    def __init__(self, ttl: int) -> None:
-        self.index: dict[str, int] = {}
-        self.keys: list[str] = []
-        self.args: list[str | int] = [ttl]
-        self.waiters: list[asyncio.Future[Any]] = []
-        # Per operation, for a reservation: (id, counters), to release it should its request be gone.
-        self.holds: list[tuple[str, Sequence[str]] | None] = []
-
-    def slot(self, counter: str, keys: Callable[[str], list[str]]) -> int:
-        at = self.index.get(counter)
-        if at is None:
-            at = self.index[counter] = len(self.index) + 1
-            self.keys += keys(counter)
-        return at
-
-
 class RedisCounters:
     kind = "redis"
 
@@ -214,25 +174,26 @@ class RedisCounters:
         max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.prefix = prefix
-        # Reservations and settles travel in batches over one connection at a time; the rest (reports,
-        # repairs, readiness) is occasional. A bounded pool: a burst waits instead of opening hundreds.
+        # Batches travel over one connection at a time; the rest (reports, repairs, readiness) is
+        # occasional. A bounded pool: a burst waits instead of opening hundreds.
         self._pool = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=max_connections, timeout=5, socket_timeout=2, socket_connect_timeout=5
         )
         self._client = aioredis.Redis(connection_pool=self._pool)
         self._sync = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self._batch_script = self._client.register_script(BATCH)
+        # Present from the first cut on; a Redis that restarted without its data has lost it too.
+        self._seeded = f"{prefix}:seeded"
+        # The rate-limit windows share the batch (`RedisRateLimits(batch=…)`): one round trip a request.
+        # Every batch answers with the generation its operations met.
+        self.batch = ScriptBatch(self._client, script(BUDGET_OPS, WINDOW_OPS), delay=settle_delay, tail=self._seeded)
         self._raise = self._client.register_script(RAISE)
         self._cut = self._sync.register_script(CUT)
         self._catch_up = self._sync.register_script(CATCH_UP)
-        # Present from the first seed on; a Redis that restarted without its data has lost it too.
-        self._seeded = f"{prefix}:seeded"
-        self.settle_delay = settle_delay
-        self._batch = _Batch(COUNTER_TTL_SECONDS)
-        self._sending: asyncio.Task[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
         self._names: dict[str, list[str]] = {}
-        self.round_trips = 0  # batches sent: operations / round_trips is the batching achieved
+
+    @property
+    def round_trips(self) -> int:
+        return self.batch.round_trips
 
     def _keys(self, counter: str) -> list[str]:
         keys = self._names.get(counter)
@@ -241,53 +202,6 @@ class RedisCounters:
                 self._names.clear()
             keys = self._names[counter] = [f"{self.prefix}:{part}:{counter}" for part in ("c", "r", "a", "t")]
         return keys
-
-    def _queue(self, op: list[str | int], counters: Sequence[str], limits: Sequence[int] | None) -> asyncio.Future[Any]:
-        batch = self._batch
-        op.append(len(counters))
-        if limits is None:
-            op += [batch.slot(c, self._keys) for c in counters]
-            batch.holds.append(None)
-        else:
-            for counter, limit in zip(counters, limits, strict=True):
-                op += [batch.slot(counter, self._keys), limit]
-            batch.holds.append((str(op[1]), counters))
-        batch.args += op
-        waiter = asyncio.get_running_loop().create_future()
-        batch.waiters.append(waiter)
-        return waiter
-
-    def _send_now(self) -> None:
-        """Start a round trip unless one is on its way: that one sends what has gathered when it returns."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._sending is None and self._batch.waiters:
-            self._sending = asyncio.get_running_loop().create_task(self._send(), name="covey-budget-batch")
-
-    def _send_soon(self) -> None:
-        if self._sending is None and self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.settle_delay, self._send_now)
-
-    async def _send(self) -> None:
-        try:
-            while self._batch.waiters:
-                batch, self._batch = self._batch, _Batch(COUNTER_TTL_SECONDS)
-                self.round_trips += 1
-                try:
-                    *answers, generation = await self._batch_script(keys=[*batch.keys, self._seeded], args=batch.args)
-                except _DOWN as exc:
-                    for waiter in batch.waiters:
-                        if not waiter.done():
-                            waiter.set_exception(CountersUnavailable(str(exc)))
-                    continue
-                for waiter, answer, hold in zip(batch.waiters, answers, batch.holds, strict=True):
-                    if not waiter.done():
-                        waiter.set_result((answer, generation))
-                    elif hold is not None and answer[0] == 0:  # held for a request that is gone: give it back
-                        self._queue(["S", hold[0], 0], hold[1], None)
-        finally:
-            self._sending = None
 
     async def reserve(
         self,
@@ -301,16 +215,37 @@ class RedisCounters:
     ) -> Hold:
         now_ms = int(now * 1000)
         least = estimate if least is None else min(least, estimate)
-        op: list[str | int] = ["R", reservation, estimate, least, now_ms, now_ms + int(hold_seconds * 1000)]
-        waiter = self._queue(op, [c.counter for c in checks], [c.limit for c in checks])
-        self._send_now()  # a request waits on it: at once (settles waiting for company go along)
+        batch = self.batch
+        words = [f"R {reservation} {estimate} {least} {now_ms} {now_ms + int(hold_seconds * 1000)}"]
+        words.append(f"{batch.marked()} {len(checks)}")
+        words += [f"{batch.slot(self._keys(check.counter))} {check.limit}" for check in checks]
+        counters = [c.counter for c in checks]
+        waiter = batch.queue(
+            " ".join(words),
+            error=CountersUnavailable,
+            orphan=lambda answer: self._give_back(answer, reservation, counters),
+        )
+        batch.send_now()  # a request waits on it: at once (settles waiting for company go along)
+        assert waiter is not None
         answer, _ = await waiter
         failed, amount = (int(v) for v in answer)
         return Hold(failed - 1, 0) if failed else Hold(None, amount)
 
+    def _give_back(self, answer: Any, reservation: str, counters: Sequence[str]) -> None:
+        """A hold made for a request that is gone: released with the next batch."""
+        if int(answer[0]) == 0:
+            self._queue_settle(reservation, counters, 0, wait=False)
+            self.batch.send_soon()
+
+    def _queue_settle(self, reservation: str, counters: Sequence[str], actual: int, *, wait: bool) -> Any:
+        batch = self.batch
+        words = [f"S {reservation} {actual} {len(counters)}"]
+        words += [str(batch.slot(self._keys(c))) for c in counters]
+        return batch.queue(" ".join(words), error=CountersUnavailable, wait=wait)
+
     async def settle(self, *, reservation: str, counters: Sequence[str], actual: int) -> list[int]:
-        waiter = self._queue(["S", reservation, actual], counters, None)
-        self._send_soon()  # nobody waits on it: with the next reservation, or after `settle_delay`
+        waiter = self._queue_settle(reservation, counters, actual, wait=True)
+        self.batch.send_soon()  # nobody waits on it: with the next reservation, or after the delay
         answer, generation = await waiter
         totals = Totals(int(v) for v in answer)
         totals.generation = generation.decode() if isinstance(generation, bytes) else None
@@ -318,9 +253,7 @@ class RedisCounters:
 
     async def flush(self) -> None:
         """Send whatever waits, and wait for it (at shutdown)."""
-        self._send_now()
-        while self._sending is not None:
-            await asyncio.shield(self._sending)
+        await self.batch.flush()
 
     async def spent(self, counters: Sequence[str]) -> list[int]:
         if not counters:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from covey.budgets.guard import Guard
+from covey.budgets.redis_counters import RedisCounters
 from covey.config import Settings, load_gateway_config
 from covey.gateway.catalog import Catalog
 from covey.gateway.providers import ProviderContext, default_registry
@@ -23,10 +24,15 @@ from covey.response_store.store import ResponseStore
 from covey.usage.writer import UsageWriter
 
 
-def make_rate_limit_store(settings: Settings) -> RateLimitStore:
+def make_rate_limit_store(settings: Settings, budgets: Guard | None = None) -> RateLimitStore:
     if settings.redis_url:
+        # With the budget counters' batch: a request's limits and reservation go in one round trip.
+        counters = budgets.store if budgets is not None else None
         return RedisRateLimits(
-            settings.redis_url, prefix=settings.redis_prefix, max_connections=settings.redis_max_connections
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            max_connections=settings.redis_max_connections,
+            batch=counters.batch if isinstance(counters, RedisCounters) else None,
         )
     return MemoryRateLimits()
 
@@ -67,7 +73,7 @@ class GatewayRuntime:
             behind_seconds=settings.usage_behind_seconds,
         )
         limiter = RateLimiter(
-            store=make_rate_limit_store(settings),
+            store=make_rate_limit_store(settings, budgets),
             lease_seconds=settings.rate_limit_lease_seconds,
             on_refusal=metrics.rate_limited,
         )

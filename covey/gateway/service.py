@@ -55,7 +55,7 @@ from covey.kit.errors import CoveyError
 from covey.ops.metrics import Metrics
 from covey.plane.runtime import ControlPlane
 from covey.pricing.tokens import Tokens, count
-from covey.ratelimits.limiter import Pass, RateLimiter
+from covey.ratelimits.limiter import Pass, Pending, RateLimiter
 from covey.response_store.store import ResponseStore
 from covey.usage.writer import UsageWriter
 
@@ -166,14 +166,17 @@ class Gateway:
                 policies=plane.policies.get(ad.grant.org_id, {}),
                 trace_id=ad.trace_id,
             )
-            # Last before the upstream call: a refused request holds nothing and records nothing.
-            passed, default_cap = await self._admit_rates(ad, endpoint, self._default_cap(steps))
+            # Last before the upstream call: a refused request holds nothing and records nothing. The rate
+            # limits' admission travels with the budget reservation (one round trip in Redis), and the
+            # reservation is made only when the limits admit the request.
+            default_cap = self._default_cap(steps)
+            pending = self._admit_rates(ad, endpoint, default_cap)
             try:
                 ticket, default_cap = await self._reserve(ad, steps, endpoint, default_cap)
-                if passed is not None and passed.counts_tokens and self.limiter is not None:
-                    await self.limiter.hold(passed, token_estimate(ad.body, endpoint=endpoint, default=default_cap))
+                passed, default_cap = await self._rates_admitted(ad, endpoint, pending, default_cap)
             except BaseException:
-                await self._release(passed, tokens=0, cancel=True)
+                if self.limiter is not None:
+                    self.limiter.cancel(pending)
                 raise
         except GatewayError as exc:
             self.metrics.answered(endpoint, exc.status)
@@ -227,7 +230,8 @@ class Gateway:
             self.metrics.timed(endpoint, time.perf_counter() - ad.started)
             if ticket is not None and self.budgets is not None:
                 self.budgets.settle_later(ticket, cost)
-            await self._release(passed, tokens=outcome.tokens.input + outcome.tokens.output)
+            if self.limiter is not None:  # queued, like the settle: the answer does not wait for either
+                self.limiter.finish(passed, tokens=outcome.tokens.input + outcome.tokens.output)
         if answer is None:
             assert outcome.error is not None
             body = _ERRORS[dialect](outcome.status, outcome.error, outcome.origin)
@@ -250,25 +254,33 @@ class Gateway:
             raise GatewayError(400, exc.message) from None
         return guard
 
-    async def _admit_rates(self, ad: Admitted, endpoint: str, default: int) -> tuple[Pass | None, int]:
-        """Count the request on its rate limits, holding its token estimate (prompt bound and output
-        cap) on its tokens-per-minute limits. A request without a cap of its own is sent the cap the
-        room left pays for, down to `MIN_OUTPUT_TOKENS` a choice (docs/design.md §4). Returns the pass
-        and that cap."""
+    def _admit_rates(self, ad: Admitted, endpoint: str, default: int) -> Pending | None:
+        """Count the request on its rate limits (queued: see `_rates_admitted`), holding its token
+        estimate (prompt bound and output cap) on its tokens-per-minute limits — for a request without
+        a cap of its own, as much as the room left has, down to `MIN_OUTPUT_TOKENS` a choice."""
         if self.limiter is None:
-            return None, default
+            return None
         tokens = token_estimate(ad.body, endpoint=endpoint, default=default)
         least = None
         if endpoint != "embeddings" and given_cap(ad.body) is None:
             least = token_estimate(ad.body, endpoint=endpoint, default=MIN_OUTPUT_TOKENS)
-        passed = await self.limiter.admit(ad.grant.rate_limits, tokens=tokens, least=least)
-        if passed is not None and passed.counts_tokens and passed.held < tokens:
-            default = max(MIN_OUTPUT_TOKENS, (passed.held - prompt_tokens(ad.body)) // choices(ad.body))
-        return passed, default
+        return self.limiter.admit(ad.grant.rate_limits, tokens=tokens, least=least)
 
-    async def _release(self, passed: Pass | None, *, tokens: int, cancel: bool = False) -> None:
-        if passed is not None and self.limiter is not None:
-            await self.limiter.finish(passed, tokens=tokens, cancel=cancel)
+    async def _rates_admitted(
+        self, ad: Admitted, endpoint: str, pending: Pending | None, default: int
+    ) -> tuple[Pass | None, int]:
+        """The request's pass (or its 429), and the output cap of a request that set none: `default` (what
+        its budget lines pay for), lowered to what its tokens-per-minute limits held (docs/design.md §4);
+        what they hold beyond that cap's estimate is given back."""
+        if self.limiter is None:
+            return None, default
+        passed = await self.limiter.admitted(pending)
+        if passed is None or not passed.counts_tokens:
+            return passed, default
+        if passed.held < token_estimate(ad.body, endpoint=endpoint, default=default):
+            default = min(default, max(MIN_OUTPUT_TOKENS, (passed.held - prompt_tokens(ad.body)) // choices(ad.body)))
+        self.limiter.hold(passed, token_estimate(ad.body, endpoint=endpoint, default=default))
+        return passed, default
 
     def _default_cap(self, steps: list[routing.Step]) -> int:
         """The output cap of a request that set none: the configured default, within the output window

@@ -9,11 +9,15 @@ estimate fits in what is left — or, given `least`, as much of it as is left, d
 requests in flight together can never take a limit past its amount (docs/design.md §4). An estimate
 whose request never finishes is dropped a minute after its lease ends.
 
+None of it waits on the hot path: `admit`'s verdict comes with the next round trip (Redis: together
+with the request's budget reservation) or at once (in process); `hold` and `finish` only queue.
+
 `MemoryRateLimits` is the embedded store (one process); `covey.ratelimits.redis_store` the shared one.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,7 +41,7 @@ class Verdict:
 class RateLimitStore(Protocol):
     kind: str
 
-    async def admit(
+    def admit(
         self,
         *,
         request: str,
@@ -46,19 +50,24 @@ class RateLimitStore(Protocol):
         lease_seconds: float,
         tokens: int = 0,
         least: int | None = None,
-    ) -> Verdict:
+    ) -> asyncio.Future[Verdict]:
         """Count the request on every limit, holding `tokens` (or, given `least`, all the room the
-        tightest tokens limit has when that is less, down to `least`) on its tokens limits."""
+        tightest tokens limit has when that is less, down to `least`) on its tokens limits; the
+        verdict, or `RateLimitsUnavailable`."""
         ...
 
-    async def hold(self, *, request: str, limits: Sequence[Limit], tokens: int) -> None:
+    def hold(self, *, request: str, limits: Sequence[Limit], tokens: int) -> None:
         """Lower the tokens an admitted request holds (its cap was lowered after admission)."""
         ...
 
-    async def finish(self, *, request: str, limits: Sequence[Limit], now: float, tokens: int, cancel: bool) -> None:
+    def finish(self, *, request: str, limits: Sequence[Limit], now: float, tokens: int, cancel: bool) -> None:
         """Release the request's leases and count the tokens it used in place of its estimate; `cancel`
         takes back its request and its estimate (it was refused after admission, e.g. by a budget, and
         never went upstream)."""
+        ...
+
+    async def flush(self) -> None:
+        """Until everything queued has landed."""
         ...
 
     def ping_sync(self) -> None: ...
@@ -112,7 +121,7 @@ class MemoryRateLimits:
         window.purge(now)
         return window
 
-    async def admit(
+    def admit(
         self,
         *,
         request: str,
@@ -121,6 +130,13 @@ class MemoryRateLimits:
         lease_seconds: float,
         tokens: int = 0,
         least: int | None = None,
+    ) -> asyncio.Future[Verdict]:
+        verdict: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
+        verdict.set_result(self._admit(request, limits, now, lease_seconds, tokens, least))
+        return verdict
+
+    def _admit(
+        self, request: str, limits: Sequence[Limit], now: float, lease_seconds: float, tokens: int, least: int | None
     ) -> Verdict:
         least = max(1, min(tokens, tokens if least is None else least))
         held = tokens
@@ -157,7 +173,7 @@ class MemoryRateLimits:
             standings.append(Standing(limit=limit, remaining=left, reset_seconds=reset))
         return Verdict(failed=None, standings=standings, held=held if any(x.kind == TOKENS for x in limits) else 0)
 
-    async def hold(self, *, request: str, limits: Sequence[Limit], tokens: int) -> None:
+    def hold(self, *, request: str, limits: Sequence[Limit], tokens: int) -> None:
         for limit in limits:
             w = self._windows.get(limit.scope)
             if limit.kind == TOKENS and w is not None and request in w.held:
@@ -165,7 +181,7 @@ class MemoryRateLimits:
                 w.held[request] = (expiry, min(had, tokens))
                 w.token_total -= had - min(had, tokens)
 
-    async def finish(self, *, request: str, limits: Sequence[Limit], now: float, tokens: int, cancel: bool) -> None:
+    def finish(self, *, request: str, limits: Sequence[Limit], now: float, tokens: int, cancel: bool) -> None:
         for limit in limits:
             w = self._window(limit.scope, now)
             if limit.kind == CONCURRENT:
@@ -177,6 +193,9 @@ class MemoryRateLimits:
                 if tokens > 0 and not cancel:
                     w.tokens.append((now, tokens))
                     w.token_total += tokens
+
+    async def flush(self) -> None:
+        return None
 
     def ping_sync(self) -> None:
         return None

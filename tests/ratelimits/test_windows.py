@@ -27,15 +27,25 @@ class Windows:
     def admit(
         self, limits: list[Limit], request: str, now: float, tokens: int = 0, least: int | None = None
     ) -> Verdict:
-        return self.runner.run(
-            self.store.admit(request=request, limits=limits, now=now, lease_seconds=30, tokens=tokens, least=least)
-        )
+        async def admit() -> Verdict:
+            return await self.store.admit(
+                request=request, limits=limits, now=now, lease_seconds=30, tokens=tokens, least=least
+            )
 
+        return self.runner.run(admit())
+
+    # Queued, as the gateway queues them: each lands before anything queued after it.
     def hold(self, limits: list[Limit], request: str, tokens: int) -> None:
-        self.runner.run(self.store.hold(request=request, limits=limits, tokens=tokens))
+        async def hold() -> None:
+            self.store.hold(request=request, limits=limits, tokens=tokens)
+
+        self.runner.run(hold())
 
     def finish(self, limits: list[Limit], request: str, now: float, tokens: int = 0, cancel: bool = False) -> None:
-        self.runner.run(self.store.finish(request=request, limits=limits, now=now, tokens=tokens, cancel=cancel))
+        async def finish() -> None:
+            self.store.finish(request=request, limits=limits, now=now, tokens=tokens, cancel=cancel)
+
+        self.runner.run(finish())
 
     def close(self) -> None:
         self.runner.run(self.store.close())
