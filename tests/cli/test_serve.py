@@ -71,6 +71,18 @@ def test_serve_migrates_a_new_database_and_serves(empty_database: str, tmp_path:
         assert org.json()["id"] == made["org_id"]
 
 
+@pytest.mark.parametrize(
+    ("args", "env", "logged"),
+    [((), {}, False), (("--access-log",), {}, True), ((), {"COVEY_ACCESS_LOG": "true"}, True)],
+)
+def test_the_access_log_is_off_unless_asked_for(
+    empty_database: str, tmp_path: Path, args: tuple[str, ...], env: dict[str, str], logged: bool
+) -> None:
+    with _serving(empty_database, tmp_path, *args, **env) as base:
+        assert httpx.get(f"{base}/v1/nothing-here").status_code == 404
+    assert ("/v1/nothing-here" in (tmp_path / "serve.log").read_text()) is logged
+
+
 def test_several_workers_need_redis(empty_database: str) -> None:
     result = CliRunner().invoke(
         app, ["serve", "--workers", "2"], env={"COVEY_DATABASE_URL": empty_database, "COVEY_REDIS_URL": ""}
