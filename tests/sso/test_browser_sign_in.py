@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -234,3 +235,35 @@ def test_the_issuer_rotating_its_signing_key_is_followed(
         sign_in_with_sso(page, base_url, live_org.id, "rot-sub")
         assert page.url.startswith(f"{base_url}/admin/") and "sign-in" not in page.url
     assert len(live_org.audit("user.sso_sign_in")) == 2
+
+
+def test_an_id_token_made_for_another_sign_in_is_refused(
+    page: Any, base_url: str, idp: Provider, live_org: LiveOrg
+) -> None:
+    """The browser's trip to the provider is rewritten to carry another nonce (as when an attacker
+    slips in an ID token issued for a sign-in of theirs): the code is good, the nonce is not Covey's."""
+    _configure(live_org, idp.issuer)
+    idp.account("nonce-sub", email="nonce@acme.test", email_verified=True)
+    rewritten: list[str] = []
+
+    def other_nonce(route: Any) -> None:
+        # Covey answers the sign-in button with a redirect to the provider; the redirect is rewritten.
+        answer = route.fetch(max_redirects=0)
+        parts = urlsplit(answer.headers["location"])
+        query = [(k, "not-the-nonce-covey-sent" if k == "nonce" else v) for k, v in parse_qsl(parts.query)]
+        rewritten.append(answer.headers["location"])
+        headers = {**answer.headers, "location": urlunsplit(parts._replace(query=urlencode(query)))}
+        route.fulfill(status=answer.status, headers=headers)
+
+    page.route(lambda url: f"/admin/sso/{live_org.id}" in url, other_nonce)
+    page.goto(f"{base_url}/admin/sign-in")
+    page.click(f"a[href^='/admin/sso/{live_org.id}']")
+    page.wait_for_selector("input[name=login]")
+    page.fill("input[name=login]", "nonce-sub")
+    page.fill("input[name=password]", "any password")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/admin/**")
+    assert rewritten, "the provider's authorization endpoint was never reached"
+    assert "nonce" in _error(page)
+    assert live_org.user_by_email("nonce@acme.test") is None
+    assert page.goto(f"{base_url}/admin/").url.startswith(f"{base_url}/admin/sign-in")
