@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from covey.audit import repository
 from covey.audit.schemas import AuditEventOut, AuditPage
 from covey.auth.deps import ManageRead, SessionDep
+from covey.kit.clock import as_utc
 from covey.kit.pagination import Page, page_params
 from covey.kit.responses import ERRORS
 
@@ -23,8 +24,8 @@ def list_audit(
     target_id: str | None = None,
     target_type: str | None = None,
     action: Annotated[str | None, Query(description="`group.create`, or a prefix ending in `.`")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[datetime | None, Query(description="RFC 3339; without a zone, UTC")] = None,
+    until: Annotated[datetime | None, Query(description="RFC 3339; without a zone, UTC")] = None,
 ) -> AuditPage:
     caller.require_org_admin("Reading the audit log")
     rows, total = repository.list_events(
@@ -34,8 +35,8 @@ def list_audit(
         target_id=target_id,
         target_type=target_type,
         action=action,
-        since=since,
-        until=until,
+        since=as_utc(since),
+        until=as_utc(until),
         limit=page.limit,
         offset=page.offset,
     )

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from covey.auth.caller import Caller
+from covey.kit.clock import as_utc
 from covey.kit.errors import BadRequest, NotFound
 from covey.kit.pagination import Page
 from covey.usage import repository
@@ -46,13 +47,6 @@ def status_range(text: str | None) -> tuple[int, int] | None:
     return code, code
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """A time without a zone is read as UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _visible(caller: Caller) -> tuple[frozenset[str] | None, str | None]:
     scope = caller.scope
     if scope.is_org_admin:
@@ -61,7 +55,7 @@ def _visible(caller: Caller) -> tuple[frozenset[str] | None, str | None]:
 
 
 def search(session: Session, caller: Caller, filters: RequestFilter, page: Page) -> tuple[list[RequestOut], int]:
-    start, end = _utc(filters.start), _utc(filters.end)
+    start, end = as_utc(filters.start), as_utc(filters.end)
     if start and end and end <= start:
         raise BadRequest("end: must be after start")
     groups, user_id = _visible(caller)

@@ -59,3 +59,12 @@ def test_a_change_through_a_key_made_for_someone_else_names_both(org: Org) -> No
     (made,) = _events(org, action="group.create", target_id=group)
     assert (made["actor_kind"], made["actor_id"]) == ("user", teammate)
     assert made["actor_label"].endswith(f"(key made by {org.owner_email})")
+
+
+def test_a_time_without_a_zone_is_read_as_utc(org: Org) -> None:
+    org.group("Dated")
+    before = org.admin.get("/v1/manage/audit", params={"since": "2000-01-01T00:00:00"})
+    assert before.status_code == 200, before.text
+    assert any(e["action"] == "group.create" for e in before.json()["events"])
+    after = org.admin.get("/v1/manage/audit", params={"since": "2999-01-01T00:00:00"})
+    assert after.status_code == 200 and after.json()["events"] == []
