@@ -95,12 +95,7 @@ async def stored_response(
         grant = authenticate(plane, headers.token)
         if store is None or not plausible(response_id):
             raise GatewayError(404, f"Response {response_id!r} not found")
-        if listing:
-            found = await store.recall(owner(grant), response_id)
-            if found is None:
-                raise GatewayError(404, f"Response {response_id!r} not found")
-            answer = items.listed(response_id, found.input, scope.get("query_string", b""))
-        elif scope["method"] == "DELETE":
+        if scope["method"] == "DELETE":
             if not await store.forget(owner(grant), response_id):
                 raise GatewayError(404, f"Response {response_id!r} not found")
             answer = {"id": response_id, "object": "response", "deleted": True}
@@ -108,7 +103,8 @@ async def stored_response(
             found = await store.recall(owner(grant), response_id)
             if found is None:
                 raise GatewayError(404, f"Response {response_id!r} not found")
-            answer = found.response
+            query = scope.get("query_string", b"")
+            answer = items.listed(response_id, found.input, query) if listing else found.response
     except GatewayError as exc:
         metrics.answered("responses", exc.status)
         await asgi.send_json(send, exc.status, openai_error(exc.status, exc.message, exc.origin))
