@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from covey.groups import tree
 from covey.groups.schemas import GroupOut
 
-SEPARATOR = " › "
-
 
 @dataclass(frozen=True)
 class Choice:
@@ -28,7 +26,7 @@ def paths(groups: Sequence[GroupOut]) -> dict[str, str]:
     """Each group's path from the top level, through the groups given (the ones the caller may read)."""
     parent_of = {g.id: g.parent_id for g in groups}
     names = {g.id: g.name for g in groups}
-    return {g.id: SEPARATOR.join(names[a] for a in reversed(tree.chain(parent_of, g.id)) if a in names) for g in groups}
+    return {g.id: tree.path(parent_of, names, g.id) for g in groups}
 
 
 def choices(groups: Sequence[GroupOut], *, among: Collection[str], excluding: Collection[str] = ()) -> list[Choice]:

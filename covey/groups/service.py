@@ -343,9 +343,10 @@ def delete(session: Session, caller: Caller, group_id: str, *, recursive: bool =
 def path_of(session: Session, *, org_id: str, group: Group) -> str:
     """How messages name a group: its path from the top level, "Engineering › Backend" (names repeat
     under different parents)."""
-    chain = tree_rules.chain(repository.parent_map(session, org_id=org_id), group.id)
+    parent_of = repository.parent_map(session, org_id=org_id)
+    chain = tree_rules.chain(parent_of, group.id)
     names = {g.id: g.name for g in repository.groups_by_id(session, org_id=org_id, group_ids=chain).values()}
-    return " › ".join(names[gid] for gid in reversed(chain) if gid in names)
+    return tree_rules.path(parent_of, names, group.id)
 
 
 def _person(user: User) -> str:

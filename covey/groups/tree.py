@@ -6,6 +6,9 @@ from collections.abc import Iterable, Mapping
 
 ParentMap = Mapping[str, str | None]
 
+# How a group is named where names may repeat under different parents: "Engineering › Backend".
+SEPARATOR = " › "
+
 
 def chain(parent_of: ParentMap, group_id: str) -> list[str]:
     """The group and its ancestors, nearest first: [Backend, Engineering]."""
@@ -15,6 +18,11 @@ def chain(parent_of: ParentMap, group_id: str) -> list[str]:
         out.append(current)
         current = parent_of.get(current)
     return out
+
+
+def path(parent_of: ParentMap, names: Mapping[str, str], group_id: str) -> str:
+    """The group's name after its ancestors', from the top level; a group missing from `names` is left out."""
+    return SEPARATOR.join(names[g] for g in reversed(chain(parent_of, group_id)) if g in names)
 
 
 def ancestors(parent_of: ParentMap, group_id: str) -> list[str]:
