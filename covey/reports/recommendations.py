@@ -8,6 +8,8 @@
   request for it will be refused;
 - `better_group`: a user whose model mix over the last 30 days (spend per model) is closer, by cosine
   similarity, to another group's than to any of their own groups' (by at least 0.2, and at least 0.8).
+
+Messages name a group by its path ("Engineering › Backend"): names repeat under different parents.
 """
 
 from __future__ import annotations
@@ -41,20 +43,23 @@ MARGIN = 0.2
 def recommend(session: Session, caller: Caller, *, now: datetime | None = None) -> Recommendations:
     now = now or utcnow()
     groups = {g.id: g for g in repository.groups(session, org_id=caller.org_id)}
+    parent_of = {gid: g.parent_id for gid, g in groups.items()}
+    names = {gid: g.name for gid, g in groups.items()}
+    paths = {gid: tree.path(parent_of, names, gid) for gid in groups}
     seen = caller.scope.managed_groups
     shown = set(groups) if seen is None else set(seen) & set(groups)
     out: list[Recommendation] = []
-    out += _inactive_members(session, caller, groups, shown, now)
+    out += _inactive_members(session, caller, paths, shown, now)
     if seen is None:
         out += _users_in_no_group(session, caller)
-    out += _over_budget(session, caller, groups, shown, now)
-    out += _dropped_models(session, caller, groups, shown, now)
-    out += _better_groups(session, caller, groups, shown, now)
+    out += _over_budget(session, caller, groups, paths, shown, now)
+    out += _dropped_models(session, caller, groups, paths, shown, now)
+    out += _better_groups(session, caller, groups, paths, shown, now)
     return Recommendations(recommendations=out)
 
 
 def _inactive_members(
-    session: Session, caller: Caller, groups: Mapping[str, Group], shown: set[str], now: datetime
+    session: Session, caller: Caller, paths: Mapping[str, str], shown: set[str], now: datetime
 ) -> list[Recommendation]:
     today = local_day(now, org_zone(session, caller))
     since = today - timedelta(days=INACTIVE_DAYS)
@@ -74,7 +79,7 @@ def _inactive_members(
             Recommendation(
                 kind="inactive_member",
                 message=f'{person.label} has made no request in {INACTIVE_DAYS} days: review their membership of "'
-                f'{groups[m.group_id].name}"',
+                f'{paths[m.group_id]}"',
                 group_id=m.group_id,
                 user_id=m.user_id,
                 figures={
@@ -103,7 +108,12 @@ def _users_in_no_group(session: Session, caller: Caller) -> list[Recommendation]
 
 
 def _over_budget(
-    session: Session, caller: Caller, groups: Mapping[str, Group], shown: set[str], now: datetime
+    session: Session,
+    caller: Caller,
+    groups: Mapping[str, Group],
+    paths: Mapping[str, str],
+    shown: set[str],
+    now: datetime,
 ) -> list[Recommendation]:
     tz = org_zone(session, caller)
     month = month_of(now, tz)
@@ -128,7 +138,7 @@ def _over_budget(
             out.append(
                 Recommendation(
                     kind="over_budget",
-                    message=f'Group "{groups[gid].name}" is projected to spend ${nanos_to_text(projected)} this month, '
+                    message=f'Group "{paths[gid]}" is projected to spend ${nanos_to_text(projected)} this month, '
                     f"over its budget of ${nanos_to_text(budget)}",
                     group_id=gid,
                     figures={
@@ -147,7 +157,12 @@ def _allowed(model: str, patterns_chain: list[list[str] | None]) -> bool:
 
 
 def _dropped_models(
-    session: Session, caller: Caller, groups: Mapping[str, Group], shown: set[str], now: datetime
+    session: Session,
+    caller: Caller,
+    groups: Mapping[str, Group],
+    paths: Mapping[str, str],
+    shown: set[str],
+    now: datetime,
 ) -> list[Recommendation]:
     today = local_day(now, org_zone(session, caller))
     rows = repository.sum_rollups(
@@ -179,7 +194,7 @@ def _dropped_models(
             out.append(
                 Recommendation(
                     kind="model_dropped",
-                    message=f'Most requests through group "{groups[gid].name}" in the last {RECENT_DAYS} days used '
+                    message=f'Most requests through group "{paths[gid]}" in the last {RECENT_DAYS} days used '
                     f"{model}, which its access list no longer allows: tell its members or allow it again",
                     group_id=gid,
                     figures={"model": model, "requests": reqs, "group_requests": total, "share": share(reqs, total)},
@@ -195,7 +210,12 @@ def _cosine(a: Mapping[str, int], b: Mapping[str, int]) -> float:
 
 
 def _better_groups(
-    session: Session, caller: Caller, groups: Mapping[str, Group], shown: set[str], now: datetime
+    session: Session,
+    caller: Caller,
+    groups: Mapping[str, Group],
+    paths: Mapping[str, str],
+    shown: set[str],
+    now: datetime,
 ) -> list[Recommendation]:
     today = local_day(now, org_zone(session, caller))
     start, end = today - timedelta(days=RECENT_DAYS), today + timedelta(days=1)
@@ -247,7 +267,7 @@ def _better_groups(
             out.append(
                 Recommendation(
                     kind="better_group",
-                    message=f'{emails.get(uid, uid)} uses models much like group "{groups[other].name}" '
+                    message=f'{emails.get(uid, uid)} uses models much like group "{paths[other]}" '
                     "and unlike their own groups: consider moving them",
                     group_id=other,
                     user_id=uid,

@@ -112,3 +112,22 @@ def test_a_group_admin_sees_recommendations_about_their_groups_only(org: Org, db
     assert all(r["group_id"] in (c.sales, None) for r in body["recommendations"])
     assert _by_kind(body, "no_group") == []
     assert _by_kind(body, "over_budget") == []
+
+
+def test_messages_name_groups_by_path_where_names_repeat(org: Org, db: Database) -> None:
+    left, right = org.group("Left"), org.group("Right")
+    left_team, right_team = org.group("Team", parent_id=left), org.group("Team", parent_id=right)
+    first, second = org.user(), org.user()
+    org.add_member(left_team, first)
+    org.add_member(right_team, second)
+    with db.transaction() as session:
+        session.execute(
+            update(Membership)
+            .where(Membership.user_id.in_([first, second]))
+            .values(added_at=datetime.now(UTC) - timedelta(days=90))
+        )
+    body = org.admin.get("/v1/manage/recommendations").json()
+    inactive = {r["group_id"]: r["message"] for r in _by_kind(body, "inactive_member")}
+    assert inactive[left_team].endswith('review their membership of "Left › Team"')
+    assert inactive[right_team].endswith('review their membership of "Right › Team"')
+    assert set(_by_kind(body, "inactive_member")[0]) == {"kind", "message", "group_id", "user_id", "figures"}
