@@ -40,11 +40,12 @@ def add(
 ) -> Response:
     result = groups.bulk_add(session, panel.caller, group_id, user_ids=picked(user_ids), role=role)
     group = groups.get_readable(session, panel.caller, group_id)
+    where = groups.path_of(session, org_id=panel.caller.org_id, group=group)
     if len(result.added) == 1:
         who = users.get_visible(session, panel.caller, result.added[0]).label
-        message = f'Added {who} to "{group.name}" as {role}.'
+        message = f'Added {who} to "{where}" as {role}.'
     else:
-        message = f'Added {people(len(result.added))} to "{group.name}".'
+        message = f'Added {people(len(result.added))} to "{where}".'
     if result.already_members:
         message += f" {people(len(result.already_members))} already in the group."
     return _done(request, f"{PREFIX}/groups/{group_id}", message)
@@ -101,7 +102,8 @@ def move(
         groups.add_member(session, caller, target.id, user_id=user_id, role=current.role if current else "member")
         verb = "Added"
     user = users.get_visible(session, caller, user_id)
-    return _done(request, f"{PREFIX}/groups/{group_id}", f'{verb} {user.label} to "{target.name}".')
+    where = groups.path_of(session, org_id=caller.org_id, group=target)
+    return _done(request, f"{PREFIX}/groups/{group_id}", f'{verb} {user.label} to "{where}".')
 
 
 @router.get("/api/users", include_in_schema=False)

@@ -245,6 +245,18 @@ def test_move_and_add_a_member_to_another_group(owner_panel: PanelSession, org: 
     assert _members(org, third) == {person: "admin"}
 
 
+def test_moving_a_member_names_the_target_group_by_its_path(owner_panel: PanelSession, org: Org) -> None:
+    source = org.group("Source")
+    team = org.group("Team", parent_id=org.group("Left"))
+    org.group("Team", parent_id=org.group("Right"))
+    person = org.user(f"mover-{org.id[:8]}@example.com")
+    org.add_member(source, person)
+    moved = owner_panel.fetch(f"/admin/groups/{source}/members/{person}/move", {"to_group_id": team, "mode": "move"})
+    assert moved.json()["message"] == f'Moved mover-{org.id[:8]}@example.com to "Left › Team".'
+    added = owner_panel.fetch(f"/admin/groups/{team}/members/add", {"user_ids": [org.user()]})
+    assert added.json()["message"].endswith(' to "Left › Team" as member.')
+
+
 def test_bulk_add_remove_and_role_change(owner_panel: PanelSession, org: Org) -> None:
     group = org.group("Bulk")
     people = [org.user() for _ in range(4)]
