@@ -1,5 +1,6 @@
-"""Analytics (spend by group and model over time, cost allocation with CSV), recommendations, and
-alerts with their webhooks — each page over the service the management API uses."""
+"""Analytics (spend by group and model over time, cost allocation with CSV), recommendations with the
+actions that settle them, and alerts with their webhooks — each page over the service the management
+API uses."""
 
 from __future__ import annotations
 
@@ -10,23 +11,27 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from covey.admin import chart, repository, spend
+from covey.admin import chart, grouping, repository, spend
 from covey.admin.web import PREFIX, AdminDep, OrgAdminDep, Panel, PanelRoute, page, redirect, show_once
 from covey.alerts import service as alerts
 from covey.alerts.schemas import WebhookCreate, WebhookUpdate
 from covey.auth.deps import SessionDep
 from covey.budgets.periods import month_key
+from covey.groups import service as groups
 from covey.kit.clock import utcnow
+from covey.kit.errors import BadRequest
 from covey.kit.money import to_nanos
 from covey.kit.pagination import Page
 from covey.reports import export, periods, recommendations
 from covey.reports import service as reports
 from covey.reports.schemas import GroupSpend
 from covey.state import SettingsDep
+from covey.users import service as users
 
 router = APIRouter(route_class=PanelRoute)
 
 TREND_MONTHS = 6
+RECOMMENDATIONS = f"{PREFIX}/recommendations"
 
 
 @router.get("/analytics", include_in_schema=False)
@@ -96,8 +101,55 @@ def allocation_csv(panel: OrgAdminDep, session: SessionDep, month: str | None = 
 
 @router.get("/recommendations", include_in_schema=False)
 def recommendations_page(request: Request, panel: AdminDep, session: SessionDep) -> Response:
-    found = recommendations.recommend(session, panel.caller)
-    return page(request, panel, "recommendations.html", recommendations=found.recommendations)
+    """Each recommendation with what acts on it: a button where one change settles it (the groups
+    service's, with the caller's rights), a link to where it is decided otherwise. An action is offered
+    only on a group the caller manages; the service checks again whatever the form says."""
+    caller = panel.caller
+    found = recommendations.recommend(session, caller)
+    visible = groups.list_visible(session, caller)
+    managed = {g.id for g in visible if caller.scope.can_manage_group(g.id)}
+    return page(
+        request,
+        panel,
+        "recommendations.html",
+        recommendations=found.recommendations,
+        people=recommendations.people(session, caller, found),
+        paths=grouping.paths(visible),
+        managed=managed,
+        targets=grouping.choices(visible, among=managed),
+    )
+
+
+@router.post("/recommendations/remove-member", include_in_schema=False)
+def remove_inactive_member(
+    request: Request,
+    panel: AdminDep,
+    session: SessionDep,
+    group_id: Annotated[str, Form(min_length=1)],
+    user_id: Annotated[str, Form(min_length=1)],
+) -> Response:
+    caller = panel.caller
+    person = groups.remove_member(session, caller, group_id, user_id=user_id)
+    where = groups.path_of(session, org_id=caller.org_id, group=groups.get_readable(session, caller, group_id))
+    return redirect(request, RECOMMENDATIONS, f'Removed {person.label} from "{where}".')
+
+
+@router.post("/recommendations/add-member", include_in_schema=False)
+def add_to_group(
+    request: Request,
+    panel: AdminDep,
+    session: SessionDep,
+    user_id: Annotated[str, Form(min_length=1)],
+    group_id: Annotated[str, Form()] = "",
+) -> Response:
+    """A person in no group into the group picked for them, or someone into the group their usage suggests."""
+    caller = panel.caller
+    if not group_id:
+        raise BadRequest("Pick a group to add them to.")
+    groups.add_member(session, caller, group_id, user_id=user_id)
+    person = users.get_visible(session, caller, user_id)
+    where = groups.path_of(session, org_id=caller.org_id, group=groups.get_readable(session, caller, group_id))
+    return redirect(request, RECOMMENDATIONS, f'Added {person.label} to "{where}".')
 
 
 @router.get("/alerts", include_in_schema=False)

@@ -509,14 +509,16 @@ def set_member_rate_limit(
     return membership
 
 
-def remove_member(session: Session, caller: Caller, group_id: str, *, user_id: str) -> None:
+def remove_member(session: Session, caller: Caller, group_id: str, *, user_id: str) -> User:
+    """Answers the person removed (whom a group admin may no longer see once out of their groups)."""
     group = _get(session, caller, group_id)
-    _user(session, caller, user_id)
+    user = _user(session, caller, user_id)
     _require_manage(caller, group)
     membership = _membership(session, caller, group, user_id)
     before = views.membership_snapshot(membership)
     repository.remove_membership(session, org_id=caller.org_id, group_id=group.id, user_id=membership.user_id)
     audit.record(session, caller, "group.member.remove", "group", group.id, before=before)
+    return user
 
 
 def move_member(

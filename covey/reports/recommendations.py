@@ -58,6 +58,15 @@ def recommend(session: Session, caller: Caller, *, now: datetime | None = None) 
     return Recommendations(recommendations=out)
 
 
+def people(session: Session, caller: Caller, found: Recommendations) -> dict[str, str]:
+    """How the people the recommendations are about are named (`User.label`), by id: only those, whom
+    the caller already reads about in the messages."""
+    ids = {r.user_id for r in found.recommendations if r.user_id}
+    if not ids:
+        return {}
+    return {u.id: u.label for u in repository.users(session, org_id=caller.org_id, user_ids=ids)}
+
+
 def _inactive_members(
     session: Session, caller: Caller, paths: Mapping[str, str], shown: set[str], now: datetime
 ) -> list[Recommendation]:

@@ -1,0 +1,62 @@
+"""Seeding what the recommendations look for: memberships older than the 60 days of the access review
+(backdated, as tests/reports does), and spend through groups written as the gateway's writer does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+
+from covey.kit.db import Database
+from covey.models import Membership
+from covey.reports.recommendations import INACTIVE_DAYS
+from tests.conftest import Org
+from tests.reports.usage_factory import month_start, usage, write
+
+
+def backdate(db: Database, *user_ids: str, days: int = INACTIVE_DAYS + 30) -> None:
+    """The people's memberships were all made `days` ago."""
+    with db.transaction() as session:
+        session.execute(
+            update(Membership)
+            .where(Membership.user_id.in_(user_ids))
+            .values(added_at=datetime.now(UTC) - timedelta(days=days))
+        )
+
+
+def spend(db: Database, org: Org, user_id: str, charged: list[str], *, model: str, cost: int) -> None:
+    """One request this month by the person through a key of `charged[0]` (its ancestors follow)."""
+    write(
+        db,
+        [
+            usage(
+                org_id=org.id,
+                key_id=f"k-{user_id[:8]}",
+                user_id=user_id,
+                charged=charged,
+                at=month_start(),
+                model=model,
+                cost=cost,
+            )
+        ],
+    )
+
+
+def email(org: Org, user_id: str) -> str:
+    return str(org.admin.get(f"/v1/manage/user/{user_id}").json()["user"]["email"])
+
+
+def members(org: Org, group_id: str) -> dict[str, str]:
+    group = org.admin.get(f"/v1/manage/group/{group_id}").json()["group"]
+    return {m["id"]: m["role"] for m in group["members"]}
+
+
+def recommended(org: Org, kind: str) -> list[dict[str, Any]]:
+    body = org.admin.get("/v1/manage/recommendations").json()
+    return [r for r in body["recommendations"] if r["kind"] == kind]
+
+
+def audited(org: Org, action: str, group_id: str) -> int:
+    found = org.admin.get("/v1/manage/audit", params={"action": action, "target_id": group_id}).json()
+    return int(found["total"])
