@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -80,7 +81,8 @@ class Run:
     rps: float
     p50: float  # ms
     p99: float  # ms
-    cpu: float  # µs of the servers' CPU per request
+    cpu: float  # µs of the servers' CPU per request (their serving processes)
+    writer_cpu: float = 0.0  # µs per request of their usage writer processes
     transactions: float | None = None  # PostgreSQL transactions per 1,000 requests (scale-out modes)
 
 
@@ -216,6 +218,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The process's children (a Covey server's usage writer process, multiprocessing's tracker)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def writers_cpu(pids: list[int]) -> float:
+    total = 0.0
+    for child in (c for p in pids for c in children(p)):
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(child)
+    return total
+
+
 def transactions(db: Database | None) -> int:
     """Transactions the database has committed or rolled back (PostgreSQL's statistics, which its
     backends report within a second or so)."""
@@ -237,9 +256,11 @@ def measure(
     db: Database | None = None,
 ) -> Run:
     xacts = transactions(db)
-    before = sum(cpu_seconds(p) for p in pids)
+    before, writers_before = sum(cpu_seconds(p) for p in pids), writers_cpu(pids)
     elapsed, latencies = asyncio.run(drive(urls, body, headers, concurrency, total))
     used = sum(cpu_seconds(p) for p in pids) - before
+    time.sleep(1)  # the last batch reaches the writer process within a flush interval
+    written = writers_cpu(pids) - writers_before
     if db is not None:
         time.sleep(1.5)  # the backends report their counts when idle, within a second
         xacts = transactions(db) - xacts  # with the two of these reads
@@ -251,6 +272,7 @@ def measure(
         p50=statistics.median(ordered) * 1000,
         p99=p99 * 1000,
         cpu=used / (total + warmup(concurrency)) * 1e6,
+        writer_cpu=written / (total + warmup(concurrency)) * 1e6,
         transactions=xacts / (total + warmup(concurrency)) * 1000 if db is not None else None,
     )
 
@@ -325,7 +347,8 @@ def bench_mode(
         runs = []
         for concurrency in args.concurrency:
             total = args.requests // 4 if concurrency == 1 else args.requests
-            profile = args.profile if mode == "scaleout" and concurrency == args.concurrency[-1] else None
+            last = concurrency == args.concurrency[-1]
+            profile = args.profile.with_suffix(f".{mode}.txt") if args.profile and last else None
             with profiled(pids[0], profile):
                 runs.append(measure(pids, urls, body, auth, concurrency, total, None if mode == "sqlite" else db))
         sent = sum((args.requests // 4 if c == 1 else args.requests) + warmup(c) for c in args.concurrency)
@@ -365,7 +388,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=6000, help="per concurrency level (a quarter at 1)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 64])
     parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
-    parser.add_argument("--profile", type=Path, help="record the scale-out worker with py-spy into this file")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record each mode's first worker with py-spy at the last concurrency into FILE.<mode>.txt",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="covey-bench-") as tmp:
         run(args, Path(tmp))
@@ -396,7 +423,7 @@ def report(
     head = [f"{'':<32}"]
     for c in levels:
         head.append(f"{f'req/s c{c}':>10} {f'p50 c{c}':>9} {'p99/p50':>7}")
-    head.append(f"{f'added p50 c{low}':>14} {'cpu µs/req':>10}")
+    head.append(f"{f'added p50 c{low}':>14} {'cpu µs/req':>10} {'+ writer':>8}")
     print(" | ".join(head))
     cells = [f"{'bare mock upstream':<32}"]
     for c in levels:
@@ -410,9 +437,12 @@ def report(
         for c in levels:
             r = by[c]
             cells.append(f"{r.rps:>10.0f} {r.p50:>8.2f}m {r.p99 / r.p50:>7.1f}")
-        cells.append(f"{by[low].p50 - bare[low].p50:>+13.2f}m {by[high].cpu:>10.0f}")
+        cells.append(f"{by[low].p50 - bare[low].p50:>+13.2f}m {by[high].cpu:>10.0f} {by[high].writer_cpu:>8.0f}")
         print(" | ".join(cells))
-    print(f"p50 in ms; cpu µs/req: Covey's processes' CPU per request at c{high} (the mock's own for its row)")
+    print(
+        f"p50 in ms; cpu µs/req: Covey's serving processes' CPU per request at c{high} (the mock's own for its row), "
+        "+ writer: their usage writer processes'"
+    )
     for mode, (runs, (sent, recorded, drifts)) in results.items():
         print(f"{MODES[mode]}: {recorded} usage records for {sent} requests; counters off the records: {drifts}")
         if runs[0].transactions is not None:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     """Management API, SCIM and admin panel bodies above this size answer 413, before they are parsed."""
     usage_flush_seconds: float = 0.5
     """How often usage records are written, in batches."""
+    usage_writer_process: bool = True
+    """Usage records are written by a writer process of their own, so the serving process spends no time
+    on the ledger (off, or with an in-memory SQLite database: a thread of the serving process)."""
     usage_behind_seconds: float = 10.0
     """`/readyz` answers 503 when usage records have waited longer than this to be written."""
     usage_retention_days: int | None = None

@@ -162,6 +162,12 @@ class Totals(list[int]):
     generation: str | None = None
 
 
+def generation_key(prefix: str) -> str:
+    """The key holding the counters' generation, present from the first cut on (also read by the usage
+    writer process, `covey.usage.batches`)."""
+    return f"{prefix}:seeded"
+
+
 class RedisCounters:
     kind = "redis"
 
@@ -182,7 +188,7 @@ class RedisCounters:
         self._client = aioredis.Redis(connection_pool=self._pool)
         self._sync = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         # Present from the first cut on; a Redis that restarted without its data has lost it too.
-        self._seeded = f"{prefix}:seeded"
+        self._seeded = generation_key(prefix)
         # The rate-limit windows share the batch (`RedisRateLimits(batch=…)`): one round trip a request.
         # Every batch answers with the generation its operations met.
         self.batch = ScriptBatch(self._client, script(BUDGET_OPS, WINDOW_OPS), delay=settle_delay, tail=self._seeded)

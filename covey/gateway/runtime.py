@@ -19,8 +19,9 @@ from covey.ratelimits.limiter import RateLimiter
 from covey.ratelimits.redis_store import RedisRateLimits
 from covey.ratelimits.store import MemoryRateLimits, RateLimitStore
 from covey.reports import retention
-from covey.reports.savings import catalog_prices
+from covey.reports.savings import PriceLookup, catalog_prices
 from covey.response_store.store import ResponseStore
+from covey.usage.batches import InProcess, InThread, Target
 from covey.usage.writer import UsageWriter
 
 
@@ -35,6 +36,22 @@ def make_rate_limit_store(settings: Settings, budgets: Guard | None = None) -> R
             batch=counters.batch if isinstance(counters, RedisCounters) else None,
         )
     return MemoryRateLimits()
+
+
+def batches_for(settings: Settings, db: Database, prices: PriceLookup, *, models: list[str]) -> InThread | InProcess:
+    """Where the usage writer writes its batches: the writer process, unless it is off or the database
+    lives only in this process's memory."""
+    in_memory = db.engine.dialect.name == "sqlite" and db.engine.url.database in (None, "", ":memory:")
+    if not settings.usage_writer_process or in_memory:
+        return InThread(db, prices)
+    return InProcess(
+        Target(
+            database_url=settings.database_url,
+            prices={m: prices(m) for m in models},
+            redis_url=settings.redis_url,
+            redis_prefix=settings.redis_prefix,
+        )
+    )
 
 
 class GatewayRuntime:
@@ -71,6 +88,7 @@ class GatewayRuntime:
             metrics=metrics,
             prices=prices,
             behind_seconds=settings.usage_behind_seconds,
+            batches=batches_for(settings, db, prices, models=list(catalog.models)),
         )
         limiter = RateLimiter(
             store=make_rate_limit_store(settings, budgets),

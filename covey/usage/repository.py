@@ -28,8 +28,8 @@ def _table(model: type[Base]) -> Table:
 
 
 def insert_batch(session: Session, records: Sequence[Mapping[str, Any]], charges: Sequence[Mapping[str, Any]]) -> None:
-    """Thousands of rows a second come through here: PostgreSQL takes them by COPY (one stream, no
-    statement per row), SQLite by Core inserts (no ORM unit of work)."""
+    """Thousands of rows a second come through here, and no statement is built per row: PostgreSQL
+    takes them by COPY (one stream), SQLite by one prepared INSERT run over the rows as tuples."""
     copy = session.get_bind().dialect.name == "postgresql"
     for model, rows in ((UsageRecord, records), (UsageCharge, charges)):
         if not rows:
@@ -37,7 +37,38 @@ def insert_batch(session: Session, records: Sequence[Mapping[str, Any]], charges
         if copy:
             _copy(session, _table(model), rows)
         else:
-            session.execute(insert(_table(model)), list(rows))
+            _executemany(session, _table(model), rows)
+
+
+def _executemany(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """`INSERT … VALUES (?, …)` over tuples in the session's transaction, each value through its
+    column's own bind conversion (what SQLAlchemy would send, JSON `null` for None included) and a
+    column a row leaves out given its default; without SQLAlchemy's per-row parameter building, which
+    cost more than SQLite's own work."""
+    dialect = session.get_bind().dialect
+    columns = list(table.columns)
+    defaults = {c.name: c.default for c in columns if c.default is not None}
+    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    nones = [None if p is None else p(None) for p in processors]
+    plan = list(zip([c.name for c in columns], processors, nones, strict=True))
+    values = []
+    for row in rows:
+        out = []
+        for name, process, none in plan:
+            value = row[name] if name in row else _default(defaults[name]) if name in defaults else None
+            out.append(none if value is None else value if process is None else process(value))
+        values.append(out)
+    listed = ", ".join(f'"{c.name}"' for c in columns)
+    statement = f'INSERT INTO "{table.name}" ({listed}) VALUES ({", ".join("?" * len(columns))})'
+    connection = session.connection().connection.dbapi_connection
+    assert connection is not None
+    cursor = connection.cursor()
+    try:
+        cursor.executemany(statement, values)
+    except dialect.loaded_dbapi.Error as exc:  # raised as SQLAlchemy raises it for a statement
+        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+    finally:
+        cursor.close()
 
 
 def _copy(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

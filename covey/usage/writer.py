@@ -6,7 +6,9 @@ alone, and those go to the quarantine (`usage_quarantine`, with the reason) so t
 database that does not answer keeps records waiting, in order, for the next flush.
 
 A record added with its budget charge is written once that charge has settled on the counters, and the
-counters are told which generation each write saw (`Counting`, kept by `covey.budgets.cut`)."""
+counters are told which generation each write saw (`Counting`, kept by `covey.budgets.cut`).
+
+Where a batch is written is `covey.usage.batches`: a worker thread here, or a writer process of its own."""
 
 from __future__ import annotations
 
@@ -18,16 +20,13 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from covey.audit import service as audit
-from covey.guardrails.events import guardrail_event
 from covey.kit.db import Database
 from covey.kit.ids import new_id
 from covey.ops.metrics import Metrics
-from covey.reports.rollups import record_usage
 from covey.reports.savings import PriceLookup
 from covey.usage import bounds, repository
+from covey.usage.batches import InProcess, InThread, describe, unreachable
 
 log = logging.getLogger("covey.usage")
 # A record the database keeps failing without a reason it will say (it answers, but not for this record)
@@ -60,28 +59,6 @@ class Counting(Protocol):
         ...
 
 
-def _unreachable(exc: BaseException) -> bool:
-    """The database did not answer (or the connection broke): the records are fine, try again later."""
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
-
-
-def describe(exc: BaseException) -> str:
-    """One bounded line for the log and the quarantine: the driver's message, never the parameters (a
-    record can hold anything; SQLAlchemy's message repeats it)."""
-    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    try:
-        text = str(cause)
-    except RecursionError:  # a message built from a deeply nested value
-        text = ""
-    first = text.strip().splitlines()[0] if text.strip() else ""
-    kind = type(exc).__name__
-    if type(cause).__name__ != kind:
-        kind += f" ({type(cause).__name__})"
-    return f"{kind}: {first[:500]}" if first else kind
-
-
 def _as_json(record: dict[str, Any]) -> str:
     try:
         return orjson.dumps(record, default=str).decode()
@@ -98,13 +75,14 @@ class UsageWriter:
         metrics: Metrics,
         prices: PriceLookup | None = None,
         behind_seconds: float = 10.0,
+        batches: InThread | InProcess | None = None,
     ) -> None:
         self.db = db
+        # Where each batch is written: a thread of this process, or the writer process.
+        self.batches = batches or InThread(db, prices)
         self.metrics = metrics
         self.flush_seconds = flush_seconds
         self.behind_seconds = behind_seconds
-        # Prices of the catalog's models, for the cache savings the rollups keep.
-        self.prices = prices
         self._records: list[dict[str, Any]] = []
         # Charges of records not yet written, by the record's identity, and the flushes each has waited.
         self._charges: dict[int, Charge] = {}
@@ -128,15 +106,8 @@ class UsageWriter:
     # ---- a worker thread ------------------------------------------------------------------------------
 
     def _insert(self, records: list[dict[str, Any]]) -> None:
-        last_used = {r["key_id"]: r["created_at"] for r in records}
         counting = self.counting
-        generation: str | None = None
-        with self.db.transaction() as session:
-            record_usage(session, records, prices=self.prices)
-            repository.stamp_last_used(session, last_used)
-            audit.observed(session, [guardrail_event(r) for r in records if r.get("guardrails")])
-            if counting is not None:
-                generation = counting.generation()  # after the rows: a cut is before this or after it
+        generation = self.batches(records, counting.generation if counting is not None else None)
         if counting is None:
             return
         charges = [c for c in (self._charges.get(id(r)) for r in records) if c is not None]
@@ -173,7 +144,7 @@ class UsageWriter:
             self._insert(fitted)
             written = fitted
         except Exception as exc:  # any refusal: find the records refused
-            if _unreachable(exc):
+            if unreachable(exc):
                 raise
             written, refused, kept = self._bisect(fitted)
             unfit += refused
@@ -204,7 +175,7 @@ class UsageWriter:
             try:
                 self._insert(part)
             except Exception as exc:  # noqa: BLE001 — narrowed down below, to the record refused
-                if _unreachable(exc):
+                if unreachable(exc):
                     first = part[0]
                     tries = self._tries[first["id"]] = self._tries.get(first["id"], 0) + 1
                     if len(part) > 1 or tries < MAX_TRIES:
@@ -312,7 +283,14 @@ class UsageWriter:
             return
 
     async def stop(self) -> None:
-        """Writes everything left, retrying a database that does not answer for up to `STOP_SECONDS`."""
+        """Writes everything left, retrying a database that does not answer for up to `STOP_SECONDS`,
+        then stops the writer process if there is one."""
+        try:
+            await self._drain()
+        finally:
+            await asyncio.to_thread(self.batches.close)
+
+    async def _drain(self) -> None:
         deadline = time.monotonic() + STOP_SECONDS
         while True:
             await self.flush(everything=True)

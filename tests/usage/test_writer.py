@@ -15,6 +15,7 @@ from covey.kit.clock import utcnow
 from covey.kit.db import Database
 from covey.models import QuarantinedUsage, UsageRecord
 from covey.ops.metrics import Metrics
+from covey.usage.batches import InThread
 from covey.usage.bounds import INT4_MAX
 from covey.usage.writer import UsageWriter
 from tests.conftest import Org
@@ -142,7 +143,7 @@ def test_a_database_that_does_not_answer_keeps_the_records_and_the_writer_report
         assert writer.pending == 2
         assert writer.readiness().startswith("behind: 2 usage records waiting")
         # The database answers again: the same records land, once each.
-        writer.db = db
+        writer.db, writer.batches = db, InThread(db, None)
         await asyncio.sleep(0.2)
         stop.set()
         await loop

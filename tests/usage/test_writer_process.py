@@ -1,0 +1,81 @@
+"""The usage writer's own process (`usage_writer_process`): batches are written by another process on
+the same database, a record the database refuses is still quarantined alone, and a writer process
+that is killed loses nothing and writes nothing twice: the records wait for the next one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from covey.kit.db import Database
+from covey.ops.metrics import Metrics
+from covey.usage.batches import InProcess, Target
+from covey.usage.writer import UsageWriter
+from tests.conftest import Org
+from tests.usage.test_writer import deep, quarantined, record, rows
+
+
+@pytest.fixture
+def batches(database_url: str) -> Iterator[InProcess]:
+    made = InProcess(Target(database_url=database_url, prices={}))
+    yield made
+    made.close()
+
+
+def test_batches_are_written_by_another_process(org: Org, db: Database, batches: InProcess) -> None:
+    key = f"k-{uuid.uuid4().hex[:8]}"
+    writer = UsageWriter(db, flush_seconds=60, metrics=Metrics(), batches=batches)
+    for n in range(50):
+        writer.add(record(org.id, key, trace_id=f"t{n}"))
+    asyncio.run(writer.flush())
+
+    assert batches.pid is not None and batches.pid != os.getpid()
+    assert sorted(int((r.trace_id or "t")[1:]) for r in rows(db, key)) == list(range(50))
+    assert writer.pending == 0 and writer.written == 50
+
+
+def test_a_refused_record_is_quarantined_alone_through_the_process(org: Org, db: Database, batches: InProcess) -> None:
+    key = f"k-{uuid.uuid4().hex[:8]}"
+    writer = UsageWriter(db, flush_seconds=60, metrics=Metrics(), batches=batches)
+    writer.add(record(org.id, key, trace_id="before"))
+    writer.add(record(str(uuid.uuid4()), key, trace_id="poison"))  # an org that is gone: refused
+    writer.add(record(org.id, key, trace_id="deep", extra=deep(5000)))  # too deep to send or to store
+    writer.add(record(org.id, key, trace_id="after"))
+    asyncio.run(writer.flush())
+
+    assert sorted(r.trace_id or "" for r in rows(db, key)) == ["after", "before"]
+    reasons = sorted(q.reason for q in quarantined(db, key))
+    assert len(reasons) == 2 and any("IntegrityError" in r for r in reasons)
+    assert writer.pending == 0
+
+
+def test_a_killed_writer_process_loses_nothing_and_writes_nothing_twice(
+    org: Org, db: Database, batches: InProcess
+) -> None:
+    key = f"k-{uuid.uuid4().hex[:8]}"
+    writer = UsageWriter(db, flush_seconds=60, metrics=Metrics(), batches=batches)
+
+    async def scenario() -> None:
+        writer.add(record(org.id, key, trace_id="first"))
+        await writer.flush()
+        first = batches.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        writer.add(record(org.id, key, trace_id="second"))
+        writer.add(record(org.id, key, trace_id="third"))
+        for _ in range(20):  # the flush that meets the dead process keeps the records; a later one writes them
+            await writer.flush()
+            if writer.pending == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert batches.pid not in (None, first)
+
+    asyncio.run(scenario())
+    assert sorted(r.trace_id or "" for r in rows(db, key)) == ["first", "second", "third"]
+    assert quarantined(db, key) == []
+    assert writer.pending == 0
