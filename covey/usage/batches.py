@@ -13,12 +13,14 @@ again) or `Refused` (the database refused something in the batch: find the recor
 from __future__ import annotations
 
 import logging
-import multiprocessing
+import os
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from multiprocessing.connection import Connection
+from typing import Any, cast
 
 import redis
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -35,6 +37,8 @@ from covey.usage import repository
 log = logging.getLogger("covey.usage")
 Records = Sequence[dict[str, Any]]
 Generation = Callable[[], str | None]
+# A writer process that does not end within this long of its pipe closing is killed.
+STOP_SECONDS = 10.0
 
 
 class Unreachable(Exception):
@@ -55,13 +59,18 @@ def unreachable(exc: BaseException) -> bool:
 def describe(exc: BaseException) -> str:
     """One bounded line for the log and the quarantine: the driver's message, never the parameters (a
     record can hold anything; SQLAlchemy's message repeats it)."""
+    if isinstance(exc, Unreachable | Refused) and exc.args:  # described already, in the writer process
+        return str(exc.args[0])
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     try:
         text = str(cause)
     except RecursionError:  # a message built from a deeply nested value
         text = ""
     first = text.strip().splitlines()[0] if text.strip() else ""
-    return f"{type(cause).__name__}: {first[:300]}" if first else type(cause).__name__
+    kind = type(exc).__name__
+    if type(cause).__name__ != kind:
+        kind += f" ({type(cause).__name__})"
+    return f"{kind}: {first[:500]}" if first else kind
 
 
 def write(db: Database, records: Records, *, prices: PriceLookup | None, generation: Generation | None) -> str | None:
@@ -101,42 +110,94 @@ class Target:
 
 
 class InProcess:
-    """Batches written by one writer process, started with the serving process's first batch (spawned,
-    never forked: the serving process has threads) and started again if it stops. The calling thread
-    only waits for its answer."""
+    """Batches written by one writer process (`python -m covey.usage.writer_process`), started with the
+    first batch and started again if it stops. It is a plain child process talking over two pipes, so
+    it never runs the server's own main module, and it ends when the server does (its pipe closes).
+    The calling thread only sends the batch and waits for the answer."""
 
     def __init__(self, target: Target) -> None:
         self.target = target
-        self._pool = self._start()
-
-    def _start(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_begin,
-            initargs=(self.target,),
-        )
+        self._child: _Child | None = None
+        self._lock = threading.Lock()
 
     def __call__(self, records: Records, generation: Generation | None) -> str | None:
-        try:
-            return self._pool.submit(_write, list(records), generation is not None).result()
-        except BrokenProcessPool as exc:
-            log.error("the usage writer process stopped; starting another")
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._start()
-            raise Unreachable("the usage writer process stopped") from exc
+        with self._lock:
+            child = self._child = self._child or _Child.start(self.target)
+            try:
+                # A batch that cannot be pickled (too deep) raises here, before anything is sent.
+                child.down.send((list(records), generation is not None))
+                done, answer = child.up.recv()
+            except (OSError, EOFError) as exc:
+                log.error("the usage writer process stopped; the next batch starts another")
+                self._child = None
+                child.stop()
+                raise Unreachable("the usage writer process stopped") from exc
+        if done:
+            return cast("str | None", answer)
+        raise cast(Exception, answer)
 
     @property
     def pid(self) -> int | None:
         """The writer process's pid, once it has started."""
-        processes = list(self._pool._processes or {})  # the executor's own table of its processes
-        return processes[0] if processes else None
+        return self._child.process.pid if self._child is not None else None
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            if self._child is not None:
+                self._child.stop()
+                self._child = None
+
+
+@dataclass
+class _Child:
+    process: subprocess.Popen[bytes]
+    down: Connection  # batches to the writer process
+    up: Connection  # its answers
+
+    @classmethod
+    def start(cls, target: Target) -> _Child:
+        down_read, down_write = os.pipe()
+        up_read, up_write = os.pipe()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "covey.usage.writer_process", str(down_read), str(up_write)],
+            pass_fds=(down_read, up_write),
+            stdin=subprocess.DEVNULL,
+        )
+        os.close(down_read)
+        os.close(up_write)
+        child = cls(process, Connection(down_write, readable=False), Connection(up_read, writable=False))
+        child.down.send(target)
+        return child
+
+    def stop(self) -> None:
+        """Closing its pipe ends it; one that does not end is killed."""
+        self.down.close()
+        self.up.close()
+        try:
+            self.process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 # ---- in the writer process ----------------------------------------------------------------------------
+
+
+def serve(down: Connection, up: Connection) -> None:
+    """The writer process: its target, then batches until the server's pipe closes."""
+    target: Target = down.recv()
+    writer = _begin(target)
+    while True:
+        try:
+            records, counted = down.recv()
+        except EOFError:
+            return
+        try:
+            written = write(writer.db, records, prices=writer.prices, generation=writer.generation if counted else None)
+        except Exception as exc:  # noqa: BLE001 — sent back as one of the two errors the writer knows
+            up.send((False, (Unreachable if unreachable(exc) else Refused)(describe(exc))))
+        else:
+            up.send((True, written))
 
 
 @dataclass
@@ -146,12 +207,7 @@ class _Writer:
     generation: Generation | None
 
 
-# The writer process's one writer, made by the pool's initializer: a process has no lifespan to hold it.
-_writer: _Writer | None = None
-
-
-def _begin(target: Target) -> None:
-    global _writer
+def _begin(target: Target) -> _Writer:
     db = Database.connect(target.database_url, pool_size=1, max_overflow=1)
     generation: Generation | None = None
     if target.redis_url:
@@ -165,12 +221,4 @@ def _begin(target: Target) -> None:
                 return None
             return value.decode() if isinstance(value, bytes) else None
 
-    _writer = _Writer(db=db, prices=target.prices.get, generation=generation)
-
-
-def _write(records: Records, counted: bool) -> str | None:
-    assert _writer is not None, "the writer process was not started by InProcess"
-    try:
-        return write(_writer.db, records, prices=_writer.prices, generation=_writer.generation if counted else None)
-    except Exception as exc:  # noqa: BLE001 — sent back as one of the two errors the writer knows
-        raise (Unreachable if unreachable(exc) else Refused)(describe(exc)) from None
+    return _Writer(db=db, prices=target.prices.get, generation=generation)
