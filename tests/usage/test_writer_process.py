@@ -1,14 +1,19 @@
 """The usage writer's own process (`usage_writer_process`): batches are written by another process on
 the same database, a record the database refuses is still quarantined alone, and a writer process
-that is killed loses nothing and writes nothing twice: the records wait for the next one."""
+that is killed loses nothing and writes nothing twice: the records wait for the next one; and a
+writer process ends with the server that started it, however that ends."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +84,40 @@ def test_a_killed_writer_process_loses_nothing_and_writes_nothing_twice(
     assert sorted(r.trace_id or "" for r in rows(db, key)) == ["first", "second", "third"]
     assert quarantined(db, key) == []
     assert writer.pending == 0
+
+
+SERVER = """
+import sys, time
+from covey.usage.batches import InProcess, Target
+batches = InProcess(Target(database_url=sys.argv[1], prices={}))
+batches([], None)
+print(batches.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def ended(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")  # ended, waiting to be reaped by whoever adopted it
+
+
+def test_a_writer_process_ends_with_its_server(database_url: str) -> None:
+    server = subprocess.Popen([sys.executable, "-c", SERVER, database_url], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        child = int(server.stdout.readline())
+        assert not ended(child)
+        server.kill()  # no shutdown: the writer process learns it from its pipe
+        server.wait()
+        deadline = time.monotonic() + 30
+        while not ended(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ended(child)
+    finally:
+        server.kill()
+        server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
