@@ -114,3 +114,70 @@ def sparks(labels: Sequence[str], values: Sequence[int], *, top: int) -> list[Sp
         h = max(h, 1.0) if value else 0.0
         out.append(Spark(x=i * (SPARK_WIDTH + SPARK_GAP), y=SPARK_HEIGHT - h, height=h, label=f"{label}: {usd(value)}"))
     return out
+
+
+@dataclass(frozen=True)
+class Series:
+    """One group's bars in a comparison chart: its name, its colour's index and its legend entry."""
+
+    name: str
+    index: int
+    bars: list[Bar]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    width: int
+    height: int
+    left: int
+    baseline: float
+    months: list[Bar]  # where each month's label goes (x, and the label)
+    series: list[Series]
+    ticks: list[Tick]
+    empty: bool
+
+
+COMPARED = 6  # groups compared side by side at most; the palette has as many colours
+
+
+def comparison(
+    labels: Sequence[str], groups: Sequence[tuple[str, Sequence[int]]], *, width: int = WIDTH, height: int = HEIGHT
+) -> Comparison:
+    """Groups' spend month by month, side by side on one scale: for each month a cluster of bars, one
+    per group, in the order given (at most `COMPARED`)."""
+    groups = list(groups)[:COMPARED]
+    top = _nice_ceiling(max((v for _, values in groups for v in values), default=0) or 1)
+    plot_h = height - _TOP - _BOTTOM
+    slot = (width - _LEFT) / max(len(labels), 1)
+    bar_w = slot * 0.8 / max(len(groups), 1)
+    months = [
+        Bar(x=_LEFT + i * slot + slot / 2, y=0, width=0, height=0, label=month_label(m, first=i == 0), value="")
+        for i, m in enumerate(labels)
+    ]
+    series = []
+    for n, (name, values) in enumerate(groups):
+        bars = []
+        for i, (m, value) in enumerate(zip(labels, values, strict=True)):
+            h = plot_h * value / top
+            bars.append(
+                Bar(
+                    x=_LEFT + i * slot + slot * 0.1 + n * bar_w,
+                    y=_TOP + plot_h - h,
+                    width=bar_w * 0.9,
+                    height=h,
+                    label=f"{name}, {month_label(m, first=True)}",
+                    value=usd(value),
+                )
+            )
+        series.append(Series(name=name, index=n, bars=bars))
+    ticks = [Tick(y=_TOP + plot_h * (1 - f), text=usd(int(top * f))) for f in (0, 0.5, 1)]
+    return Comparison(
+        width=width,
+        height=height,
+        left=_LEFT,
+        baseline=_TOP + plot_h,
+        months=months,
+        series=series,
+        ticks=ticks,
+        empty=not any(v for _, values in groups for v in values),
+    )

@@ -54,6 +54,12 @@ def analytics(request: Request, panel: AdminDep, session: SessionDep, month: str
         sparks={
             g.group_id: chart.sparks(labels, [to_nanos(Decimal(m.spend)) for m in g.months], top=top) for g, _ in rows
         },
+        compared=chart.comparison(
+            labels,
+            [(g.name, [to_nanos(Decimal(m.spend)) for m in g.months]) for g, depth in rows if depth == 0][
+                : chart.COMPARED
+            ],
+        ),
         spark_width=len(labels) * (chart.SPARK_WIDTH + chart.SPARK_GAP),
         spark_height=chart.SPARK_HEIGHT,
         allocation=allocation,

@@ -61,3 +61,44 @@ def test_the_indented_analytics_in_the_browser(owner_page: Any, base_url: str, o
     child_left = page.locator(f"tr[data-group-id='{child}'] a").bounding_box()["x"]
     assert child_left > parent_left + 10
     assert page.locator(f"tr[data-group-id='{child}'] svg.spark rect").count() == 6
+
+
+def test_top_level_groups_compared_month_by_month_on_one_scale(
+    owner_panel: PanelSession, org: Org, db: Database
+) -> None:
+    c = company(org)
+    now = datetime.now(UTC)
+    write(
+        db,
+        [
+            usage(
+                org_id=org.id,
+                key_id=c.sam_sales.key_id,
+                user_id=c.sam_sales.user_id,
+                charged=c.charged(c.sales),
+                at=now,
+                cost=9_000_000_000,
+            ),
+            usage(
+                org_id=org.id,
+                key_id=c.dana_frontend.key_id,
+                user_id=c.dana_frontend.user_id,
+                charged=c.charged(c.frontend),
+                at=now,
+                cost=3_000_000_000,
+            ),
+        ],
+    )
+    page = owner_panel.get("/admin/analytics").text
+    figure = page[page.index('<figure class="chart comparison">') :]
+    figure = figure[: figure.index("</figure>")]
+    series = re.findall(r'<g class="series-(\d)" data-series="([^"]+)">(.*?)</g>', figure, re.S)
+    # Only top-level groups, the biggest spender first; subgroups count in their parent's bars.
+    assert [name.split()[0] for _, name, _ in series] == ["Sales", "Engineering"]
+    heights = {name.split()[0]: [float(h) for h in re.findall(r'height="([^"]+)"', bars)] for _, name, bars in series}
+    assert all(len(h) == 6 for h in heights.values())
+    assert heights["Engineering"][-1] > 0
+    assert abs(heights["Sales"][-1] - 3 * heights["Engineering"][-1]) < 1e-6  # one scale: $9 against $3
+    assert all(h == 0 for h in heights["Sales"][:-1])
+    assert re.search(r"<title>Sales[^,<]*, [A-Z][a-z]{2} \d\d: \$9\.00</title>", figure)
+    assert "Engineering" in figure[figure.index('class="legend"') :]
