@@ -49,7 +49,7 @@ def get_webhook(webhook_id: str, session: SessionDep, caller: ManageRead) -> Web
 
 
 @webhook_router.patch(
-    "/{webhook_id}", response_model=WebhookEnvelope, summary="Change a webhook's URL, format or state"
+    "/{webhook_id}", response_model=WebhookEnvelope, summary="Change a webhook's URL, format, group or state"
 )
 def update_webhook(
     webhook_id: str, body: WebhookUpdate, session: SessionDep, caller: ManageWrite, settings: SettingsDep

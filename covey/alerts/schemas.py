@@ -24,20 +24,27 @@ def _http_url(value: str) -> str:
 Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(_http_url)]
 
 
+GroupId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=36)]
+
+
 class WebhookCreate(Strict):
     url: Url
     format: Format = "generic"
     enabled: StrictBool = True
+    # None: the whole organization's alerts; a group: alerts on it and on the groups under it.
+    group_id: GroupId | None = None
 
 
 class WebhookUpdate(Strict):
     url: Url | None = None
     format: Format | None = None
     enabled: StrictBool | None = None
+    # null here makes the webhook the whole organization's again.
+    group_id: GroupId | None = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> Any:
-        for name in self.model_fields_set:
+        for name in self.model_fields_set - {"group_id"}:
             if getattr(self, name) is None:
                 raise ValueError(f"{name} must not be null")
         return self
@@ -48,6 +55,7 @@ class WebhookOut(BaseModel):
     url: str
     format: Format
     enabled: bool
+    group_id: str | None = None
     created_at: datetime
 
 

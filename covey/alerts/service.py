@@ -14,6 +14,7 @@ from covey.alerts import repository
 from covey.alerts.schemas import AlertOut, AttemptOut, WebhookCreate, WebhookOut, WebhookUpdate
 from covey.audit import service as audit
 from covey.auth.caller import Caller
+from covey.groups import repository as groups_repo
 from covey.kit import egress
 from covey.kit.errors import BadRequest, NotFound
 from covey.kit.money import nanos_to_text
@@ -38,17 +39,24 @@ def _check_destination(url: str, allowed_hosts: Collection[str]) -> None:
         raise BadRequest(f"url: {exc}") from exc
 
 
+def _check_group(session: Session, caller: Caller, group_id: str | None) -> None:
+    if group_id is not None and groups_repo.get(session, org_id=caller.org_id, group_id=group_id) is None:
+        raise NotFound(f"group_id: no group {group_id!r} in this organization")
+
+
 def create(
     session: Session, caller: Caller, data: WebhookCreate, *, allowed_hosts: Collection[str]
 ) -> tuple[Webhook, str]:
     caller.require_org_admin("Managing webhooks")
     _check_destination(data.url, allowed_hosts)
+    _check_group(session, caller, data.group_id)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     hook = Webhook(
         org_id=caller.org_id,
         url=data.url,
         format=data.format,
         enabled=data.enabled,
+        group_id=data.group_id,
         secret=secret,
         created_by=caller.actor.id,
     )
@@ -77,6 +85,8 @@ def update(
     hook = get(session, caller, webhook_id)
     if data.url is not None:
         _check_destination(data.url, allowed_hosts)
+    if "group_id" in data.model_fields_set:
+        _check_group(session, caller, data.group_id)
     before = snapshot(hook)
     for name in data.model_fields_set:
         setattr(hook, name, getattr(data, name))

@@ -21,6 +21,9 @@ class Webhook(IdMixin, OrgScoped, Timestamps, Base):
     # Signs every delivery (HMAC-SHA256); shown once, at creation. Kept in clear: signing needs it.
     secret: Mapped[str] = mapped_column(String(100))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # None: the whole organization's alerts; a group: alerts on that group or any group under it.
+    # No foreign key: a webhook whose group is deleted keeps the id and receives nothing.
+    group_id: Mapped[str | None] = mapped_column(String(36), default=None)
     created_by: Mapped[str | None] = mapped_column(String(36), default=None)
 
 

@@ -55,3 +55,44 @@ def test_only_org_admins_and_only_their_org(org: Org, new_org: Any) -> None:
     assert org.admin.patch(f"/v1/manage/webhook/{hook}", json={"enabled": False}).status_code == 404
     assert org.admin.delete(f"/v1/manage/webhook/{hook}").status_code == 404
     assert org.admin.get("/v1/manage/webhook").json()["webhooks"] == []
+
+
+def test_a_webhook_scoped_to_a_group(org: Org) -> None:
+    team = org.group("Team")
+    other = org.group("Other")
+    created = org.admin.post("/v1/manage/webhook", json={"url": "https://x.example.com/t", "group_id": team})
+    assert created.status_code == 200, created.text
+    hook_id = created.json()["webhook_id"]
+    assert created.json()["webhook"]["group_id"] == team
+    assert org.admin.get(f"/v1/manage/webhook/{hook_id}").json()["webhook"]["group_id"] == team
+    whole = org.admin.post("/v1/manage/webhook", json={"url": "https://x.example.com/w"}).json()
+    assert whole["webhook"]["group_id"] is None
+
+    moved = org.admin.patch(f"/v1/manage/webhook/{hook_id}", json={"group_id": other})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["webhook"]["group_id"] == other
+    untouched = org.admin.patch(f"/v1/manage/webhook/{hook_id}", json={"enabled": False})
+    assert untouched.json()["webhook"]["group_id"] == other
+    widened = org.admin.patch(f"/v1/manage/webhook/{hook_id}", json={"group_id": None})
+    assert widened.status_code == 200, widened.text
+    assert widened.json()["webhook"]["group_id"] is None
+    events = org.admin.get("/v1/manage/audit", params={"target_id": hook_id}).json()
+    rows = events.get("events", events.get("items", []))
+    assert sum(e["action"] == "webhook.update" for e in rows) == 3
+
+
+def test_an_unknown_group_is_404_and_changes_nothing(org: Org, new_org: Any) -> None:
+    foreign = new_org("Elsewhere").group("Theirs")
+    for group_id in ("no-such-group", foreign):
+        response = org.admin.post("/v1/manage/webhook", json={"url": "https://x.example.com", "group_id": group_id})
+        assert response.status_code == 404, response.text
+        assert group_id in response.text
+    assert org.admin.get("/v1/manage/webhook").json()["webhooks"] == []
+    hook = org.admin.post("/v1/manage/webhook", json={"url": "https://x.example.com"}).json()["webhook_id"]
+    response = org.admin.patch(f"/v1/manage/webhook/{hook}", json={"group_id": "no-such-group"})
+    assert response.status_code == 404
+    assert "no-such-group" in response.text
+    assert org.admin.get(f"/v1/manage/webhook/{hook}").json()["webhook"]["group_id"] is None
+    for bad in ("", 7, "x" * 37):
+        response = org.admin.post("/v1/manage/webhook", json={"url": "https://x.example.com", "group_id": bad})
+        assert response.status_code == 400, (bad, response.text)
