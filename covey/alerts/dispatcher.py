@@ -1,6 +1,7 @@
 """Alerts off the hot path: the gateway's settle reports threshold crossings and spend here without
 waiting; a background task records each alert (once: the first insert wins, across replicas too)
-and delivers it to the org's webhooks, retrying with exponential backoff and logging every attempt."""
+and delivers it to the org's webhooks that take it (`routing`: the whole organization's, and
+those of the alert's group or a group above it), retrying with exponential backoff and logging every attempt."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ from typing import Any
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
-from covey.alerts import payloads, repository
+from covey.alerts import payloads, repository, routing
 from covey.alerts.unusual import BASELINE_DAYS, baseline, is_unusual
 from covey.budgets.lines import Line
 from covey.budgets.periods import day_bounds, zone
 from covey.config import Settings
+from covey.groups import repository as groups_repo
+from covey.groups import tree
 from covey.kit import egress
 from covey.kit.clock import isoformat
 from covey.kit.db import Database
@@ -249,12 +252,19 @@ class Dispatcher:
 
     # ---- delivery ---------------------------------------------------------------------------------
 
-    def _hooks(self, org_id: str) -> list[Webhook]:
+    def _hooks(self, event: AlertEvent) -> list[Webhook]:
+        """The enabled webhooks the alert goes to (`routing.recipients`)."""
+        group = routing.alert_group(event.owner_type, event.owner_id)
         with self.db.sessions() as session:
-            return list(repository.enabled_webhooks(session, org_id=org_id))
+            hooks = repository.enabled_webhooks(session, org_id=event.org_id)
+            if group is None or all(h.group_id is None for h in hooks):
+                chain: list[str] = []
+            else:
+                chain = tree.chain(groups_repo.parent_map(session, org_id=event.org_id), group)
+        return routing.recipients(hooks, chain)
 
     async def _deliver_all(self, event: AlertEvent) -> None:
-        for hook in await asyncio.to_thread(self._hooks, event.org_id):
+        for hook in await asyncio.to_thread(self._hooks, event):
             self._spawn(self.deliver(event, hook))
 
     async def deliver(self, event: AlertEvent, hook: Webhook) -> bool:

@@ -207,3 +207,38 @@ def test_slack_format_and_member_lines(org: Org, db: Database, settings: Setting
     fired = alerts(org)
     assert {a["member_id"] for a in fired} == {user, org.owner_id}
     assert {a["payload"]["type"] for a in fired} == {"group_member.budget.exceeded_percent"}
+
+
+def add_group_webhook(org: Org, url: str, group_id: str) -> str:
+    response = org.admin.post("/v1/manage/webhook", json={"url": url, "group_id": group_id})
+    assert response.status_code == 200, response.text
+    return str(response.json()["secret"])
+
+
+def test_a_subgroups_alert_reaches_its_parents_webhook_not_a_siblings(
+    org: Org, db: Database, settings: Settings
+) -> None:
+    eng = org.group("Eng")
+    backend = org.group("Backend", parent_id=eng)
+    frontend = org.group("Frontend", parent_id=eng)
+    api = org.group("API", parent_id=backend)
+    with receiver() as whole, receiver() as parent, receiver() as sibling, receiver() as below:
+        whole.secret = add_webhook(org, whole.url)
+        parent.secret = add_group_webhook(org, parent.url, eng)
+        sibling.secret = add_group_webhook(org, sibling.url, frontend)
+        below.secret = add_group_webhook(org, below.url, api)
+
+        def feed(dispatchers: list[Dispatcher]) -> None:
+            line = group_line(org, backend, "Backend")
+            dispatchers[0].crossed(line, period_key="2026-11", threshold=80, spend=80_000_000_000, user_id=org.owner_id)
+            dispatchers[0].overran(org_id=org.id, provider="mock", model="m", allowed=1, reported=2, key_id="k")
+
+        run_dispatchers(db, settings, 1, feed)
+        got = {
+            name: [p["type"] for p in r.received]
+            for name, r in (("whole", whole), ("parent", parent), ("sibling", sibling), ("below", below))
+        }
+    # The provider overrun is about no group: the organization's webhook only.
+    assert got["parent"] == ["group.budget.exceeded_percent"]
+    assert len(got["whole"]) == 2 and "group.budget.exceeded_percent" in got["whole"]
+    assert (sibling.calls, below.calls, whole.rejected, parent.rejected) == (0, 0, 0, 0)
