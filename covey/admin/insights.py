@@ -160,14 +160,19 @@ def add_to_group(
 
 @router.get("/alerts", include_in_schema=False)
 def alerts_page(request: Request, panel: OrgAdminDep, session: SessionDep, offset: int = 0) -> Response:
-    rows, total = alerts.alerts(session, panel.caller, since=None, page=Page(limit=50, offset=max(offset, 0)))
+    caller = panel.caller
+    rows, total = alerts.alerts(session, caller, since=None, page=Page(limit=50, offset=max(offset, 0)))
+    hooks = alerts.list_all(session, caller)
+    visible = groups.list_visible(session, caller)
     return page(
         request,
         panel,
         "alerts.html",
         alerts=rows,
         total=total,
-        webhooks=alerts.list_all(session, panel.caller),
+        webhooks=hooks,
+        scopes=alerts.scopes(session, org_id=caller.org_id, hooks=hooks),
+        targets=grouping.choices(visible, among={g.id for g in visible}),
     )
 
 
@@ -179,8 +184,10 @@ def create_webhook(
     settings: SettingsDep,
     url: Annotated[str, Form()],
     format: Annotated[str, Form()] = "generic",
+    group_id: Annotated[str, Form()] = "",
 ) -> Response:
-    data = WebhookCreate.model_validate({"url": url, "format": format})
+    """A webhook for the whole organization's alerts, or (a group picked) for that group's and its subgroups'."""
+    data = WebhookCreate.model_validate({"url": url, "format": format, "group_id": group_id or None})
     hook, secret = alerts.create(session, panel.caller, data, allowed_hosts=settings.webhook_allowed_hosts)
     to = f"{PREFIX}/alerts"
     return show_once(request, redirect(request, to), panel, to=to, kind="webhook", url=hook.url, secret=secret)

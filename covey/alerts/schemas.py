@@ -75,8 +75,18 @@ class WebhookEnvelope(BaseModel):
     webhook: WebhookOut
 
 
+WHOLE_ORGANIZATION = "whole organization"
+DELETED_WEBHOOK = "deleted webhook"
+DELETED_GROUP = "deleted group"
+
+
 class AttemptOut(BaseModel):
     webhook_id: str
+    # The webhook it went to, as it is now: its URL (None once deleted) and whose alerts it takes —
+    # its group's path, "whole organization", or "deleted webhook" / "deleted group".
+    webhook_url: str | None = None
+    webhook_group_id: str | None = None
+    webhook_scope: str = DELETED_WEBHOOK
     attempt: int
     attempted_at: datetime
     status_code: int | None

@@ -4,17 +4,27 @@ every webhook change is audited (never with its secret)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from covey.alerts import repository
-from covey.alerts.schemas import AlertOut, AttemptOut, WebhookCreate, WebhookOut, WebhookUpdate
+from covey.alerts.schemas import (
+    DELETED_GROUP,
+    DELETED_WEBHOOK,
+    WHOLE_ORGANIZATION,
+    AlertOut,
+    AttemptOut,
+    WebhookCreate,
+    WebhookOut,
+    WebhookUpdate,
+)
 from covey.audit import service as audit
 from covey.auth.caller import Caller
 from covey.groups import repository as groups_repo
+from covey.groups import tree
 from covey.kit import egress
 from covey.kit.errors import BadRequest, NotFound
 from covey.kit.money import nanos_to_text
@@ -102,12 +112,39 @@ def delete(session: Session, caller: Caller, webhook_id: str) -> None:
     session.flush()
 
 
+def scopes(session: Session, *, org_id: str, hooks: Sequence[Webhook]) -> dict[str, str]:
+    """Whose alerts each webhook takes, by webhook id: its group's path, or "whole organization"
+    ("deleted group" once its group is gone)."""
+    if all(h.group_id is None for h in hooks):
+        return {h.id: WHOLE_ORGANIZATION for h in hooks}
+    groups = groups_repo.all_in_org(session, org_id=org_id)
+    parent_of = {g.id: g.parent_id for g in groups}
+    names = {g.id: g.name for g in groups}
+
+    def scope(group_id: str | None) -> str:
+        if group_id is None:
+            return WHOLE_ORGANIZATION
+        return tree.path(parent_of, names, group_id) if group_id in names else DELETED_GROUP
+
+    return {h.id: scope(h.group_id) for h in hooks}
+
+
 def alerts(session: Session, caller: Caller, *, since: datetime | None, page: Page) -> tuple[list[AlertOut], int]:
     caller.require_org_admin("Reading alerts")
     rows, total = repository.alerts(session, org_id=caller.org_id, since=since, limit=page.limit, offset=page.offset)
+    found = repository.attempts_of(session, org_id=caller.org_id, alert_ids=[r.id for r in rows])
+    hooks = {h.id: h for h in repository.webhooks(session, org_id=caller.org_id)} if found else {}
+    scope_of = scopes(session, org_id=caller.org_id, hooks=list(hooks.values()))
     attempts: dict[str, list[AttemptOut]] = {}
-    for a in repository.attempts_of(session, org_id=caller.org_id, alert_ids=[r.id for r in rows]):
-        attempts.setdefault(a.alert_id, []).append(AttemptOut.model_validate(a, from_attributes=True))
+    for a in found:
+        hook = hooks.get(a.webhook_id)
+        named = {
+            "webhook_url": hook.url if hook else None,
+            "webhook_group_id": hook.group_id if hook else None,
+            "webhook_scope": scope_of[hook.id] if hook else DELETED_WEBHOOK,
+        }
+        attempt = AttemptOut.model_validate(a, from_attributes=True).model_copy(update=named)
+        attempts.setdefault(a.alert_id, []).append(attempt)
     out = [
         AlertOut(
             id=r.id,

@@ -242,3 +242,35 @@ def test_a_subgroups_alert_reaches_its_parents_webhook_not_a_siblings(
     assert got["parent"] == ["group.budget.exceeded_percent"]
     assert len(got["whole"]) == 2 and "group.budget.exceeded_percent" in got["whole"]
     assert (sibling.calls, below.calls, whole.rejected, parent.rejected) == (0, 0, 0, 0)
+
+
+def test_each_delivery_names_its_webhook(org: Org, db: Database, settings: Settings) -> None:
+    eng = org.group("Eng")
+    backend = org.group("Backend", parent_id=eng)
+    with receiver() as whole, receiver() as parent, receiver() as gone:
+        whole.secret = add_webhook(org, whole.url)
+        parent.secret = add_group_webhook(org, parent.url, eng)
+        gone.secret = add_webhook(org, gone.url)
+
+        def feed(dispatchers: list[Dispatcher]) -> None:
+            line = group_line(org, backend, "Backend")
+            dispatchers[0].crossed(line, period_key="2026-11", threshold=80, spend=80_000_000_000, user_id=org.owner_id)
+
+        run_dispatchers(db, settings, 1, feed)
+    hooks = {h["url"]: h["id"] for h in org.admin.get("/v1/manage/webhook").json()["webhooks"]}
+    assert org.admin.delete(f"/v1/manage/webhook/{hooks[gone.url]}").status_code == 204
+    attempts = alerts(org)[0]["attempts"]
+    named = sorted((a["webhook_url"] or "", a["webhook_group_id"] or "", a["webhook_scope"]) for a in attempts)
+    assert named == sorted(
+        [
+            (whole.url, "", "whole organization"),
+            (parent.url, eng, "Eng"),
+            ("", "", "deleted webhook"),
+        ]
+    )
+    by_url = {a["webhook_url"]: a["webhook_id"] for a in attempts}
+    assert (by_url[whole.url], by_url[parent.url], by_url[None]) == (
+        hooks[whole.url],
+        hooks[parent.url],
+        hooks[gone.url],
+    )
