@@ -1,6 +1,6 @@
-"""Which webhooks an alert goes to: the organization's own (no group) and those scoped to the alert's
-group or any group above it. An alert on anything but a group (a key, a user, the organization, a
-provider) goes to the organization's webhooks only."""
+"""Which webhooks an alert goes to (docs/design.md §4): the organization's own (no group) and those
+scoped to the alert's group or any group above it. An alert on anything but a group (a key, a user,
+the organization, a provider) goes to the organization's webhooks only."""
 
 from __future__ import annotations
 
