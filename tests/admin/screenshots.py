@@ -49,6 +49,8 @@ def main(out: Path) -> None:
                 "keys": "/admin/keys",
                 "analytics": "/admin/analytics",
                 "access": "/admin/access",
+                "recommendations": "/admin/recommendations",
+                "alerts": "/admin/alerts",
             }
             for name, path in shots.items():
                 page.goto(base + path)
