@@ -4,6 +4,7 @@ alerts each takes, and each delivery names its webhook."""
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from covey.alerts.dispatcher import Dispatcher
 from covey.config import Settings
@@ -59,3 +60,25 @@ def test_add_a_webhook_for_a_group_and_see_its_deliveries(
         ("https://doomed.invalid/hook", "deleted group"),
     ):
         assert f'{url}</td><td class="small">{scope}</td>' in listed
+
+
+def test_a_group_webhook_added_in_the_browser_once_whatever_the_reloads(
+    owner_page: Any, base_url: str, org: Org
+) -> None:
+    eng = org.group("Hooked Eng")
+    backend = org.group("Hooked Backend", parent_id=eng)
+    page = owner_page
+    page.goto(f"{base_url}/admin/alerts")
+    page.fill("input[name=url]", "https://backend-team.invalid/hook")
+    page.select_option("select[name=group_id]", backend)
+    page.click("button:has-text('Add webhook')")
+    page.wait_for_url(f"{base_url}/admin/alerts*")
+    assert (
+        page.locator("tr", has_text="https://backend-team.invalid/hook")
+        .first.inner_text()
+        .count("Hooked Eng › Hooked Backend")
+        == 1
+    )
+    page.reload()  # F5 after adding: nothing is added twice
+    hooks = [h for h in org.admin.get("/v1/manage/webhook").json()["webhooks"] if "backend-team" in h["url"]]
+    assert [h["group_id"] for h in hooks] == [backend]
