@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from covey.admin.formatting import usd
@@ -61,32 +61,61 @@ def month_label(key: str, *, first: bool) -> str:
     return f"{name} {year[2:]}" if first or month == "01" else name
 
 
+@dataclass(frozen=True)
+class _Scale:
+    """The plot area both charts draw on: `top`, a round amount at or above the largest value, at its
+    top edge, and the months side by side across it, `slot` wide each."""
+
+    top: int
+    plot_h: int
+    slot: float
+    empty: bool
+
+    @property
+    def baseline(self) -> int:
+        return _TOP + self.plot_h
+
+    def left(self, i: int) -> float:
+        """Where month `i`'s slot begins."""
+        return _LEFT + i * self.slot
+
+    def bar(self, value: int, *, x: float, width: float, label: str) -> Bar:
+        h = self.plot_h * value / self.top
+        return Bar(x=x, y=_TOP + self.plot_h - h, width=width, height=h, label=label, value=usd(value))
+
+    def ticks(self) -> list[Tick]:
+        return [Tick(y=_TOP + self.plot_h * (1 - f), text=usd(int(self.top * f))) for f in (0, 0.5, 1)]
+
+
+def _scale(values: Iterable[int], *, slots: int, width: int, height: int) -> _Scale:
+    values = list(values)
+    return _Scale(
+        top=_nice_ceiling(max(values, default=0) or 1),
+        plot_h=height - _TOP - _BOTTOM,
+        slot=(width - _LEFT) / max(slots, 1),
+        empty=not any(values),
+    )
+
+
 def bar_chart(labels: Sequence[str], values: Sequence[int], *, width: int = WIDTH, height: int = HEIGHT) -> Chart:
-    top = _nice_ceiling(max(values, default=0) or 1)
-    plot_h = height - _TOP - _BOTTOM
-    slot = (width - _LEFT) / max(len(values), 1)
-    bars = []
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        h = plot_h * value / top
-        bars.append(
-            Bar(
-                x=_LEFT + i * slot + slot * 0.18,
-                y=_TOP + plot_h - h,
-                width=slot * 0.64,
-                height=h,
-                label=month_label(label, first=i == 0) if len(label) == 7 else label,
-                value=usd(value),
-            )
+    scale = _scale(values, slots=len(values), width=width, height=height)
+    bars = [
+        scale.bar(
+            value,
+            x=scale.left(i) + scale.slot * 0.18,
+            width=scale.slot * 0.64,
+            label=month_label(label, first=i == 0) if len(label) == 7 else label,
         )
-    ticks = [Tick(y=_TOP + plot_h * (1 - f), text=usd(int(top * f))) for f in (0, 0.5, 1)]
+        for i, (label, value) in enumerate(zip(labels, values, strict=True))
+    ]
     return Chart(
         width=width,
         height=height,
         left=_LEFT,
-        baseline=_TOP + plot_h,
+        baseline=scale.baseline,
         bars=bars,
-        ticks=ticks,
-        empty=not any(values),
+        ticks=scale.ticks(),
+        empty=scale.empty,
     )
 
 
@@ -146,38 +175,35 @@ def comparison(
     """Groups' spend month by month, side by side on one scale: for each month a cluster of bars, one
     per group, in the order given (at most `COMPARED`)."""
     groups = list(groups)[:COMPARED]
-    top = _nice_ceiling(max((v for _, values in groups for v in values), default=0) or 1)
-    plot_h = height - _TOP - _BOTTOM
-    slot = (width - _LEFT) / max(len(labels), 1)
-    bar_w = slot * 0.8 / max(len(groups), 1)
+    scale = _scale((v for _, values in groups for v in values), slots=len(labels), width=width, height=height)
+    bar_w = scale.slot * 0.8 / max(len(groups), 1)
     months = [
-        Bar(x=_LEFT + i * slot + slot / 2, y=0, width=0, height=0, label=month_label(m, first=i == 0), value="")
+        Bar(x=scale.left(i) + scale.slot / 2, y=0, width=0, height=0, label=month_label(m, first=i == 0), value="")
         for i, m in enumerate(labels)
     ]
-    series = []
-    for n, (name, values) in enumerate(groups):
-        bars = []
-        for i, (m, value) in enumerate(zip(labels, values, strict=True)):
-            h = plot_h * value / top
-            bars.append(
-                Bar(
-                    x=_LEFT + i * slot + slot * 0.1 + n * bar_w,
-                    y=_TOP + plot_h - h,
+    series = [
+        Series(
+            name=name,
+            index=n,
+            bars=[
+                scale.bar(
+                    value,
+                    x=scale.left(i) + scale.slot * 0.1 + n * bar_w,
                     width=bar_w * 0.9,
-                    height=h,
                     label=f"{name}, {month_label(m, first=True)}",
-                    value=usd(value),
                 )
-            )
-        series.append(Series(name=name, index=n, bars=bars))
-    ticks = [Tick(y=_TOP + plot_h * (1 - f), text=usd(int(top * f))) for f in (0, 0.5, 1)]
+                for i, (m, value) in enumerate(zip(labels, values, strict=True))
+            ],
+        )
+        for n, (name, values) in enumerate(groups)
+    ]
     return Comparison(
         width=width,
         height=height,
         left=_LEFT,
-        baseline=_TOP + plot_h,
+        baseline=scale.baseline,
         months=months,
         series=series,
-        ticks=ticks,
-        empty=not any(v for _, values in groups for v in values),
+        ticks=scale.ticks(),
+        empty=scale.empty,
     )
