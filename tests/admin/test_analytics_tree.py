@@ -9,35 +9,29 @@ from typing import Any
 from covey.kit.db import Database
 from tests.admin.conftest import PanelSession
 from tests.conftest import Org
-from tests.reports.usage_factory import company, usage, write
+from tests.reports.usage_factory import Company, company, usage, write
+
+
+def _spent(org: Org, db: Database, *, frontend: int) -> Company:
+    """The company of tests/reports, in which Sam has just spent $9 through Sales and Dana `frontend`
+    (in nanos) through Engineering › Frontend."""
+    c = company(org)
+    now = datetime.now(UTC)
+    spent = ((c.sam_sales, c.sales, 9_000_000_000), (c.dana_frontend, c.frontend, frontend))
+    write(
+        db,
+        [
+            usage(org_id=org.id, key_id=m.key_id, user_id=m.user_id, charged=c.charged(group), at=now, cost=cost)
+            for m, group, cost in spent
+        ],
+    )
+    return c
 
 
 def test_subgroups_follow_their_parent_indented_with_a_bar_per_month(
     owner_panel: PanelSession, org: Org, db: Database
 ) -> None:
-    c = company(org)
-    now = datetime.now(UTC)
-    write(
-        db,
-        [
-            usage(
-                org_id=org.id,
-                key_id=c.sam_sales.key_id,
-                user_id=c.sam_sales.user_id,
-                charged=c.charged(c.sales),
-                at=now,
-                cost=9_000_000_000,
-            ),
-            usage(
-                org_id=org.id,
-                key_id=c.dana_frontend.key_id,
-                user_id=c.dana_frontend.user_id,
-                charged=c.charged(c.frontend),
-                at=now,
-                cost=2_000_000_000,
-            ),
-        ],
-    )
+    c = _spent(org, db, frontend=2_000_000_000)
     page = owner_panel.get("/admin/analytics").text
     rows = re.findall(r'<tr data-group-id="([^"]+)" data-depth="(\d)">', page)
     order = [gid for gid, _ in rows]
@@ -66,29 +60,7 @@ def test_the_indented_analytics_in_the_browser(owner_page: Any, base_url: str, o
 def test_top_level_groups_compared_month_by_month_on_one_scale(
     owner_panel: PanelSession, org: Org, db: Database
 ) -> None:
-    c = company(org)
-    now = datetime.now(UTC)
-    write(
-        db,
-        [
-            usage(
-                org_id=org.id,
-                key_id=c.sam_sales.key_id,
-                user_id=c.sam_sales.user_id,
-                charged=c.charged(c.sales),
-                at=now,
-                cost=9_000_000_000,
-            ),
-            usage(
-                org_id=org.id,
-                key_id=c.dana_frontend.key_id,
-                user_id=c.dana_frontend.user_id,
-                charged=c.charged(c.frontend),
-                at=now,
-                cost=3_000_000_000,
-            ),
-        ],
-    )
+    _spent(org, db, frontend=3_000_000_000)
     page = owner_panel.get("/admin/analytics").text
     figure = page[page.index('<figure class="chart comparison">') :]
     figure = figure[: figure.index("</figure>")]
