@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import update
 
@@ -23,6 +23,46 @@ def backdate(db: Database, *user_ids: str, days: int = INACTIVE_DAYS + 30) -> No
             .where(Membership.user_id.in_(user_ids))
             .values(added_at=datetime.now(UTC) - timedelta(days=days))
         )
+
+
+def twin_teams(org: Org) -> str:
+    """Two groups named Team, one under Left and one under Right, told apart only by their paths; returns
+    Left › Team."""
+    team = org.group("Team", parent_id=org.group("Left"))
+    org.group("Team", parent_id=org.group("Right"))
+    return team
+
+
+def inactive_member(db: Database, org: Org) -> tuple[str, str]:
+    """idle-<org>@example.com, a member of Left › Team (of `twin_teams`) for longer than the access review
+    allows: the team and the person."""
+    team = twin_teams(org)
+    idle = org.user(f"idle-{org.id[:8]}@example.com")
+    org.add_member(team, idle)
+    backdate(db, idle)
+    return team, idle
+
+
+class GroupsOfALead(NamedTuple):
+    """`lead` is the admin of `mine`; `mine_idle` and `their_idle` are inactive members of `mine` and of
+    `theirs`, a group the lead does not manage."""
+
+    mine: str
+    theirs: str
+    lead: str
+    mine_idle: str
+    their_idle: str
+
+
+def groups_of_a_lead(db: Database, org: Org) -> GroupsOfALead:
+    mine, theirs = org.group("Mine"), org.group("Theirs")
+    lead = org.user()
+    org.add_member(mine, lead, role="admin")
+    mine_idle, their_idle = org.user(), org.user()
+    org.add_member(mine, mine_idle)
+    org.add_member(theirs, their_idle)
+    backdate(db, mine_idle, their_idle)
+    return GroupsOfALead(mine=mine, theirs=theirs, lead=lead, mine_idle=mine_idle, their_idle=their_idle)
 
 
 def spend(db: Database, org: Org, user_id: str, charged: list[str], *, model: str, cost: int) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from covey.kit.db import Database
 from tests.admin.browser import sign_in
 from tests.admin.conftest import give_password
-from tests.admin.seeding import audited, backdate, email, members, spend
+from tests.admin.seeding import audited, email, groups_of_a_lead, inactive_member, members, spend, twin_teams
 from tests.conftest import Org
 
 
@@ -32,12 +32,8 @@ def _reload(page: Any) -> None:
 def test_an_org_admin_removes_an_inactive_member_and_f5_repeats_nothing(
     owner_page: Any, base_url: str, org: Org, db: Database
 ) -> None:
-    team = org.group("Team", parent_id=org.group("Left"))
-    org.group("Team", parent_id=org.group("Right"))
+    team, idle = inactive_member(db, org)
     tag = org.id[:8]
-    idle = org.user(f"idle-{tag}@example.com")
-    org.add_member(team, idle)
-    backdate(db, idle)
     page = owner_page
     asked: list[str] = []
 
@@ -66,8 +62,7 @@ def test_an_org_admin_removes_an_inactive_member_and_f5_repeats_nothing(
 def test_an_org_admin_adds_a_person_in_no_group_through_the_picker(
     owner_page: Any, base_url: str, org: Org, db: Database
 ) -> None:
-    team = org.group("Team", parent_id=org.group("Left"))
-    org.group("Team", parent_id=org.group("Right"))
+    team = twin_teams(org)
     tag = org.id[:8]
     loner = org.user(f"loner-{tag}@example.com")
     page = owner_page
@@ -113,13 +108,7 @@ def test_raise_budget_and_review_access_open_the_groups_sections(
 
 
 def test_a_group_admin_acts_on_their_groups_only(page: Any, base_url: str, org: Org, db: Database) -> None:
-    mine, theirs = org.group("Mine"), org.group("Theirs")
-    lead = org.user()
-    org.add_member(mine, lead, role="admin")
-    mine_idle, their_idle = org.user(), org.user()
-    org.add_member(mine, mine_idle)
-    org.add_member(theirs, their_idle)
-    backdate(db, mine_idle, their_idle)
+    mine, theirs, lead, mine_idle, their_idle = groups_of_a_lead(db, org)
     sign_in(page, base_url, email(org, lead), give_password(db, lead))
     page.on("dialog", lambda dialog: dialog.accept())
     page.goto(f"{base_url}/admin/recommendations")

@@ -11,7 +11,16 @@ from urllib.parse import unquote
 
 from covey.kit.db import Database
 from tests.admin.conftest import PanelSession, give_password
-from tests.admin.seeding import audited, backdate, email, members, recommended, spend
+from tests.admin.seeding import (
+    audited,
+    email,
+    groups_of_a_lead,
+    inactive_member,
+    members,
+    recommended,
+    spend,
+    twin_teams,
+)
 from tests.conftest import Org
 
 REMOVE = "/admin/recommendations/remove-member"
@@ -41,11 +50,7 @@ def _forms(html: str, action: str) -> list[dict[str, str]]:
 def test_removing_an_inactive_member_redirects_back_names_them_and_the_recommendation_goes(
     owner_panel: PanelSession, org: Org, db: Database
 ) -> None:
-    team = org.group("Team", parent_id=org.group("Left"))
-    org.group("Team", parent_id=org.group("Right"))
-    idle = org.user(f"idle-{org.id[:8]}@example.com")
-    org.add_member(team, idle)
-    backdate(db, idle)
+    team, idle = inactive_member(db, org)
     shown = owner_panel.get("/admin/recommendations").text
     assert {"group_id": team, "user_id": idle, "csrf_token": owner_panel.csrf} in _forms(shown, REMOVE)
     assert "Remove from Left › Team" in shown
@@ -63,8 +68,7 @@ def test_removing_an_inactive_member_redirects_back_names_them_and_the_recommend
 def test_a_person_in_no_group_is_added_to_the_group_picked_by_path(
     owner_panel: PanelSession, org: Org, db: Database
 ) -> None:
-    team = org.group("Team", parent_id=org.group("Left"))
-    org.group("Team", parent_id=org.group("Right"))
+    team = twin_teams(org)
     loner = org.user(f"loner-{org.id[:8]}@example.com")
     shown = owner_panel.get("/admin/recommendations").text
     picker = re.search(rf'value="{loner}">\s*<select name="group_id"[^>]*>(.*?)</select>', shown, re.S)
@@ -117,13 +121,7 @@ def test_the_panel_links_budgets_and_access_to_the_groups_sections(
 
 
 def test_a_group_admin_sees_and_acts_on_their_groups_only(browser_for: Any, org: Org, db: Database) -> None:
-    mine, theirs = org.group("Mine"), org.group("Theirs")
-    lead = org.user()
-    org.add_member(mine, lead, role="admin")
-    mine_idle, their_idle = org.user(), org.user()
-    org.add_member(mine, mine_idle)
-    org.add_member(theirs, their_idle)
-    backdate(db, mine_idle, their_idle)
+    mine, theirs, lead, mine_idle, their_idle = groups_of_a_lead(db, org)
     panel = _signed_in(browser_for, org, db, lead)
     shown = panel.get("/admin/recommendations").text
     forms = _forms(shown, REMOVE)
