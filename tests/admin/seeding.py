@@ -83,6 +83,18 @@ def spend(db: Database, org: Org, user_id: str, charged: list[str], *, model: st
     )
 
 
+def over_budget_off_its_list(db: Database, org: Org) -> str:
+    """Spenders, a group of $100 a month whose member spent $150 this month on mock/claude-sonnet, a model
+    its access list (mock/gpt-4o-mini alone) no longer allows: the group."""
+    group = org.group("Spenders", monthly_budget="100")
+    person = org.user()
+    org.add_member(group, person)
+    made = org.admin.post("/v1/manage/access-list", json={"name": f"minis-{group[:6]}", "chat": ["mock/gpt-4o-mini"]})
+    assert org.admin.patch(f"/v1/manage/group/{group}", json={"access_list_id": made.json()["id"]}).status_code == 200
+    spend(db, org, person, [group], model="mock/claude-sonnet", cost=150_000_000_000)
+    return group
+
+
 def email(org: Org, user_id: str) -> str:
     return str(org.admin.get(f"/v1/manage/user/{user_id}").json()["user"]["email"])
 

@@ -9,7 +9,15 @@ from typing import Any
 from covey.kit.db import Database
 from tests.admin.browser import sign_in
 from tests.admin.conftest import give_password
-from tests.admin.seeding import audited, email, groups_of_a_lead, inactive_member, members, spend, twin_teams
+from tests.admin.seeding import (
+    audited,
+    email,
+    groups_of_a_lead,
+    inactive_member,
+    members,
+    over_budget_off_its_list,
+    twin_teams,
+)
 from tests.conftest import Org
 
 
@@ -88,12 +96,7 @@ def test_an_org_admin_adds_a_person_in_no_group_through_the_picker(
 def test_raise_budget_and_review_access_open_the_groups_sections(
     owner_page: Any, base_url: str, org: Org, db: Database
 ) -> None:
-    group = org.group("Spenders", monthly_budget="100")
-    person = org.user()
-    org.add_member(group, person)
-    made = org.admin.post("/v1/manage/access-list", json={"name": f"minis-{group[:6]}", "chat": ["mock/gpt-4o-mini"]})
-    assert org.admin.patch(f"/v1/manage/group/{group}", json={"access_list_id": made.json()["id"]}).status_code == 200
-    spend(db, org, person, [group], model="mock/claude-sonnet", cost=150_000_000_000)
+    group = over_budget_off_its_list(db, org)
     page = owner_page
     page.goto(f"{base_url}/admin/recommendations")
     _rec(page, "over_budget", group_id=group).locator("text=Raise budget").click()

@@ -17,6 +17,7 @@ from tests.admin.seeding import (
     groups_of_a_lead,
     inactive_member,
     members,
+    over_budget_off_its_list,
     recommended,
     spend,
     twin_teams,
@@ -107,12 +108,7 @@ def test_an_add_without_a_group_or_for_nobody_answers_a_notice_and_changes_nothi
 def test_the_panel_links_budgets_and_access_to_the_groups_sections(
     owner_panel: PanelSession, org: Org, db: Database
 ) -> None:
-    group = org.group("Spenders", monthly_budget="100")
-    person = org.user()
-    org.add_member(group, person)
-    made = org.admin.post("/v1/manage/access-list", json={"name": f"minis-{group[:6]}", "chat": ["mock/gpt-4o-mini"]})
-    assert org.admin.patch(f"/v1/manage/group/{group}", json={"access_list_id": made.json()["id"]}).status_code == 200
-    spend(db, org, person, [group], model="mock/claude-sonnet", cost=150_000_000_000)
+    group = over_budget_off_its_list(db, org)
     shown = owner_panel.get("/admin/recommendations").text
     assert f'href="/admin/groups/{group}#budgets">Raise budget</a>' in shown
     assert f'href="/admin/groups/{group}#access">Review access</a>' in shown
