@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 
 from covey.app import create_app
@@ -73,6 +74,18 @@ def live_server(settings: Settings) -> Iterator[str]:
 
 
 @contextmanager
+def serving(settings: Settings, *, tests: str, missing: str | None) -> Iterator[str]:
+    """The live server for a module of `tests`; where they cannot run (`missing` says why), the module is
+    skipped, or failed under CI."""
+    if missing is not None:
+        if IN_CI:
+            pytest.fail(f"CI runs the {tests}: {missing}")
+        pytest.skip(f"{tests} skipped: {missing}")
+    with live_server(settings) as url:
+        yield url
+
+
+@contextmanager
 def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -82,6 +95,24 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module", name="browser")
+def launched_browser(base_url: str) -> Iterator[Any]:
+    """`browser`: one Chromium a test module, once the module's live server (`base_url`) runs; a conftest
+    that defines `base_url` imports this fixture."""
+    with chromium() as launched:
+        yield launched
+
+
+@contextmanager
+def tab(browser: Any, *, width: int, height: int) -> Iterator[Any]:
+    """A page in a context of its own (no cookies shared with other tests), `width` by `height`."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
 
 
 def sign_in(page: Any, base_url: str, email: str, password: str) -> None:

@@ -18,7 +18,13 @@ from fastapi.testclient import TestClient
 from covey.config import Settings
 from covey.kit.db import Database
 from covey.models import User
-from tests.admin.browser import IN_CI, chromium, live_server, missing_browser, sign_in
+from tests.admin.browser import (
+    launched_browser,  # noqa: F401 (the `browser` fixture)
+    missing_browser,
+    serving,
+    sign_in,
+    tab,
+)
 from tests.conftest import Org
 
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
@@ -122,28 +128,14 @@ def owner_panel(browser_for: Callable[[], PanelSession], org: Org) -> PanelSessi
 
 @pytest.fixture(scope="module")
 def base_url(settings: Settings) -> Iterator[str]:
-    reason = missing_browser()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(f"CI runs the browser tests: {reason}")
-        pytest.skip(f"browser tests skipped: {reason}")
-    with live_server(settings) as url:
+    with serving(settings, tests="browser tests", missing=missing_browser()) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser(base_url: str) -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    tab.set_default_timeout(15_000)
-    yield tab
-    context.close()
+    with tab(browser, width=1400, height=1000) as opened:
+        yield opened
 
 
 @pytest.fixture

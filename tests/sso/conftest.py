@@ -15,7 +15,12 @@ import pytest
 from covey.config import Settings
 from covey.kit.db import Database
 from covey.orgs.bootstrap import create_org
-from tests.admin.browser import IN_CI, chromium, live_server, missing_browser
+from tests.admin.browser import (
+    launched_browser,  # noqa: F401 (the `browser` fixture)
+    missing_browser,
+    serving,
+    tab,
+)
 from tests.sso.provider import CLIENT_ID, CLIENT_SECRET, Provider, missing_provider, new_key, running
 
 SECRET_ENV = "COVEY_SSO_SECRET_TESTS"
@@ -60,28 +65,15 @@ def sso_settings(settings: Settings) -> Settings:
 
 @pytest.fixture(scope="module")
 def base_url(sso_settings: Settings) -> Iterator[str]:
-    reason = missing_browser() or missing_provider()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(f"CI runs the single sign-on browser tests: {reason}")
-        pytest.skip(f"single sign-on browser tests skipped: {reason}")
-    with live_server(sso_settings) as url:
+    missing = missing_browser() or missing_provider()
+    with serving(sso_settings, tests="single sign-on browser tests", missing=missing) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser(base_url: str) -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    tab = context.new_page()
-    tab.set_default_timeout(15_000)
-    yield tab
-    context.close()
+    with tab(browser, width=1200, height=900) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="module")
