@@ -77,7 +77,12 @@ class RateLimitStore(Protocol):
 
 @dataclass
 class _Window:
-    requests: dict[str, float] = field(default_factory=dict)  # request → time (insertion order is time order)
+    """One limit's window. Every dict keeps its entries in the order they were made, which is the order
+    they expire (one lease length per process, a clock that moves forward), so a purge reads only the
+    oldest entries: its cost does not grow with the requests in flight. (An entry made out of order,
+    after the clock stepped back, waits for the older ones: it ends a little late, never early.)"""
+
+    requests: dict[str, float] = field(default_factory=dict)  # request → time
     tokens: deque[tuple[float, int]] = field(default_factory=deque)  # finished requests: (time, tokens)
     held: dict[str, tuple[float, int]] = field(default_factory=dict)  # in flight: request → (lease end, estimate)
     token_total: int = 0  # of both
@@ -85,17 +90,25 @@ class _Window:
 
     def purge(self, now: float) -> None:
         start = now - WINDOW_SECONDS
-        while self.requests:
-            request, at = next(iter(self.requests.items()))
+        requests, held, leases = self.requests, self.held, self.leases
+        while requests:
+            request, at = next(iter(requests.items()))
             if at > start:
                 break
-            del self.requests[request]
+            del requests[request]
         while self.tokens and self.tokens[0][0] <= start:
             self.token_total -= self.tokens.popleft()[1]
-        for request in [r for r, (expiry, _) in self.held.items() if expiry <= start]:
-            self.token_total -= self.held.pop(request)[1]
-        for request in [r for r, expiry in self.leases.items() if expiry <= now]:
-            del self.leases[request]
+        while held:
+            request, (expiry, estimate) = next(iter(held.items()))
+            if expiry > start:
+                break
+            del held[request]
+            self.token_total -= estimate
+        while leases:
+            request, expiry = next(iter(leases.items()))
+            if expiry > now:
+                break
+            del leases[request]
 
     def token_reset(self, now: float) -> float:
         """Until the oldest finished request's tokens leave the window; a second while only requests

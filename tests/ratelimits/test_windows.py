@@ -121,6 +121,20 @@ def test_concurrency_leases_are_released_or_expire(windows: Windows) -> None:
     assert windows.admit(limits, "d", t + 31.5).failed is None
 
 
+def test_leases_run_out_in_turn_while_newer_ones_hold(windows: Windows) -> None:
+    """Many requests in flight, none finishing: each lease runs out 30 s after its own start, the
+    older first, and the newer keep holding their room (estimates likewise, a minute later)."""
+    limits = [limit(CONCURRENT, 5), limit(TOKENS, 50)]
+    t = 3_500_000.0
+    for n in range(5):
+        assert windows.admit(limits, f"r{n}", t + n, tokens=10).failed is None
+    assert windows.admit(limits, "late", t + 5).failed == 0
+    assert windows.admit(limits, "x", t + 31.5).failed == 1  # r0 and r1's leases ran out, not their estimates
+    assert windows.admit(limits, "y", t + 91.5, tokens=20).standings[1].remaining == 50 - 30 - 20
+    assert windows.admit(limits, "z", t + 93.5, tokens=25).failed == 1  # r4's 10 and y's 20 still hold
+    assert windows.admit(limits, "z", t + 94.5, tokens=25).failed is None  # r4's ran out
+
+
 def test_tokens_per_minute_counts_finished_requests(windows: Windows) -> None:
     limits = [limit(TOKENS, 100)]
     t = 4_000_000.0
