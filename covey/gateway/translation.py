@@ -8,12 +8,12 @@ side is refused with a 400 naming it (`GatewayError`), never dropped."""
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import orjson
 
 from covey.gateway.errors import GatewayError
+from covey.kit.ids import hex_id
 from covey.pricing.tokens import Tokens, count
 
 Json = dict[str, Any]
@@ -312,7 +312,7 @@ def messages_response_to_chat(resp: Json) -> Json:
     if calls:
         message["tool_calls"] = calls
     return {
-        "id": "chatcmpl-" + str(resp.get("id", uuid.uuid4().hex)),
+        "id": "chatcmpl-" + (str(resp["id"]) if "id" in resp else hex_id()),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": resp.get("model"),
@@ -347,7 +347,7 @@ def chat_response_to_messages(resp: Json) -> Json:
             }
         )
     return {
-        "id": "msg_" + str(resp.get("id", uuid.uuid4().hex)),
+        "id": "msg_" + (str(resp["id"]) if "id" in resp else hex_id()),
         "type": "message",
         "role": "assistant",
         "model": resp.get("model"),
@@ -401,7 +401,7 @@ class ChatToMessagesStream:
                 {
                     "type": "message_start",
                     "message": {
-                        "id": "msg_" + str(chunk.get("id", uuid.uuid4().hex)),
+                        "id": "msg_" + (str(chunk["id"]) if "id" in chunk else hex_id()),
                         "type": "message",
                         "role": "assistant",
                         "model": self.model,
@@ -474,7 +474,7 @@ class MessagesToChatStream:
 
     def __init__(self, model: str) -> None:
         self.model = model
-        self.id = "chatcmpl-" + uuid.uuid4().hex[:24]
+        self.id = "chatcmpl-" + hex_id()[:24]
         self.created = int(time.time())
         self.tool_index = -1
         self.input_usage: Json = {}

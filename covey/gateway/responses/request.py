@@ -7,7 +7,6 @@ conversation put in its `input` by then (`continued`); the other stateful fields
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -15,6 +14,7 @@ from typing import Any, TypeVar
 import orjson
 
 from covey.gateway.errors import GatewayError
+from covey.kit.ids import hex_id
 
 Json = dict[str, Any]
 T = TypeVar("T")
@@ -34,7 +34,7 @@ _KEEPS_NONE = "Covey keeps no responses; send the whole conversation in input"
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex}"
+    return f"{prefix}_{hex_id()}"
 
 
 @dataclass(frozen=True)
