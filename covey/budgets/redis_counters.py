@@ -67,17 +67,22 @@ OPS.R = function(a, op)
   local id, estimate, least = a[2], tonumber(a[3]), tonumber(a[4])
   local now, expiry, gate, n = tonumber(a[5]), a[6], tonumber(a[7]), tonumber(a[8])
   if gate > 0 and not passed[gate] then return {0, 0} end
-  for j = 0, n - 1 do purge(tonumber(a[9 + 2 * j]), now) end
-  local amount = estimate
+  local read = {}
   for j = 0, n - 1 do
     local b = tonumber(a[9 + 2 * j])
-    local spent = tonumber(redis.call('GET', KEYS[b + 1]) or '0')
-    local held = tonumber(redis.call('GET', KEYS[b + 4]) or '0')
-    local room = tonumber(a[10 + 2 * j]) - spent - held
+    purge(b, now)
+    read[2 * j + 1], read[2 * j + 2] = KEYS[b + 1], KEYS[b + 4]
+  end
+  local values = redis.call('MGET', unpack(read))  -- spent and held, counter by counter
+  local amount = estimate
+  for j = 0, n - 1 do
+    local room = tonumber(a[10 + 2 * j]) - tonumber(values[2 * j + 1] or '0') - tonumber(values[2 * j + 2] or '0')
     if room < least then return {j + 1, 0} end
     if room < amount then amount = room end
   end
-  local keep = math.ceil((tonumber(expiry) - now) / 1000) + 60
+  -- The holds' keys live twice as long as the newest hold needs; their expiry moves only when less
+  -- than that is left, or when the holds start again from none (their set and hash were gone).
+  local keep = (math.ceil((tonumber(expiry) - now) / 1000) + 60) * 1000
   local done = {}
   for j = 0, n - 1 do
     local b = tonumber(a[9 + 2 * j])
@@ -85,16 +90,19 @@ OPS.R = function(a, op)
       done[b] = true
       redis.call('ZADD', KEYS[b + 2], expiry, id)
       redis.call('HSET', KEYS[b + 3], id, amount)
-      redis.call('INCRBY', KEYS[b + 4], amount)
-      for part = 2, 4 do redis.call('EXPIRE', KEYS[b + part], keep) end
+      local total = redis.call('INCRBY', KEYS[b + 4], amount)
+      if total == amount or redis.call('PTTL', KEYS[b + 4]) < keep then
+        for part = 2, 4 do redis.call('PEXPIRE', KEYS[b + part], 2 * keep) end
+      end
     end
   end
   passed[op] = true
   return {0, amount}
 end
 
+-- A counter's expiry is set when it is made: it outlives its period (a month at most) by two months.
 OPS.S = function(a, op)
-  local id, actual, n = a[2], a[3], tonumber(a[4])
+  local id, actual, n = a[2], tonumber(a[3]), tonumber(a[4])
   local out = {}
   for j = 1, n do
     local b = tonumber(a[4 + j])
@@ -105,7 +113,7 @@ OPS.S = function(a, op)
       redis.call('DECRBY', KEYS[b + 4], amount)
     end
     out[j] = redis.call('INCRBY', KEYS[b + 1], actual)
-    redis.call('EXPIRE', KEYS[b + 1], COUNTER_TTL)
+    if out[j] == actual then redis.call('EXPIRE', KEYS[b + 1], COUNTER_TTL) end
   end
   return out
 end
