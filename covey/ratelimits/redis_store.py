@@ -26,8 +26,8 @@ from covey.ratelimits.store import RateLimitsUnavailable, Verdict
 
 _CODES = {REQUESTS: "r", CONCURRENT: "c"}  # tokens: "t"
 WINDOW_MS = WINDOW_SECONDS * 1000
-# How long a finish may wait for company (the next request's admission) before it goes alone. One that
-# gives a concurrency lease back goes at once.
+# How long a finish may wait for company (the next request's admission) before it goes alone: a lease
+# given back is free again within this long (no request waits for one: a full limit refuses at once).
 FINISH_DELAY_SECONDS = 0.002
 _NAMES_KEPT = 100_000
 
@@ -85,9 +85,9 @@ OPS.A = function(a, op)
   for i = 1, m do
     local q = 6 + 3 * i
     local kind, b = a[q], tonumber(a[q + 2])
-    if kind == 'r' then
+    if kind == 'r' then  -- arrivals: the newest entry is the last to leave
       redis.call('ZADD', KEYS[b + 1], now, id)
-      extend(KEYS[b + 1], window + 1000)
+      redis.call('PEXPIRE', KEYS[b + 1], window + 1000)
     elseif kind == 'c' then
       redis.call('ZADD', KEYS[b + 1], expiry, id)
       extend(KEYS[b + 1], expiry - now + 1000)
@@ -220,10 +220,7 @@ class RedisRateLimits:
         words = [f"F {request} {int(now * 1000)} {tokens} {WINDOW_MS} {mode} {len(limits)}"]
         words += [f"{_CODES.get(limit.kind, 't')} {batch.slot(self._keys(limit))}" for limit in limits]
         batch.queue(" ".join(words), error=RateLimitsUnavailable, wait=False)
-        if mode != "hold" and any(limit.kind == CONCURRENT for limit in limits):
-            batch.send_now()  # a lease given back is room another request may be waiting for
-        else:
-            batch.send_soon()
+        batch.send_soon()  # with the next request's admission, or after the delay
 
     def hold(self, *, request: str, limits: Sequence[Limit], tokens: int) -> None:
         self._settle(request, [x for x in limits if x.kind == TOKENS], 0, tokens, "hold")
