@@ -79,22 +79,35 @@ def output_tokens(body: dict[str, Any], *, endpoint: str, default: int) -> int:
     return output_cap(body, endpoint=endpoint, default=default) * choices(body)
 
 
-def token_estimate(body: dict[str, Any], *, endpoint: str, default: int) -> int:
+# Each estimate below takes the request's `prompt_tokens` when the caller has them already (the gateway
+# counts them once a request), and counts them itself otherwise.
+
+
+def token_estimate(body: dict[str, Any], *, endpoint: str, default: int, prompt: int | None = None) -> int:
     """The most tokens the request may use, prompt and output: what a tokens-per-minute limit holds."""
-    return prompt_tokens(body) + output_tokens(body, endpoint=endpoint, default=default)
+    prompt = prompt_tokens(body) if prompt is None else prompt
+    return prompt + output_tokens(body, endpoint=endpoint, default=default)
 
 
 def estimate_nanos(
-    body: dict[str, Any], *, endpoint: str, models: Iterable[PricedModel], default_max_tokens: int
+    body: dict[str, Any],
+    *,
+    endpoint: str,
+    models: Iterable[PricedModel],
+    default_max_tokens: int,
+    prompt: int | None = None,
 ) -> int:
     output = output_tokens(body, endpoint=endpoint, default=default_max_tokens)
-    return _dearest(list(models), prompt_tokens(body), output)
+    return _dearest(list(models), prompt_tokens(body) if prompt is None else prompt, output)
 
 
-def affordable_cap(body: dict[str, Any], *, amount: int, models: Iterable[PricedModel], most: int) -> int:
+def affordable_cap(
+    body: dict[str, Any], *, amount: int, models: Iterable[PricedModel], most: int, prompt: int | None = None
+) -> int:
     """The largest output cap per choice, from `MIN_OUTPUT_TOKENS` to `most`, whose estimate (the
     prompt counted, every choice writing the cap, at the dearest model) `amount` pays for."""
-    priced, prompt, n = list(models), prompt_tokens(body), choices(body)
+    priced, n = list(models), choices(body)
+    prompt = prompt_tokens(body) if prompt is None else prompt
     low, high = MIN_OUTPUT_TOKENS, max(most, MIN_OUTPUT_TOKENS)
     while low < high:  # the cost never falls as the cap grows: the largest that fits, by halving
         middle = (low + high + 1) // 2

@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from covey.budgets import lines
@@ -24,6 +24,11 @@ from covey.kit.clock import utcnow
 from covey.kit.errors import BudgetExceeded, ServiceUnavailable
 
 log = logging.getLogger("covey.budgets")
+# A key's plan is kept for the rest of its slot of time: a quarter of an hour, so a slot never holds the
+# start of a day in any timezone of today's world (their offsets are whole quarter hours; the guard
+# checks it all the same).
+PLAN_SLOT_SECONDS = 900
+PLANS_KEPT = 50_000
 UNAVAILABLE = (
     "Budget counters are unavailable (Redis is not reachable): "
     "requests under a hard budget are refused until it is back"
@@ -61,6 +66,13 @@ class Ticket:
     missed: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    owned: tuple[tuple[Line, ...], ...]
+    plan: Plan
+    checks: list[Check]
+
+
 class Guard:
     def __init__(
         self,
@@ -75,6 +87,10 @@ class Guard:
         self.clock = clock
         self.alerts = alerts
         self.book = Book()
+        # Each key's last plan (`_planned`), by who it charges, with the slot of time and the lines it was
+        # made for; all of it goes when a new slot begins.
+        self._plans: dict[tuple[str, ...], _Planned] = {}
+        self._slot = -1
         # Settles that could not reach the store, and when the last one failed (monotonic seconds): the
         # budgets runtime brings the counters back up to the usage records once the store answers.
         self.missed_settles = 0
@@ -101,8 +117,8 @@ class Guard:
         held) — or refuse it: 412 naming the first line without room, 503 when the counters cannot be
         reached and a hard line applies."""
         now = self.clock()
-        plan = lines.plan(
-            self.book, org_id=org_id, key_id=key_id, user_id=user_id, charged_groups=charged_groups, at=now
+        plan, asked = self._planned(
+            org_id=org_id, key_id=key_id, user_id=user_id, charged_groups=charged_groups, at=now
         )
         ticket = Ticket(
             reservation=f"{self._prefix}-{next(self._ids)}",
@@ -119,7 +135,7 @@ class Guard:
         try:
             held = await self.store.reserve(
                 reservation=ticket.reservation,
-                checks=[Check(w.counter, w.line.amount) for w in checks],
+                checks=asked,
                 estimate=estimate,
                 least=least,
                 now=now.timestamp(),
@@ -143,6 +159,29 @@ class Guard:
             raise BudgetExceeded(watched.line.refusal())
         ticket.estimate = held.amount
         return ticket
+
+    def _planned(
+        self, *, org_id: str, key_id: str, user_id: str, charged_groups: Sequence[str], at: datetime
+    ) -> tuple[Plan, list[Check]]:
+        """The request's plan and the checks its reservation asks for: made once per key for each slot
+        of `PLAN_SLOT_SECONDS`, and made again when any of its lines changed (`lines.owned`). A slot
+        that holds the start of a day in the org's calendar is not kept: each request plans for itself."""
+        book = self.book
+        slot = int(at.timestamp()) // PLAN_SLOT_SECONDS
+        if slot != self._slot or len(self._plans) > PLANS_KEPT:
+            self._plans, self._slot = {}, slot
+        owned = lines.owned(book, org_id=org_id, key_id=key_id, user_id=user_id, charged_groups=charged_groups)
+        timezone = book.timezones.get(org_id)
+        cache_key = (key_id, user_id, org_id, timezone or "", *charged_groups)
+        kept = self._plans.get(cache_key)
+        if kept is not None and kept.owned == owned:
+            return kept.plan, kept.checks
+        plan = lines.plan(book, org_id=org_id, key_id=key_id, user_id=user_id, charged_groups=charged_groups, at=at)
+        checks = [Check(w.counter, w.line.amount) for w in plan.checks]
+        start = datetime.fromtimestamp(slot * PLAN_SLOT_SECONDS, UTC)
+        if lines.same_periods(start, start + timedelta(seconds=PLAN_SLOT_SECONDS - 1), zone(timezone)):
+            self._plans[cache_key] = _Planned(owned=owned, plan=plan, checks=checks)
+        return plan, checks
 
     def settle_later(self, ticket: Ticket, actual: int) -> None:
         """`settle` off the hot path: the answer does not wait for it. Until it lands the request's hold

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from covey.budgets.periods import ADJECTIVE, period_key, zone
 from covey.kit.money import format_usd
@@ -79,15 +80,27 @@ def make_book(lines: Iterable[Line], *, timezones: Mapping[str, str], revision: 
     return Book(revision=revision, lines={k: tuple(v) for k, v in by_owner.items()}, timezones=dict(timezones))
 
 
+def owned(
+    book: Book, *, org_id: str, key_id: str, user_id: str, charged_groups: Sequence[str]
+) -> tuple[tuple[Line, ...], ...]:
+    """The lines that apply to a request, owner by owner, in the order they are checked. A change to an
+    owner's lines swaps its tuple whole, so two of these are equal exactly when the lines are."""
+    return (
+        book.of("key", key_id),
+        book.of("user", user_id),
+        *(book.of("member", g) for g in charged_groups),
+        *(book.of("group", g) for g in charged_groups),
+        book.of("org", org_id),
+    )
+
+
 def applicable(book: Book, *, org_id: str, key_id: str, user_id: str, charged_groups: Sequence[str]) -> list[Line]:
     """Every line that applies to a request, in the order they are checked."""
-    out = [*book.of("key", key_id), *book.of("user", user_id)]
-    for group_id in charged_groups:
-        out += book.of("member", group_id)
-    for group_id in charged_groups:
-        out += book.of("group", group_id)
-    out += book.of("org", org_id)
-    return out
+    return [
+        line
+        for lines in owned(book, org_id=org_id, key_id=key_id, user_id=user_id, charged_groups=charged_groups)
+        for line in lines
+    ]
 
 
 def charged_scopes(*, org_id: str, key_id: str, user_id: str, charged_groups: Sequence[str]) -> list[str]:
@@ -116,10 +129,7 @@ class Plan:
 
     lines: tuple[Watched, ...]  # every applicable line, hard and soft, in check order
     counters: tuple[str, ...]  # every counter the request is charged to, each once
-
-    @property
-    def checks(self) -> list[Watched]:
-        return [w for w in self.lines if w.line.hard]
+    checks: tuple[Watched, ...] = ()  # the hard lines among them: what a reservation holds room on
 
 
 def plan(book: Book, *, org_id: str, key_id: str, user_id: str, charged_groups: Sequence[str], at: datetime) -> Plan:
@@ -134,7 +144,12 @@ def plan(book: Book, *, org_id: str, key_id: str, user_id: str, charged_groups: 
         watched.append(Watched(line=line, counter=counter_name(line.scope(user_id), key), period_key=key))
     scopes = charged_scopes(org_id=org_id, key_id=key_id, user_id=user_id, charged_groups=charged_groups)
     counters = dict.fromkeys([*(counter_name(s, month) for s in scopes), *(w.counter for w in watched)])
-    return Plan(lines=tuple(watched), counters=tuple(counters))
+    return Plan(lines=tuple(watched), counters=tuple(counters), checks=tuple(w for w in watched if w.line.hard))
+
+
+def same_periods(start: datetime, end: datetime, tz: ZoneInfo) -> bool:
+    """Whether two instants fall in the same day (so the same week and month) of the org's calendar."""
+    return period_key("day", start, tz) == period_key("day", end, tz)
 
 
 def room_to_hold(

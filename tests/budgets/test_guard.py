@@ -155,3 +155,45 @@ def test_a_failed_call_settles_to_zero_and_spends_nothing() -> None:
 
     assert asyncio.run(scenario()) == [0]
     assert alerts.crossings == []
+
+
+def test_a_keys_plan_is_kept_until_its_lines_change_or_its_day_ends() -> None:
+    """A key's plan is made once and kept (the same counters, request after request), yet a line changed
+    in the book the way the control plane changes it (that owner's lines swapped in place) holds from
+    the next request on, and a day that starts inside a quarter hour (Nepal: UTC+5:45) starts on time."""
+    clock = Clock(datetime(2026, 12, 4, 18, 10, tzinfo=UTC))  # 23:55 on December 4th in Kathmandu
+    daily = line("group", "team", amount=DOLLAR, period="day")
+    guard, _ = make([daily], clock, tz="Asia/Kathmandu")
+
+    async def scenario() -> list[int]:
+        first = await guard.reserve(**REQUEST, estimate=60 * CENT)
+        second = await guard.reserve(**REQUEST, estimate=30 * CENT)
+        assert second.plan is first.plan  # kept
+        for ticket in (first, second):
+            await guard.settle(ticket, 40 * CENT)
+        # The plane swaps the group's lines: the day's budget is now 50 cents, 80 are spent.
+        guard.book.lines[("group", "team")] = (line("group", "team", amount=50 * CENT, period="day"),)  # type: ignore[index]
+        with pytest.raises(BudgetExceeded):
+            await guard.reserve(**REQUEST, estimate=CENT)
+        clock.now = datetime(2026, 12, 4, 18, 16, tzinfo=UTC)  # 00:01 on December 5th there: a new day
+        fresh = await guard.reserve(**REQUEST, estimate=40 * CENT)
+        await guard.settle(fresh, 40 * CENT)
+        return await guard.store.spent(["group:team@2026-12-04", "group:team@2026-12-05"])
+
+    assert asyncio.run(scenario()) == [80 * CENT, 40 * CENT]
+
+
+def test_a_day_that_starts_inside_a_quarter_hour_is_planned_afresh() -> None:
+    """Kathmandu kept its local mean time (UTC+5:41:16) until 1920: its days then started at 18:18:44
+    UTC, inside a slot of the plan cache. A request on either side of that midnight is charged to its
+    own day."""
+    clock = Clock(datetime(1899, 12, 31, 18, 16, tzinfo=UTC))  # 23:57 there
+    guard, _ = make([line("group", "team", period="day")], clock, tz="Asia/Kathmandu")
+
+    async def scenario() -> list[int]:
+        await guard.settle(await guard.reserve(**REQUEST, estimate=CENT), CENT)
+        clock.now = datetime(1899, 12, 31, 18, 20, tzinfo=UTC)  # 00:01 on January 1st, 1900 there
+        await guard.settle(await guard.reserve(**REQUEST, estimate=CENT), 2 * CENT)
+        return await guard.store.spent(["group:team@1899-12-31", "group:team@1900-01-01"])
+
+    assert asyncio.run(scenario()) == [CENT, 2 * CENT]
