@@ -47,6 +47,8 @@ class Admitted:
     front: Front | None = None
     # The caller's Anthropic headers, sent on to an upstream of that dialect.
     dialect_headers: dict[str, str] = field(default_factory=dict)
+    # The prompt's tokens as the budgets and rate limits count them (`prompt_tokens`), once it is masked.
+    prompt: int = 0
 
 
 @dataclass(frozen=True, slots=True)

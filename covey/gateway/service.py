@@ -159,6 +159,7 @@ class Gateway:
             features = features_used(ad.body, endpoint=endpoint, auto_cache=ad.caching)
             check_features(ad.grant, features)
             guard = self._guard(ad, model, endpoint=endpoint, features=features)
+            ad.prompt = prompt_tokens(ad.body)  # as masked: what every estimate below counts
             steps = routing.plan(
                 model,
                 catalog=self.catalog.models,
@@ -260,10 +261,10 @@ class Gateway:
         a cap of its own, as much as the room left has, down to `MIN_OUTPUT_TOKENS` a choice."""
         if self.limiter is None:
             return None
-        tokens = token_estimate(ad.body, endpoint=endpoint, default=default)
+        tokens = token_estimate(ad.body, endpoint=endpoint, default=default, prompt=ad.prompt)
         least = None
         if endpoint != "embeddings" and given_cap(ad.body) is None:
-            least = token_estimate(ad.body, endpoint=endpoint, default=MIN_OUTPUT_TOKENS)
+            least = token_estimate(ad.body, endpoint=endpoint, default=MIN_OUTPUT_TOKENS, prompt=ad.prompt)
         return self.limiter.admit(ad.grant.rate_limits, tokens=tokens, least=least)
 
     async def _rates_admitted(
@@ -277,9 +278,9 @@ class Gateway:
         passed = await self.limiter.admitted(pending)
         if passed is None or not passed.counts_tokens:
             return passed, default
-        if passed.held < token_estimate(ad.body, endpoint=endpoint, default=default):
-            default = min(default, max(MIN_OUTPUT_TOKENS, (passed.held - prompt_tokens(ad.body)) // choices(ad.body)))
-        self.limiter.hold(passed, token_estimate(ad.body, endpoint=endpoint, default=default))
+        if passed.held < token_estimate(ad.body, endpoint=endpoint, default=default, prompt=ad.prompt):
+            default = min(default, max(MIN_OUTPUT_TOKENS, (passed.held - ad.prompt) // choices(ad.body)))
+        self.limiter.hold(passed, token_estimate(ad.body, endpoint=endpoint, default=default, prompt=ad.prompt))
         return passed, default
 
     def _default_cap(self, steps: list[routing.Step]) -> int:
@@ -303,10 +304,14 @@ class Gateway:
         if self.budgets is None:
             return None, default
         prices = [self.catalog.models[s.model].price for s in steps if s.model in self.catalog.models]
-        estimate = estimate_nanos(ad.body, endpoint=endpoint, models=prices, default_max_tokens=default)
+        estimate = estimate_nanos(
+            ad.body, endpoint=endpoint, models=prices, default_max_tokens=default, prompt=ad.prompt
+        )
         least = None
         if endpoint != "embeddings" and given_cap(ad.body) is None:
-            least = estimate_nanos(ad.body, endpoint=endpoint, models=prices, default_max_tokens=MIN_OUTPUT_TOKENS)
+            least = estimate_nanos(
+                ad.body, endpoint=endpoint, models=prices, default_max_tokens=MIN_OUTPUT_TOKENS, prompt=ad.prompt
+            )
         grant = ad.grant
         ticket = await self.budgets.reserve(
             org_id=grant.org_id,
@@ -317,7 +322,7 @@ class Gateway:
             least=least,
         )
         if ticket.estimate < estimate:
-            default = affordable_cap(ad.body, amount=ticket.estimate, models=prices, most=default)
+            default = affordable_cap(ad.body, amount=ticket.estimate, models=prices, most=default, prompt=ad.prompt)
         return ticket, default
 
     async def _with_fallback(
