@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     access_log: bool = False
     """`covey serve` logs a line per request (uvicorn's access log; off: the hot path spends nothing on it)."""
     snapshot_poll_seconds: float = 0.25
-    """How often a gateway looks for control-plane changes made by other processes."""
+    """How often a gateway looks for control-plane changes made by other processes while no bus (Redis,
+    PostgreSQL) tells it of them; while one listens, once a second."""
     max_body_bytes: int = 4 * 1024 * 1024
     """Gateway request bodies above this size answer 413, before they are parsed."""
     max_control_body_bytes: int = 1024 * 1024

@@ -49,6 +49,7 @@ class RedisBus:
                     async for message in pubsub.listen():
                         if message.get("type") == "subscribe":  # the server confirmed it
                             self.subscribed.set()
+                            wake()  # for what was committed while it was away
                         elif message.get("type") == "message":
                             self.received += 1
                             wake()
@@ -84,6 +85,7 @@ class PostgresBus:
                 async with await psycopg.AsyncConnection.connect(self._dsn, autocommit=True) as conn:
                     await repository.listen(conn, channel=self.channel)
                     self.subscribed.set()
+                    wake()  # for what was committed while it was away
                     async for _notice in conn.notifies():
                         self.received += 1
                         wake()

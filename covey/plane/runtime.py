@@ -3,7 +3,8 @@
 - Start-up (and repair) compiles everything, off the event loop, and swaps it in whole.
 - A commit made in this process is in force before the call that made it returns: the session hook
   catches the plane up in the committing thread, right after the commit.
-- Commits elsewhere arrive by the buses (Redis, PostgreSQL), or at the next poll when they are away.
+- Commits elsewhere arrive by the buses (Redis, PostgreSQL), or at the next poll when they are away;
+  while one listens, the poll only looks for a change it missed, once a second.
 - Catching up reads the journal since the plane's revision and recompiles only what it touched; a
   gap in the journal (pruned, or written by an older Covey) or a change it cannot name rebuilds.
 The budget book is installed into the guard before grants, so a key never meets an older book."""
@@ -37,6 +38,9 @@ log = logging.getLogger("covey.plane")
 # Journal rows kept behind the newest: a process further behind than this rebuilds.
 KEEP_CHANGES = 10_000
 _PRUNE_EVERY_SECONDS = 60.0
+# While a bus listens, the poll looks for a change it missed this often (a commit made while the bus
+# was away is read when it listens again).
+BUS_POLL_SECONDS = 1.0
 
 
 def _pause() -> None:
@@ -50,6 +54,7 @@ class PlaneStats:
     rebuilds: int = 0
     recompiled: int = 0  # grants compiled by catch-ups
     last_seconds: float = 0.0  # how long the last catch-up or rebuild took
+    checks: int = 0  # times the watcher read the revision (woken, or at its poll)
 
 
 class ControlPlane:
@@ -162,16 +167,21 @@ class ControlPlane:
         self._wake.set()
 
     async def watch(self) -> None:
-        """Until stopped: catch up when woken, or every poll interval; never cancelled mid-query."""
-        poll = self.settings.snapshot_poll_seconds
+        """Until stopped: catch up when woken, or at each poll; never cancelled mid-query. While a bus
+        listens it tells of every change, and the poll only looks for one it missed, once a second
+        (`BUS_POLL_SECONDS`); without one, every `snapshot_poll_seconds`."""
         pruned = time.monotonic()
         while not self._stop.is_set():
+            poll = self.settings.snapshot_poll_seconds
+            if any(bus.subscribed.is_set() for bus in self.buses):
+                poll = max(poll, BUS_POLL_SECONDS)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), poll)
             self._wake.clear()
             if self._stop.is_set():
                 return
             try:
+                self.stats.checks += 1
                 await asyncio.to_thread(self.catch_up)
                 if time.monotonic() - pruned > _PRUNE_EVERY_SECONDS:
                     pruned = time.monotonic()
