@@ -70,9 +70,8 @@ class Parser:
     def _event(self, raw: bytes) -> Event | None:
         if self.done:
             return None
-        if raw.startswith(b"data: ") and b"\n" not in raw:  # the usual shape: one data line
-            payload = raw[6:]
-        else:
+        payload = _one_data_line(raw)
+        if payload is None:
             lines = [line for line in raw.split(b"\n") if line.startswith(b"data:")]
             if not lines:
                 return None
@@ -90,3 +89,16 @@ class Parser:
         if not isinstance(data, dict):
             raise MalformedEvent
         return Event(raw + b"\n\n", data)
+
+
+def _one_data_line(raw: bytes) -> bytes | None:
+    """The payload of the usual shapes, read without splitting the event into lines: one data line
+    (OpenAI), or an event line then one data line (Anthropic); None for any other shape."""
+    if raw.startswith(b"event: "):
+        end = raw.find(b"\n")
+        if end < 0 or not raw.startswith(b"data: ", end + 1) or raw.find(b"\n", end + 1) >= 0:
+            return None
+        return raw[end + 7 :]
+    if raw.startswith(b"data: ") and b"\n" not in raw:
+        return raw[6:]
+    return None

@@ -41,6 +41,23 @@ def test_the_parser_reads_crlf_multiline_data_named_events_and_an_unclosed_last_
     assert [e.data for e in parser.close()] == [{"a": 1}]
 
 
+@pytest.mark.parametrize(
+    ("frame", "data"),
+    [
+        (b'event: message_stop\ndata: {"type": "message_stop"}', {"type": "message_stop"}),  # Anthropic's shape
+        (b'event: x\ndata:{"a": 1}', {"a": 1}),  # no space after the colon
+        (b'event: x\nid: 7\ndata: {"a": 2}', {"a": 2}),  # a field between
+        (b'event: x\ndata: {"a":\ndata: 3}', {"a": 3}),  # data over two lines
+        (b'data: {"a": 4}\nevent: late', {"a": 4}),  # the name after the data
+        (b': comment\ndata: {"a": 5}', {"a": 5}),
+    ],
+)
+def test_named_events_in_every_shape_read_the_same(frame: bytes, data: dict[str, int]) -> None:
+    got = Parser().feed(frame + b"\n\n")
+    assert [e.data for e in got] == [data] and got[0].frame == frame + b"\n\n"
+    assert Parser().feed(b"event: ping\n\n") == []  # a name without data is no event
+
+
 @pytest.mark.parametrize("payload", [b"data: {not json\n\n", b"data: [1, 2]\n\n", b'data: "text"\n\n'])
 def test_the_parser_refuses_data_that_is_not_a_json_object(payload: bytes) -> None:
     with pytest.raises(MalformedEvent):
