@@ -82,13 +82,15 @@ class GatewayRuntime:
             context.close()
             raise
         prices = catalog_prices({m.id: m.price for m in catalog.models.values()})
+        batches = batches_for(settings, db, prices, models=list(catalog.models))
+        await asyncio.to_thread(batches.start)
         writer = UsageWriter(
             db,
             flush_seconds=settings.usage_flush_seconds,
             metrics=metrics,
             prices=prices,
             behind_seconds=settings.usage_behind_seconds,
-            batches=batches_for(settings, db, prices, models=list(catalog.models)),
+            batches=batches,
         )
         limiter = RateLimiter(
             store=make_rate_limit_store(settings, budgets),

@@ -94,6 +94,9 @@ class InThread:
     def __call__(self, records: Records, generation: Generation | None) -> str | None:
         return write(self.db, records, prices=self.prices, generation=generation)
 
+    def start(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
@@ -111,7 +114,8 @@ class Target:
 
 class InProcess:
     """Batches written by one writer process (`python -m covey.usage.writer_process`), started with the
-    first batch and started again if it stops. It is a plain child process talking over two pipes, so
+    server (`start`: its start-up, a second of CPU, is over before requests come) or else with the first
+    batch, and started again if it stops. It is a plain child process talking over two pipes, so
     it never runs the server's own main module, and it ends when the server does (its pipe closes).
     The calling thread only sends the batch and waits for the answer."""
 
@@ -119,6 +123,11 @@ class InProcess:
         self.target = target
         self._child: _Child | None = None
         self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Starts the writer process now rather than with the first batch."""
+        with self._lock:
+            self._child = self._child or _Child.start(self.target)
 
     def __call__(self, records: Records, generation: Generation | None) -> str | None:
         with self._lock:

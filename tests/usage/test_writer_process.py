@@ -6,6 +6,7 @@ writer process ends with the server that started it, however that ends."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,11 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from covey.app import create_app
+from covey.config import Settings
 from covey.kit.db import Database
 from covey.ops.metrics import Metrics
 from covey.usage.batches import InProcess, Target
 from covey.usage.writer import UsageWriter
 from tests.conftest import Org
+from tests.gateway.servers import serve
 from tests.usage.test_writer import deep, quarantined, record, rows
 
 
@@ -121,3 +125,23 @@ def test_a_writer_process_ends_with_its_server(database_url: str) -> None:
         server.wait()
         if server.stdout is not None:
             server.stdout.close()
+
+
+def writer_processes() -> list[int]:
+    """This process's children that are usage writer processes."""
+    found = []
+    for task in Path("/proc/self/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(FileNotFoundError):
+                if b"covey.usage.writer_process" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(int(child))
+    return found
+
+
+def test_a_server_starts_its_writer_process_before_its_first_request(settings: Settings) -> None:
+    """Its start-up (a second of CPU) is over before requests come, not paid while the first are served."""
+    before = set(writer_processes())
+    with serve(create_app(settings)):
+        started = set(writer_processes()) - before
+        assert len(started) == 1
+    assert all(ended(pid) for pid in started)
