@@ -360,12 +360,12 @@ def bench_mode(
         body = BODY % f"up/{MODEL}".encode()
         runs = []
         for concurrency in args.concurrency:
-            total = args.requests // 4 if concurrency == 1 else args.requests
+            total = args.requests
             last = concurrency == args.concurrency[-1]
             profile = args.profile.with_suffix(f".{mode}.txt") if args.profile and last else None
             with profiled(pids[0], profile):
                 runs.append(measure(pids, urls, body, auth, concurrency, total, None if mode == "sqlite" else db))
-        sent = sum((args.requests // 4 if c == 1 else args.requests) + warmup(c) for c in args.concurrency)
+        sent = sum(args.requests + warmup(c) for c in args.concurrency)
         time.sleep(2)  # the last usage batch lands within a flush interval
         for server in servers:
             server.terminate()
@@ -399,7 +399,7 @@ def drifted(db: Database, env: dict[str, str]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Covey's gateway, in both modes, against the bare mock upstream")
-    parser.add_argument("--requests", type=int, default=6000, help="per concurrency level (a quarter at 1)")
+    parser.add_argument("--requests", type=int, default=6000, help="per concurrency level, 1 included")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 64])
     parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
     parser.add_argument(
@@ -420,7 +420,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
     with process(mock_cmd, dict(os.environ), mock_port) as mock:
         bare = {}
         for concurrency in args.concurrency:
-            total = args.requests // 4 if concurrency == 1 else args.requests
+            total = args.requests
             bare[concurrency] = measure([mock.pid], [mock_url], BODY % MODEL.encode(), {}, concurrency, total)
         for mode in args.modes:
             (work / mode).mkdir()
