@@ -16,7 +16,6 @@ from starlette.types import Receive, Scope, Send
 
 from covey.budgets.estimate import (
     MIN_OUTPUT_TOKENS,
-    STREAM_BYTES_PER_TOKEN,
     affordable_cap,
     choices,
     estimate_nanos,
@@ -34,7 +33,7 @@ from covey.gateway.admission import (
     check_features,
     features_used,
 )
-from covey.gateway.bridges import Bridge, StreamConverter, bridge
+from covey.gateway.bridges import Bridge, bridge
 from covey.gateway.catalog import Catalog, CatalogModel
 from covey.gateway.errors import (
     GatewayError,
@@ -45,12 +44,13 @@ from covey.gateway.errors import (
 )
 from covey.gateway.outcome import Outcome, cut_short, dollars, usage_record
 from covey.gateway.providers.base import ProviderError, ResponsesProvider
-from covey.gateway.relay import Converted, Relay, anthropic_frame, openai_frame
+from covey.gateway.pump import WIRE, pump, relay_for
+from covey.gateway.relay import anthropic_frame, openai_frame
 from covey.gateway.responses.conversations import Conversations, native_request, served_natively
 from covey.gateway.sse import Event
 from covey.gateway.stream_endings import StreamCut, usage_chunk
 from covey.gateway.validation import basics, validate
-from covey.guardrails.masking import Blocked, MaskedStream, Screen
+from covey.guardrails.masking import Blocked, Screen
 from covey.kit.errors import CoveyError
 from covey.ops.metrics import Metrics
 from covey.plane.runtime import ControlPlane
@@ -71,7 +71,6 @@ _STREAM_ERRORS = {
     "responses": responses.stream_error,
 }
 # The dialect each caller's requests are bridged from: a Responses request is a chat request by then.
-_WIRE = {"openai": "openai", "anthropic": "anthropic", "responses": "openai"}
 
 
 class Gateway:
@@ -150,7 +149,7 @@ class Gateway:
             if endpoint == "responses":
                 basics(ad.body)
                 ad.body, ad.front = await self.conversations.request(ad)
-            validate(ad.body, endpoint=endpoint, dialect=_WIRE[dialect])
+            validate(ad.body, endpoint=endpoint, dialect=WIRE[dialect])
             model: str = ad.body["model"]
             if endpoint == "embeddings":
                 vectors.requested_encoding(ad.body)
@@ -366,7 +365,7 @@ class Gateway:
                 assert ad.front is not None
                 responses.stamp(resp, ad.front)
                 return resp, responses.answer_tokens(resp)
-            way = bridge(_WIRE[dialect], model.provider.dialect)
+            way = bridge(WIRE[dialect], model.provider.dialect)
             native = await model.provider.complete(_native(way, ad, model), _passed(ad, way))
             answer = way.response(native)
             if ad.front is not None:
@@ -414,7 +413,7 @@ class Gateway:
                 body = native_request(ad, model, stream=True)
                 events = aiter(cast(ResponsesProvider, model.provider).stream_responses(body))
             else:
-                way = bridge(_WIRE[dialect], model.provider.dialect)
+                way = bridge(WIRE[dialect], model.provider.dialect)
                 native = _native(way, ad, model)
                 native["stream"] = True
                 if way.ask_stream_usage:
@@ -435,14 +434,14 @@ class Gateway:
             )
             return
         assert outcome.model is not None
-        relay = self._relay(way, ad, outcome, dialect)
+        relay = relay_for(way, ad, outcome, dialect)
         frame = openai_frame if dialect == "openai" else anthropic_frame
         logged: list[bytes] | None = [] if ad.grant.logging else None
         await asgi.start_sse(send, outcome.headers)
         outcome.started = True
         cut = StreamCut()
         try:
-            last = await self._pump(first, events, relay, send, outcome, ad, logged, cut)
+            last = await pump(first, events, relay, send, outcome, ad, logged, cut)
         except ProviderError as exc:
             outcome.tokens = cut_short(relay.tokens, ad.body, outcome.streamed, outcome.cap)
             outcome.status, outcome.error = 502, f"{STREAM_BROKEN}: {exc.message}"
@@ -507,70 +506,6 @@ class Gateway:
         if close is not None:
             await close()
         await asgi.end_body(send, _STREAM_ERRORS[dialect](400, exc.message, "router"))
-
-    def _relay(self, way: Bridge | None, ad: Admitted, outcome: Outcome, dialect: str) -> Relay:
-        """The provider's bytes passed through when the caller speaks its dialect and nothing rewrites
-        the text (`way` None: Responses events from an upstream that serves them); otherwise the
-        bridge's converter, masked and turned into Responses events as asked."""
-        assert outcome.model is not None
-        if way is None:
-            assert ad.front is not None
-            return responses.NativeRelay(outcome.model.id, ad.front)
-        if way.relay is not None and outcome.guard is None and ad.front is None:
-            return way.relay(outcome.model.id)
-        converter: StreamConverter = way.stream(outcome.model.id, ad.body)
-        if outcome.guard is not None:  # masked in the chat dialect, before a Responses caller's events are made
-            converter = MaskedStream(converter, outcome.guard, _WIRE[dialect])
-        frame = openai_frame if dialect == "openai" else anthropic_frame
-        if ad.front is not None:
-            converter = responses.ChatToResponsesStream(converter, model=outcome.model.id, front=ad.front)
-            return Converted(converter, frame, responses.generated_bytes)
-        return Converted(converter, frame)
-
-    async def _pump(
-        self,
-        first: list[Event],
-        events: AsyncIterator[list[Event]],
-        relay: Relay,
-        send: Send,
-        outcome: Outcome,
-        ad: Admitted,
-        logged: list[bytes] | None,
-        cut: StreamCut,
-    ) -> bytes:
-        """Relays the stream at the provider's pace, ending it once its text reaches the paid cap. The
-        events that arrived together go out in one write, as soon as they arrived; each write waits until
-        the caller's socket takes it, and nothing more is read from the provider meanwhile, so a slow
-        caller slows only its own upstream. The last batch, when the upstream's answer came whole with it
-        (`ended`), is returned instead, to go out in the stream's last write (not with a Responses caller,
-        whose ending may wait for its answer to be stored)."""
-        allowance = outcome.cap * STREAM_BYTES_PER_TOKEN if outcome.cap is not None else None
-        batch = first
-        while True:
-            out: list[bytes] = []
-            for event in batch:
-                data = relay.feed(event)
-                if data:
-                    out.append(data)
-                if allowance is not None and relay.streamed >= allowance:
-                    cut.reached = True
-                    break
-            outcome.streamed = relay.streamed
-            if out:
-                if outcome.ttft is None:
-                    outcome.ttft = time.perf_counter() - ad.started
-                data = out[0] if len(out) == 1 else b"".join(out)
-                if logged is not None:
-                    logged.append(data)
-                if cut.reached or (ad.front is None and getattr(events, "ended", False)):
-                    return data
-                await asgi.send_chunk(send, data)
-            if cut.reached:
-                return b""
-            try:
-                batch = await anext(events)
-            except StopAsyncIteration:
-                return b""
 
     # ---- metering -------------------------------------------------------------------------------------
 
