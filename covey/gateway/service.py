@@ -70,7 +70,6 @@ _STREAM_ERRORS = {
     "anthropic": anthropic_stream_error,
     "responses": responses.stream_error,
 }
-# The dialect each caller's requests are bridged from: a Responses request is a chat request by then.
 
 
 class Gateway:
